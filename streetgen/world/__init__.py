@@ -1,58 +1,178 @@
 """streetgen.world: a procedural, place-aware street renderer with exact labels, depth and coordinates.
 
-(placeholder surface while the renderer is written; the API below is final)
+    s = render(35.68, 139.77, seed=3, size=256)      # Tokyo
+    s.image (H, W, 3) uint8 · s.labels (H, W) uint8 CamVid ids · s.depth (H, W) float32 metres · s.meta dict
+
+The look follows the place: `streetgen.geo` says which country, city, climate and conventions apply; `style.py`
+turns that into palettes; `scene.py` lays out the street; `paint.py` and `objects.py` ray-cast and draw it.
+Same (lat, lon, seed, size) → identical bytes.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from streetgen import geo
 
+from .canvas import F32, Canvas, noise
+from .objects import paint_objects
+from .paint import FAR, Light, paint_ground, paint_row, paint_sky, paint_terrain
+from .scene import make_scene
+from .style import FAMILIES, famous_city_at, make_style
+
 CLASS_NAMES = ("Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian",
                "Bicyclist", "Void")
+# The SegNet/CamVid display colours (void black), so world label maps and CamVid's look the same.
 PALETTE = np.array([(128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222), (128, 128, 0),
                     (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0), (0, 128, 192), (0, 0, 0)], np.uint8)
+VOID = 11
+MAX_SIDE = 2048
+
+__all__ = ["WorldSample", "render", "render_country", "render_city", "colorize_labels", "colorize_depth",
+           "CLASS_NAMES", "PALETTE", "FAMILIES", "FAR"]
 
 
 @dataclass
 class WorldSample:
-    image: np.ndarray
-    labels: np.ndarray
-    depth: np.ndarray
+    """One render: the photo, its per-pixel labels and depth, and what the world knows about the place."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    labels: np.ndarray  # (H, W) uint8, CamVid 11-class ids, 11 = void
+    depth: np.ndarray  # (H, W) float32, metres along the camera axis; sky = FAR
     meta: dict
 
 
-def _size(size):
-    return (size, size) if isinstance(size, int) else tuple(size)
+def _size(size) -> tuple[int, int]:
+    if isinstance(size, (int, np.integer)):
+        h = w = int(size)
+    else:
+        try:
+            h, w = (int(v) for v in size)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"size must be an int or (height, width), got {size!r}") from err
+    if not (16 <= h <= MAX_SIDE and 16 <= w <= MAX_SIDE):
+        raise ValueError(f"size {h}x{w} out of range: each side must be between 16 and {MAX_SIDE} pixels")
+    return h, w
 
 
-def render(lat: float, lon: float, seed: int = 0, size=128) -> WorldSample:
+def _rng(seed: int, lat: float, lon: float) -> np.random.Generator:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return np.random.default_rng([int(seed), int(round((lat + 90) * 1e5)), int(round((lon + 180) * 1e5))])
+
+
+def render(lat: float, lon: float, seed: int = 0, size=128, famous_city: str | None = None) -> WorldSample:
+    """Render a street at (lat, lon). `size` is an int or (height, width); `famous_city` forces a city's look."""
     lat, lon = geo.check_latlon(lat, lon)
     h, w = _size(size)
-    img = np.zeros((h, w, 3), np.uint8); img[: h // 2] = (120, 160, 220); img[h // 2:] = (70, 70, 70)
-    lab = np.full((h, w), 3, np.uint8); lab[: h // 2] = 0
-    depth = np.full((h, w), 1000.0, np.float32)
+    rng = _rng(seed, lat, lon)
+    if famous_city is not None and famous_city not in geo.FAMOUS_CITIES:
+        raise ValueError(f"unknown famous city {famous_city!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
     place = geo.reverse(lat, lon)
-    return WorldSample(img, lab, depth, {"lat": lat, "lon": lon, "country": place.country, "city": place.city, "seed": seed})
+    style = make_style(lat, lon, place, rng, famous_city)
+    style.extras["centre_pattern"] = style["centre_pattern"][int(rng.integers(len(style["centre_pattern"])))]
+    style.extras["edge_lines"] = bool(rng.random() < style["edge_lines"])
+    style.extras["crosswalk_z"] = float(rng.uniform(12, 40)) if (style.density > 0.6 and rng.random() < 0.3) else None
+    style.spec["asphalt_i"] = int(rng.integers(8))
+    scene = make_scene(style, h, w, rng)
+    light = Light(style)
+
+    cv = Canvas(h, w)
+    paint_sky(cv, scene.cam, light)
+    paint_terrain(cv, scene, style, light)
+    fronts = {}
+    for row in scene.rows:
+        side = 0 if row.x < 0 else 1
+        if row.kind == "buildings":
+            fronts[side] = row
+    paint_ground(cv, scene, style, light, fronts)
+    for row in scene.rows:
+        side = 0 if row.x < 0 else 1
+        paint_row(cv, scene, style, light, row, fronts.get(1 - side) if row.kind == "buildings" else None)
+    paint_objects(cv, scene, style, light)
+    image = _finish(cv, light, scene, rng)
+    meta = _meta(lat, lon, seed, (h, w), place, style, scene)
+    return WorldSample(image, cv.label, cv.depth, meta)
+
+
+def _finish(cv: Canvas, light: Light, scene, rng: np.random.Generator) -> np.ndarray:
+    """Aerial perspective, exposure, vignette and sensor grain."""
+    img = cv.compose(light.ambient, light.direct)
+    fog = (1.0 - np.exp(-cv.depth / light.fog_dist)).astype(F32)
+    fog[cv.mat == 0] = 0.0  # the sky already is the horizon colour
+    img += (light.horizon - img) * fog[..., None]
+    h, w = cv.h, cv.w
+    yy = (np.arange(h, dtype=F32)[:, None] - h / 2) / h
+    xx = (np.arange(w, dtype=F32)[None, :] - w / 2) / w
+    nz = noise()
+    off = rng.integers(0, 256, 2)
+    grain = nz.sample(nz.white, np.arange(w)[None, :] + off[0], np.arange(h)[:, None] + off[1]) - 0.5
+    img *= ((1 - 0.35 * (xx ** 2 + yy ** 2)) * (1 + 0.05 * grain) * 255)[..., None]
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def _meta(lat, lon, seed, hw, place: geo.Place, style, scene) -> dict:
+    hour = style.hour
+    tod = "morning" if hour < 10 else "midday" if hour < 15 else "afternoon" if hour < 17.5 else "evening"
+    return {
+        "lat": lat, "lon": lon, "seed": int(seed), "height": hw[0], "width": hw[1],
+        "country": place.country, "country_name": place.country_name, "city": place.city,
+        "city_population": place.city_population, "city_distance_km": round(place.city_distance_km, 2),
+        "famous_city": style.famous_city, "drive_side": style.drive_side, "climate": style.climate,
+        "region_style": style.family, "urban_index": round(style.density, 3), "coastal": style.coastal, "dist_sea_km": style.sea_km,
+        "highland": style.highland, "snow": style.snow, "weather": style.weather, "time_of_day": tod,
+        "hour": round(hour, 2), "sun_elevation_deg": round(math.degrees(style.sun_elev), 1),
+        "centre_line": style.centre_line, "lanes_per_direction": scene.road.lanes,
+        "camera_height_m": round(scene.cam.height, 2), "camera_yaw_deg": round(math.degrees(scene.cam.yaw), 1),
+        "focal_px": round(scene.cam.focal, 2), "horizon_row": round(scene.cam.horizon, 2),
+        "land_cover": _land_cover(style),
+    }
+
+
+def _land_cover(style) -> str:
+    if style.snow:
+        return "snow"
+    if style.density > 0.5:
+        return "urban"
+    if style.climate == "arid":
+        return "bare"
+    if style.climate in ("boreal",):
+        return "forest"
+    return "cropland" if style.density < 0.25 else "grassland"
 
 
 def render_country(country: str, seed: int = 0, size=128) -> WorldSample:
+    """Render a plausible place in a country (ISO code or English name), drawn like `geo.sample_place`."""
     c = geo.country(country)
-    lat, lon = geo.sample_place(c.iso2, np.random.default_rng(seed))
+    lat, lon = geo.sample_place(c.iso2, np.random.default_rng([int(seed), 7]))
     return render(lat, lon, seed, size)
 
 
 def render_city(name: str, seed: int = 0, size=128) -> WorldSample:
+    """Render one of `geo.FAMOUS_CITIES` with its own look, somewhere within its radius."""
+    if name not in geo.FAMOUS_CITIES:
+        raise ValueError(f"unknown famous city {name!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
     c = geo.FAMOUS_CITIES[name]
-    return render(c.lat, c.lon, seed, size)
+    rng = np.random.default_rng([int(seed), 11])
+    r = c.radius_km * 0.5 * math.sqrt(rng.random())
+    a = rng.uniform(0, 2 * math.pi)
+    lat = c.lat + r * math.cos(a) / 111.2
+    lon = c.lon + r * math.sin(a) / (111.2 * math.cos(math.radians(c.lat)))
+    return render(lat, lon, seed, size, famous_city=name)
 
 
 def colorize_labels(labels: np.ndarray) -> np.ndarray:
-    return PALETTE[np.minimum(labels, 11)]
+    """Label ids → CamVid display colours (ids above 11 show as void)."""
+    return PALETTE[np.minimum(np.asarray(labels), VOID)]
 
 
-def colorize_depth(depth: np.ndarray) -> np.ndarray:
-    d = np.clip(np.log1p(depth) / np.log1p(1000.0), 0, 1)
-    return (np.stack([1 - d, 1 - d ** 0.7, 1 - d ** 0.4], -1) * 255).astype(np.uint8)
+def colorize_depth(depth: np.ndarray, far: float = 200.0) -> np.ndarray:
+    """Metric depth → a perceptual colour ramp (near warm and bright, far dark blue), log-scaled up to `far`."""
+    d = np.clip(np.log1p(np.asarray(depth, F32)) / np.log1p(far), 0, 1)
+    stops = np.array([[253, 231, 37], [94, 201, 98], [33, 145, 140], [59, 82, 139], [68, 1, 84]], F32)
+    pos = d * (len(stops) - 1)
+    i = np.minimum(pos.astype(np.int64), len(stops) - 2)
+    f = (pos - i)[..., None]
+    return (stops[i] * (1 - f) + stops[i + 1] * f).astype(np.uint8)
