@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -104,13 +105,20 @@ def _finish(cv: Canvas, light: Light, scene, rng: np.random.Generator) -> np.nda
     fog[cv.mat == 0] = 0.0  # the sky already is the horizon colour
     img += (light.horizon - img) * fog[..., None]
     h, w = cv.h, cv.w
+    nz = noise()
+    oy, ox = (int(v) for v in rng.integers(0, 256, 2))
+    grain = np.roll(nz.white, (-oy, -ox), axis=(0, 1))
+    if h > 256 or w > 256:
+        grain = np.tile(grain, (h // 256 + 1, w // 256 + 1))
+    img *= (_vignette(h, w) * (1 + 0.05 * (grain[:h, :w] - 0.5)))[..., None]
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=16)
+def _vignette(h: int, w: int) -> np.ndarray:
     yy = (np.arange(h, dtype=F32)[:, None] - h / 2) / h
     xx = (np.arange(w, dtype=F32)[None, :] - w / 2) / w
-    nz = noise()
-    off = rng.integers(0, 256, 2)
-    grain = nz.sample(nz.white, np.arange(w)[None, :] + off[0], np.arange(h)[:, None] + off[1]) - 0.5
-    img *= ((1 - 0.35 * (xx ** 2 + yy ** 2)) * (1 + 0.05 * grain) * 255)[..., None]
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return (1 - 0.35 * (xx ** 2 + yy ** 2)) * 255
 
 
 def _meta(lat, lon, seed, hw, place: geo.Place, style, scene) -> dict:
@@ -125,8 +133,8 @@ def _meta(lat, lon, seed, hw, place: geo.Place, style, scene) -> dict:
         "highland": style.highland, "snow": style.snow, "weather": style.weather, "time_of_day": tod,
         "hour": round(hour, 2), "sun_elevation_deg": round(math.degrees(style.sun_elev), 1),
         "centre_line": style.centre_line, "lanes_per_direction": scene.road.lanes,
-        "camera_height_m": round(scene.cam.height, 2), "camera_yaw_deg": round(math.degrees(scene.cam.yaw), 1),
-        "focal_px": round(scene.cam.focal, 2), "horizon_row": round(scene.cam.horizon, 2),
+        "camera_height_m": round(scene.cam.height, 6), "camera_yaw_deg": round(math.degrees(scene.cam.yaw), 1),
+        "focal_px": round(scene.cam.focal, 6), "horizon_row": round(scene.cam.horizon, 6),
         "land_cover": _land_cover(style),
     }
 

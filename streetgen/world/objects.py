@@ -373,36 +373,30 @@ SIMPLE = {  # width, height, colour key, label of the cheap silhouette used for 
 LOD_PX = 7.0  # objects shorter than this on screen get a silhouette instead of full detail
 
 
-def _paint_simple(cv: Canvas, cam: Camera, light: Light, o: Obj, style: Style) -> None:
-    if o.kind == "tree":
+def _paint_simple(cv: Canvas, cam: Camera, o: Obj) -> None:
+    """A few-pixel object as a constant-depth rectangle of its main colour."""
+    k = o.kind
+    if k == "tree":
         h = o.p["h"]
-        bb = _billboard(cv, cam, o.x, o.z, h * 0.6, h)
-        if bb is None:
-            return
-        r0, c0, xs, ys, d, s = bb
-        m = (xs / (0.3 * h)) ** 2 + ((ys - 0.6 * h) / (0.4 * h)) ** 2 < 1
-        cv.paint(r0, c0, m, d, TREE, cv.color(TREE_GREENS.get(o.p["kind"], "#4f7a35")), 0.9, 0.3)
+        w, y0, mat, label = h * 0.5, h * 0.25, cv.color(TREE_GREENS.get(o.p["kind"], "#4f7a35")), TREE
+    elif k == "pole":
+        h = o.p["h"] if o.p["kind"] != "mooring" else 3.2
+        w, y0, mat, label = 0.22, 0.0, cv.color("#6f6f6c"), POLE
+    else:
+        w, h, key, label = SIMPLE[k]
+        if k == "car":
+            w, h = CAR_DIMS.get(o.p["kind"], CAR_DIMS["sedan"])[1:3]
+        y0 = 2.2 if k == "sign" else 0.0
+        mat = cv.colors(o.p[key][None]) if key else cv.color("#c8102e" if k == "sign" else "#e8e8e8")
+    c, r_base, d = cam.project(o.x, 0.0, o.z)
+    if not d > 0.6:
         return
-    if o.kind == "pole":
-        bb = _billboard(cv, cam, o.x, o.z, 0.22, o.p["h"] if o.p["kind"] != "mooring" else 3.2)
-        if bb is None:
-            return
-        r0, c0, xs, ys, d, s = bb
-        m = np.broadcast_to(np.abs(xs) < max(0.11, 0.5 / s), (ys.shape[0], xs.shape[1]))
-        cv.paint(r0, c0, m, d, POLE, cv.color("#6f6f6c"), 1.0, 0.3)
-        return
-    w, h, key, label = SIMPLE[o.kind]
-    if o.kind == "car":
-        L, w, h = CAR_DIMS.get(o.p["kind"], CAR_DIMS["sedan"])[:3]
-    bb = _billboard(cv, cam, o.x, o.z, w, h)
-    if bb is None:
-        return
-    r0, c0, xs, ys, d, s = bb
-    m = np.broadcast_to(np.abs(xs) < w / 2, (ys.shape[0], xs.shape[1]))
-    if o.kind == "sign":
-        m = m & (ys > 2.2)
-    mat = cv.colors(o.p[key][None]) if key else cv.color("#c8102e" if o.kind == "sign" else "#e8e8e8")
-    cv.paint(r0, c0, m, d, label, mat, 1.0, 0.3)
+    s = cam.focal / d
+    half = max(w * s / 2, 0.5)
+    c0, c1 = max(int(c - half + 0.5), 0), min(int(c + half + 0.5), cv.w)
+    r0, r1 = max(int(r_base - h * s + 0.5), 0), min(int(r_base - y0 * s + 0.5), cv.h)
+    if c1 > c0 and r1 > r0:
+        cv.fill_rect(r0, r1, c0, c1, d, label, mat, 0.3)
 
 
 def paint_objects(cv: Canvas, sc: Scene, style: Style, light: Light) -> None:
@@ -419,7 +413,7 @@ def paint_objects(cv: Canvas, sc: Scene, style: Style, light: Light) -> None:
         if zc < 0.6 or px < 1.0:
             continue
         if px < LOD_PX and k != "car" or px < LOD_PX * 0.6:
-            _paint_simple(cv, cam, light, o, style)
+            _paint_simple(cv, cam, o)
         elif k == "car":
             if o.p["kind"] == "scooter":
                 paint_person(cv, cam, light, Obj("bike", o.x, o.z, dict(color=o.p["color"], motor=True)), bike=True)

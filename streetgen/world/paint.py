@@ -247,6 +247,11 @@ class RowMaterials:
         self.ac = cv.color("#d8d8d4")
         self.white = cv.color("#f4f2ec")
         self.snow = cv.color("#eef1f4")
+        self.shop_glass = cv.colors((glass * 0.55 + light.horizon * 0.25 + rgb("#8a6a4a") * 0.2)[None])
+        self.shutter_metal = cv.color("#9a9c9e")
+        self.brick = cv.color("#a4553a")
+        self.concrete = cv.color("#b8b2a6")
+        self.tank = cv.color("#2b2b2b")
 
 
 def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRow,
@@ -271,7 +276,8 @@ def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRo
     if row.kind == "trees":
         top_h = 6.0 + 9.0 * nz.line_at(Zc * 9 + row.seed[ii]) * (0.6 + 0.4 * row.bay[ii] / 3.4)
     else:
-        top_h = row.height[ii] + _roof_extra(row, ii, a / np.maximum(length, 1e-3))
+        top_h = row.height[ii] + _roof_extra(row, ii, a / np.maximum(length, 1e-3), a,
+                                             bool(style.get("roof_clutter")) and row.kind == "buildings")
     top = cam.horizon - cam.focal * (top_h - cam.height) / t
     bottom = cam.horizon + cam.focal * cam.height / t
     r0 = _clampi(math.floor(np.where(has, top, cv.h).min()), cv.h)
@@ -297,11 +303,17 @@ def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRo
         _paint_ends(cv, sc, style, light, row, nz)
 
 
-def _roof_extra(row: BuildingRow, ii, u):
-    """Height of the visible roof above the wall top, by roof kind (gables are stepped triangles)."""
+def _roof_extra(row: BuildingRow, ii, u, a, clutter: bool):
+    """Height of the visible roof above the wall top, by roof kind (gables are stepped triangles).
+
+    With `clutter`, flat roofs carry water tanks and stair huts (Middle East, South Asia, Latin America).
+    """
     roof, rh = row.roof[ii], row.roof_h[ii]
     stepped = np.floor((1 - np.abs(2 * u - 1)) * 4) / 4
-    return np.choose(roof, [0.35 + 0 * rh, rh * 0.55, rh, rh * 0.45, rh * 0.3, rh * (0.3 + 0.7 * stepped)])
+    flat = 0.35 + 0 * rh
+    if clutter:
+        flat = flat + 1.1 * ((np.floor(a / 2.5 + row.seed[ii]) % 5 == 2) & ((a % 2.5) < 1.3) & (u > 0.05) & (u < 0.95))
+    return np.choose(roof, [flat, rh * 0.55, rh, rh * 0.45, rh * 0.3, rh * (0.3 + 0.7 * stepped)])
 
 
 def _paint_ends(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRow, nz) -> None:
@@ -422,17 +434,33 @@ def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, 
         ac = row.ac[ii][None, :] & upper & (np.abs(fa - 0.88) < 0.1) & (np.abs(fy - 0.22) < 0.12) & \
             (nz.sample(nz.white, bay_i * 3, floor * 5) > 0.5)
         mat[ac] = M.ac
-    # Ground floor: shop windows under awnings, or doors and windows.
+    # Ground floor: shop fronts (glass with mullions) under awnings or sign fascias; houses get doors and windows.
     ground = ~above & in_wall
     shopg = ground & shop
-    mat[shopg & (dfa < 0.42) & (fy > 0.08) & (fy < 0.72)] = M.glass
-    awn = shopg & (fy >= 0.74) & (fy < 0.9)
     iib = np.broadcast_to(ii[None, :], shape)
-    mat[awn] = np.where(((A * 2.2) % 1.0) < 0.5, M.awning + iib, M.awning_dark + iib)[awn]
+    front = shopg & (dfa < 0.46) & (fy > 0.04) & (fy < 0.72)
+    shut = front & ((bay_i + row.seed[ii][None, :]) % 5 < 1) & style.get("fascia", False)
+    mat[front] = M.shop_glass
+    tex[front & (((A * 1.1) % 1.0) < 0.07)] *= 0.35  # mullions
+    mat[shut] = M.shutter_metal
+    tex[shut & (((Y * 9) % 1.0) < 0.3)] *= 0.8
+    band = shopg & (fy >= 0.74) & (fy < 0.93)
+    if style.get("fascia"):
+        mat[band] = (M.board + iib)[band]
+        mat[band & (((A * 5) % 1.0) < 0.55) & (np.abs(fy - 0.835) < 0.05) & ((bay_i % 2) == 0)] = M.white
+        label[band] = SIGN
+    else:
+        mat[band] = np.where(((A * 2.2) % 1.0) < 0.5, M.awning + iib, M.awning_dark + iib)[band]
     house = ground & ~shop
     door = house & ((bay_i % 3) == 1) & (dfa < 0.22) & (fy < 0.75)
     mat[door] = M.door
     mat[house & ~door & (dfa < ww / 2) & (np.abs(fy - 0.5) < 0.2)] = M.glass
+    # Unfinished red-brick top floors between a concrete frame (Egyptian informal housing).
+    if style.get("brick_top"):
+        brick = (row.seed[ii][None, :] > 110) & (Y > H2 - 1.6 * fh) & in_wall & ~win
+        mat[brick] = M.brick
+        mat[brick & ((fa < 0.07) | (fy < 0.09))] = M.concrete
+        mat[brick & (dfa < ww / 2) & (dfy < wh / 2)] = M.dark
     # Vertical signboards (SignSymbol in CamVid terms).
     if row.boards.any():
         board = row.boards[ii][None, :] & ((bay_i % 2) == 0) & (np.abs(fa - 0.12) < 0.1) & (Y > 2.2) & \
@@ -455,6 +483,8 @@ def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, 
     tex[rows_] *= np.where(roof == TIN, 0.8 + 0.3 * (((A * 6) % 1.0) > 0.5), 0.85 + 0.2 * (((Y - H2) * 4 % 1.0) > 0.25))[rows_]
     mat[on_roof & (roof == MANSARD) & (dfa < 0.18) & (Y - H2 > 0.7) & (Y - H2 < 2.0)] = M.frame
     mat[on_roof & (roof == GABLE) & (Y > top_h[None, :] - 0.25)] = M.white
+    if style.get("roof_clutter"):
+        mat[on_roof & (roof == FLAT) & (Y > H2 + 0.35)] = M.tank
     if style.snow:
         mat[on_roof & (roof != FLAT)] = M.snow
     return mat, tex, label

@@ -150,7 +150,9 @@ def make_road(style: Style, rng: np.random.Generator) -> Road:
     lw = _u(rng, style["lane_w"])
     lanes = int(_pick(rng, style["lanes"]))
     canal = bool(style.get("canal", False))
-    park = tuple(bool(rng.random() < style["parking"]) for _ in range(2))
+    # Kerbside parking is commonest on the drive side (one-sided parking, loading bays, bus stops opposite).
+    drive_i = 1 if style.drive_side == "right" else 0
+    park = tuple(bool(rng.random() < style["parking"] * (1.0 if i == drive_i else 0.6)) for i in range(2))
     edge = tuple(lanes * lw + (2.2 if p else 0.0) for p in park)
     if canal:
         edge, park = (lw * lanes,) * 2, (False, False)
@@ -160,45 +162,52 @@ def make_road(style: Style, rng: np.random.Generator) -> Road:
     return Road(lw, lanes, edge, pav, wall, park, canal)
 
 
+def _palette_u(hexes, var: float, u: np.ndarray) -> np.ndarray:
+    """Colours from a palette driven by uniforms u (n, 5): pick, brightness jitter, per-channel jitter."""
+    key = tuple(hexes)
+    base = _PALETTES.get(key)
+    if base is None:
+        base = _PALETTES[key] = np.stack([rgb(h) for h in hexes])
+    j = (u[:, 1:] - 0.5) * (3.46 * var)  # uniform with standard deviation `var`
+    c = base[(u[:, 0] * len(base)).astype(np.int64)] * (1 + j[:, :1]) + 0.4 * j[:, 1:]
+    return np.minimum(np.maximum(c, 0), 1).astype(np.float32)
+
+
 def _row(style: Style, rng: np.random.Generator, x: float, kind: str, floors, z_start: float, z_end: float,
          lengths, gap_prob: float, gap_len) -> BuildingRow:
-    # Lay out up to 48 buildings at once: lengths plus optional gaps, accumulated along the street.
+    """One row of buildings; every per-building random number comes from a single draw (it is a hot path)."""
     m = 48
-    lens = rng.uniform(lengths[0], lengths[1], m)
-    gaps = np.where(rng.random(m) < gap_prob, rng.uniform(gap_len[0], gap_len[1], m), 0.0)
-    starts = z_start - rng.uniform(0, 10) + np.concatenate([[0.0], np.cumsum(lens + gaps)[:-1]]) + gaps
+    U = rng.random((m, 40))
+    lens = lengths[0] + (lengths[1] - lengths[0]) * U[:, 0]
+    gaps = np.where(U[:, 1] < gap_prob, gap_len[0] + (gap_len[1] - gap_len[0]) * U[:, 2], 0.0)
+    starts = z_start - 10 * U[0, 3] + np.concatenate([[0.0], np.cumsum(lens + gaps)[:-1]]) + gaps
     keep = starts < z_end
-    z0 = starts[keep]
-    z1 = z0 + lens[keep]
-    n = len(z0)
-    fh = np.full(n, style["floor_h"], np.float32) * rng.uniform(0.95, 1.05, n).astype(np.float32)
-    nfl = rng.integers(floors[0], floors[1] + 1, n)
-    shop = rng.random(n) < style["shop_prob"]
+    n = int(keep.sum())
+    U = U[:n]
+    z0 = starts[:n].astype(np.float32)
+    z1 = (z0 + lens[:n]).astype(np.float32)
+    fh = (style["floor_h"] * (0.95 + 0.1 * U[:, 4])).astype(np.float32)
+    nfl = floors[0] + np.minimum((U[:, 5] * (floors[1] - floors[0] + 1)).astype(np.int64), floors[1] - floors[0])
+    shop = U[:, 6] < style["shop_prob"]
     height = (nfl * fh + np.where(shop, 0.6, 0.0)).astype(np.float32)
     walls_hex = style["walls"] if kind == "buildings" else style["back_walls"]
-    if kind == "favela":
-        walls_hex = style["walls"] + ["#d9d2c4", "#a9653f", "#c9c2b4"]
-    wall = _palette(rng, walls_hex, style["wall_var"], n)
+    wall = _palette_u(walls_hex, style["wall_var"], U[:, 7:12])
     if style.get("latitude_tint"):
         wall = np.clip(wall * (1 + 0.04 * style["latitude_tint"] * np.array([-1, 0, 1], np.float32)), 0, 1)
-    roofs = [ROOF_KINDS.index(r) for r in style["roofs"]]
-    roof = np.array(roofs, np.int64)[rng.integers(len(roofs), size=n)]
-    if kind != "buildings":
-        roof[:] = ROOF_KINDS.index("flat")
+    roofs = np.array([ROOF_KINDS.index(r) for r in style["roofs"]], np.int64)
+    roof = roofs[(U[:, 12] * len(roofs)).astype(np.int64)] if kind == "buildings" else np.zeros(n, np.int64)
+    rh0, rh1 = style["roof_h"]
+    bay0, bay1 = style["bay"]
     return BuildingRow(
-        x=x, z0=np.array(z0, np.float32), z1=np.array(z1, np.float32), height=height, roof=roof,
-        roof_h=rng.uniform(*style["roof_h"], n).astype(np.float32),
-        wall=wall.astype(np.float32),
-        roof_rgb=_palette(rng, style["roof_colors"], 0.06, n),
-        bay=rng.uniform(*style["bay"], n).astype(np.float32), floor_h=fh, shop=shop,
-        awning=_palette(rng, style["awnings"], 0.05, n),
-        balcony=rng.random(n) < style["balcony_prob"],
-        shutter=_palette(rng, style["shutters"] or ["#555555"], 0.05, n),
-        has_shutter=rng.random(n) < style["shutter_prob"],
-        boards=rng.random(n) < style["boards"],
-        board_rgb=_palette(rng, style["board_colors"], 0.05, n),
-        grille=rng.random(n) < style["grilles"], ac=rng.random(n) < style["ac_units"],
-        seed=rng.uniform(0, 256, n).astype(np.float32), kind=kind)
+        x=x, z0=z0, z1=z1, height=height, roof=roof, roof_h=(rh0 + (rh1 - rh0) * U[:, 13]).astype(np.float32),
+        wall=wall, roof_rgb=_palette_u(style["roof_colors"], 0.06, U[:, 14:19]),
+        bay=(bay0 + (bay1 - bay0) * U[:, 19]).astype(np.float32), floor_h=fh, shop=shop,
+        awning=_palette_u(style["awnings"], 0.05, U[:, 20:25]), balcony=U[:, 25] < style["balcony_prob"],
+        shutter=_palette_u(style["shutters"] or ["#555555"], 0.05, U[:, 26:31]),
+        has_shutter=U[:, 31] < style["shutter_prob"], boards=U[:, 32] < style["boards"],
+        board_rgb=_palette_u(style["board_colors"], 0.05, U[:, 33:38]),
+        grille=U[:, 38] < style["grilles"], ac=U[:, 39] < style["ac_units"],
+        seed=(256 * U[:, 3]).astype(np.float32), kind=kind)
 
 
 def make_rows(style: Style, road: Road, rng: np.random.Generator) -> list[BuildingRow]:
@@ -264,7 +273,7 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
         # Traffic: same-direction lanes ahead (we see backs), oncoming lanes (we see fronts).
         n_traffic = rng.poisson(style["car_rate"] * 3.0)
         for _ in range(n_traffic):
-            same = rng.random() < 0.55
+            same = rng.random() < 0.6
             lane = int(rng.integers(road.lanes))
             x = (drive if same else -drive) * (lane + 0.5) * road.lane_w + rng.normal(0, 0.25)
             z = rng.uniform(9, 110)
@@ -296,7 +305,7 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
         gap = 10.0 / max(style["tree_rate"], 1e-3)
         if style["tree_rate"] <= 0.01:
             continue
-        z = rng.uniform(0, gap)
+        z = 4.0 + rng.uniform(0, gap)
         setback = road.wall[side] - road.edge[side] - road.pavement[side]
         while z < OBJ_END * 1.3:
             if setback > 2.5:
@@ -320,7 +329,7 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
     spacing = style["pole_spacing"]
     sides = (0, 1) if kind in ("lamp", "mooring") else (1 if rng.random() < 0.6 else 0,)
     for side in sides:
-        z = rng.uniform(-10, 10)
+        z = rng.uniform(5, 15)  # nothing right beside the camera: it would hide half the view
         pole_pts = []
         while z < OBJ_END * 1.5:
             x = road.side_x(side, 0.35 if kind != "mooring" else -0.6)

@@ -70,6 +70,8 @@ FAMILY_SPECS = {
         balcony_prob=0.05, trees=[("conifer", 0.55), ("birch", 0.45)], tree_rate=0.35, back=["trees", "trees", "none"],
         ground="#6c7d4a", car_kinds=[("sedan", 0.4), ("hatch", 0.3), ("suv", 0.3)], terrain=(0.8, 3.5),
         centre_pattern=["dashed"], edge_lines=0.9, ped_rate=0.1,
+        urban=dict(walls=["#e3c15a", "#d9d2c0", "#c98f6a", "#9fb5a0", "#e8d8c0", "#b9c4cc", "#8e2b22"],
+                   gap_prob=0.1, setback=(0, 2), floors=(3, 6), bld_len=(12, 22), shop_prob=0.4, back=["buildings", "trees"]),
     ),
     "east_asian_dense": dict(
         lane_w=(2.7, 3.1), parking=0.15, pavement_w=(0.0, 1.6), kerb=False, bld_len=(5, 10), floors=(2, 7),
@@ -93,14 +95,16 @@ FAMILY_SPECS = {
         bike_rate=0.15, centre_pattern=["none", "dashed"], edge_lines=0.2, asphalt=["#55524d", "#5e5a54"],
     ),
     "middle_east_north_africa": dict(
-        lane_w=(3.2, 3.6), floors=(2, 5), walls=["#d9c3a0", "#e3cfa9", "#cdb48c", "#e8dcc4", "#c8a87e", "#f0e6d2"],
-        wall_var=0.08, win_w=0.3, win_h=0.45, roofs=["flat"], roof_h=(0.4, 0.9), roof_colors=["#c9b18a"],
+        lane_w=(3.2, 3.6), floors=(2, 4), walls=["#d9c3a0", "#e3cfa9", "#cdb48c", "#e8dcc4", "#c8a87e", "#f0e6d2"],
+        wall_var=0.05, win_w=0.3, win_h=0.45, haze=0.45, roofs=["flat"], roof_h=(0.4, 0.9), roof_colors=["#c9b18a"],
         shop_prob=0.6, awnings=["#2b5a3a", "#8a2b2b", "#d8c7a0"], grilles=0.35, balcony_prob=0.3,
         balcony="#8c7c68", back=["buildings", "none"], back_walls=["#d8c4a2", "#cbb38e"], dome=0.25,
         trees=[("palm", 0.8), ("olive", 0.2)], tree_rate=0.12, ground="#c8ae7e", terrain_veg=False,
         terrain_rgb="#b79e7a", car_kinds=[("sedan", 0.6), ("hatch", 0.2), ("pickup", 0.2)],
         car_colors=["#f2f2f2", "#f2f2f2", "#d9d9d9", "#b8bcc0", "#1c1c1e", "#c9b79a"], asphalt=["#5a5854", "#63605a"],
-        pavement=["#c9bfae", "#b8ae9c"], shoulder="dirt",
+        pavement=["#c9bfae", "#b8ae9c"], shoulder="dirt", fascia=True, roof_clutter=True, arches=True,
+        shutters=["#2f6b4f", "#2b5b8a", "#6b4a2b"], shutter_prob=0.45,
+        board_colors=["#2f8a4f", "#f4f4f0", "#c0392b", "#2b5b8a", "#e0b040"],
     ),
     "sub_saharan": dict(
         lane_w=(3.0, 3.4), parking=0.1, pavement_w=(0.0, 1.5), kerb=False, shoulder="dirt", setback=(2, 8),
@@ -110,7 +114,8 @@ FAMILY_SPECS = {
         boards=0.25, fence=["wall", "wall", None], back=["none", "trees"], trees=[("acacia", 0.6), ("tropical", 0.4)],
         tree_rate=0.15, ground="#a8553a", car_kinds=[("minibus", 0.35), ("sedan", 0.35), ("pickup", 0.3)],
         car_colors=["#f2f2f2", "#e8e8e8", "#f2c230", "#2c5aa0", "#1c1c1e"], ped_rate=0.35, poles="utility_wood",
-        centre_pattern=["none", "dashed"], asphalt=["#4b4946", "#55524e"],
+        centre_pattern=["none", "dashed"], asphalt=["#4b4946", "#55524e"], fascia=True,
+        board_colors=["#f2c230", "#c0392b", "#2f7fd6", "#2fa84f", "#f4f4f0"],
     ),
     "latin_american": dict(
         lane_w=(3.0, 3.4), pavement_w=(1.2, 2.4), floors=(1, 3), bld_len=(6, 10),
@@ -118,7 +123,7 @@ FAMILY_SPECS = {
         wall_var=0.1, roofs=["flat"], roof_h=(0.3, 0.8), roof_colors=["#9a9a96"], grilles=0.6, shop_prob=0.4,
         boards=0.2, rust=0.15, back=["buildings", "trees"], trees=[("tropical", 0.6), ("palm", 0.4)], tree_rate=0.2,
         poles="utility_concrete", wires=True, car_kinds=[("sedan", 0.4), ("hatch", 0.4), ("pickup", 0.2)],
-        centre_pattern=["double", "dashed"], ped_rate=0.3,
+        centre_pattern=["double", "dashed"], ped_rate=0.3, fascia=True, roof_clutter=True,
     ),
     "eastern_european_panel": dict(
         lane_w=(3.3, 3.7), lanes=[1, 2, 2], pavement_w=(2.5, 5.0), setback=(3, 10), floors=(4, 6),
@@ -158,7 +163,7 @@ CITY_SPECS = {
                    walls=["#c9714f", "#e0b184", "#d89a84", "#e8d3b0", "#b8583f", "#e5c48a"], wall_var=0.12,
                    win_w=0.35, win_h=0.6, frame="#efe9dc", shutters=["#2f5b3a", "#3d6b4f"], shutter_prob=0.6,
                    roofs=["low"], car_rate=0.0, bike_rate=0.0, trees=[("cypress", 1.0)], tree_rate=0.02,
-                   poles="mooring", back=["buildings"], ped_rate=0.35, bollards=None, sign_rate=0.0),
+                   poles="mooring", back=["buildings"], ped_rate=0.35, bollards=None, sign_rate=0.0, arches=True),
     "Burano": dict(family="mediterranean", canal=True, lane_w=(3.0, 4.0), pavement_w=(2.0, 3.0), floors=(2, 3),
                    bld_len=(5, 9), walls=["#e63946", "#1d4ed8", "#f4c430", "#16a34a", "#a855f7", "#f97316",
                                           "#06b6d4", "#ec4899"], wall_var=0.03, frame="#ffffff", shutters=["#1f6f3f"],
@@ -173,10 +178,11 @@ CITY_SPECS = {
                       roof_h=(2.0, 3.5), shop_prob=0.3, balcony_prob=0.0, trees=[("deciduous", 1.0)], tree_rate=0.4,
                       bike_rate=0.5, bollards=["#5a1f1a", "#5a1f1a"], asphalt=["#6b4a44", "#5a4a48"],
                       car_kinds=[("hatch", 0.8), ("van", 0.2)], rear_plate="#f2c230", plate="#f2c230"),
-    "Cairo": dict(family="middle_east_north_africa", floors=(5, 12), walls=["#b8957a", "#a87c5e", "#c9b295", "#9c6b4e",
-                                                                          "#d6c3a5", "#8f5f45"],
-                  wall_var=0.15, rust=0.3, back=["towers", "buildings"], back_floors=(8, 16), grilles=0.2,
+    "Cairo": dict(family="middle_east_north_africa", floors=(5, 12), walls=["#c2a283", "#b08a68", "#c9b295", "#a8805e",
+                                                                          "#d6c3a5", "#b89a7a"],
+                  wall_var=0.06, rust=0.3, back=["towers", "buildings"], back_floors=(8, 16), grilles=0.2,
                   dome=0.35, car_kinds=[("sedan", 0.5), ("taxi_cairo", 0.3), ("minibus", 0.2)], ped_rate=0.5,
+                  brick_top=True, arches=False,
                   haze=0.5, trees=[("palm", 1.0)], tree_rate=0.06),
     "Rio de Janeiro": dict(family="latin_american", floors=(2, 4), back=["favela"], terrain=(9, 16),
                            terrain_rgb="#4f6b3f", trees=[("palm", 0.7), ("tropical", 0.3)], tree_rate=0.3,
@@ -274,7 +280,7 @@ def make_style(lat: float, lon: float, place: geo.Place, rng: np.random.Generato
     spec["ground"] = _mix_hex(spec["ground"], cs["ground_tint"], 0.6)
     if not cs.get("terrain_veg", True):
         spec["terrain_veg"], spec["terrain_rgb"] = False, cs["terrain_rgb"]
-    spec["haze"] = cs.get("haze", 0.15)
+    spec["haze"] = max(cs.get("haze", 0.15), spec.get("haze", 0.0))
     if highland:
         spec["terrain"] = (4.0, 10.0)
         if clim not in ("arid", "tropical"):
@@ -310,6 +316,10 @@ def make_style(lat: float, lon: float, place: geo.Place, rng: np.random.Generato
 
 def _apply_density(spec: dict, density: float, family: str) -> None:
     """Countryside: low, detached, sparse, fields behind; city: tall, continuous, busy."""
+    if density > 0.5 and "urban" in spec:
+        spec.update(spec["urban"])
+    if family == "middle_east_north_africa" and density > 0.5:
+        spec["brick_top"] = True
     lo, hi = spec["floors"]
     if density < 0.25:
         spec["floors"] = (1, max(1, min(hi, 2)))
