@@ -52,10 +52,13 @@ class Noise:
 
     @staticmethod
     def sample(tex: np.ndarray, u, v) -> np.ndarray:
-        """Nearest-texel lookup with wrap-around; u, v in texel units (any shape, broadcast)."""
-        ui = np.asarray(u).astype(np.int64) & (TEX - 1)
-        vi = np.asarray(v).astype(np.int64) & (TEX - 1)
-        return tex[vi, ui]
+        """Nearest-texel lookup with wrap-around; u, v in texel units (any shape, broadcast).
+
+        Flat `take` with intp indices: ~2x faster than 2-D fancy indexing, and this runs ~20 times per image.
+        """
+        idx = (np.asarray(v).astype(np.intp) & (TEX - 1)) << 8
+        idx = idx + (np.asarray(u).astype(np.intp) & (TEX - 1))
+        return tex.ravel().take(idx)
 
     def line_at(self, s) -> np.ndarray:
         return self.line[np.asarray(s).astype(np.int64) & 4095]
@@ -172,8 +175,12 @@ class Canvas:
         dirc = table * direct
         amb[self._emissive] = table[self._emissive]
         dirc[self._emissive] = 0.0
-        img = amb[self.mat] * self.tex[..., None]
-        img += dirc[self.mat] * (self.tex * self.lit)[..., None]
+        mat = self.mat.astype(np.intp)  # np.take with intp indices is ~4x faster than table[uint16 array]
+        img = amb.take(mat, axis=0)
+        img *= self.tex[..., None]
+        sun = dirc.take(mat, axis=0)
+        sun *= (self.tex * self.lit)[..., None]
+        img += sun
         if self.sky_rgb is not None:
             r1 = self.sky_rgb.shape[0]
             sky = self.mat[:r1] == 0

@@ -370,7 +370,7 @@ SIMPLE = {  # width, height, colour key, label of the cheap silhouette used for 
     "car": (1.8, 1.5, "color", CAR), "ped": (0.45, 1.7, "shirt", PED), "bike": (0.5, 1.75, "color", BIKE),
     "bollard": (0.15, 0.95, None, POLE), "sign": (0.7, 2.9, None, SIGN),
 }
-LOD_PX = 7.0  # objects shorter than this on screen get a silhouette instead of full detail
+LOD_PX = 10.0  # objects shorter than this on screen get a silhouette instead of full detail
 
 
 def _paint_simple(cv: Canvas, cam: Camera, o: Obj) -> None:
@@ -395,7 +395,13 @@ def _paint_simple(cv: Canvas, cam: Camera, o: Obj) -> None:
     half = max(w * s / 2, 0.5)
     c0, c1 = max(int(c - half + 0.5), 0), min(int(c + half + 0.5), cv.w)
     r0, r1 = max(int(r_base - h * s + 0.5), 0), min(int(r_base - y0 * s + 0.5), cv.h)
-    if c1 > c0 and r1 > r0:
+    if c1 <= c0 or r1 <= r0:
+        return
+    if k == "tree" and (r1 - r0) > 3:  # a round crown reads as a tree; a box does not
+        yy = (cam.rows[r0:r1, None] - (r0 + r1) / 2) / ((r1 - r0) / 2)
+        xx = (cam.cols[None, c0:c1] - c) / half
+        cv.paint(r0, c0, xx * xx + yy * yy < 1.0, d, label, mat, 0.9, 0.3)
+    else:
         cv.fill_rect(r0, r1, c0, c1, d, label, mat, 0.3)
 
 
@@ -410,7 +416,7 @@ def paint_objects(cv: Canvas, sc: Scene, style: Style, light: Light) -> None:
         zc = (o.x - cam.x) * sn + o.z * c
         size = o.p.get("h", 1.8) if k in ("tree", "pole", "ped") else 1.6
         px = cam.focal * size / max(zc, 0.1)
-        if zc < 0.6 or px < 1.0:
+        if zc < 0.6 or px < 2.0:  # under two pixels tall: below what a label map can hold
             continue
         if px < LOD_PX and k != "car" or px < LOD_PX * 0.6:
             _paint_simple(cv, cam, o)

@@ -297,7 +297,9 @@ def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRo
         mat, tex, label = _foliage(cv, Y, Zc, style, nz)
     else:
         mats = row.cache.setdefault("mats", RowMaterials(cv, row, style, light))
-        mat, tex, label = _facade(Y, a, length, ii, row, style, light, nz, mats, top_h)
+        far = row.kind != "buildings" or (c1 - c0) * (r1 - r0) < 600
+        facade = _facade_far if far else _facade
+        mat, tex, label = facade(Y, a, length, ii, row, style, light, nz, mats, top_h)
     cv.paint(r0, c0, mask, t[None, :], label, mat, tex, lit)
     if row.kind == "buildings" and style["gap_prob"] > 0:
         _paint_ends(cv, sc, style, light, row, nz)
@@ -323,7 +325,7 @@ def _paint_ends(cv: Canvas, sc: Scene, style: Style, light: Light, row: Building
     prev_end = np.concatenate([[-1e9], row.z1[:-1]])
     mats = row.cache["mats"]
     lam = max(-float(light.sun[2]), 0.0) * 0.8
-    for i in np.flatnonzero((row.z0 > 2.0) & (row.z0 < 150.0) & (prev_end < row.z0 - 0.5)):
+    for i in np.flatnonzero((row.z0 > 2.0) & (row.z0 < 90.0) & (prev_end < row.z0 - 0.5)):
         z0 = float(row.z0[i])
         depth_b = 9.0
         ca, _, da = cam.project(row.x, 0.0, z0)
@@ -332,7 +334,7 @@ def _paint_ends(cv: Canvas, sc: Scene, style: Style, light: Light, row: Building
             continue
         lo, hi = sorted((ca, cb))
         c0, c1 = max(int(math.floor(lo)), 0), min(int(math.ceil(hi)), cv.w)
-        if c1 - c0 < 1:
+        if c1 - c0 < 2:
             continue
         t = z0 / cam.dz[c0:c1]
         Xr = (cam.x + t * cam.dx[c0:c1] - row.x) * s  # metres behind the façade line
@@ -373,6 +375,26 @@ def _foliage(cv: Canvas, Y, Zc, style: Style, nz):
     return mat, 0.6 + 0.5 * n + 0.3 * (f - 0.5), np.full(Y.shape, TREE, np.uint8)
 
 
+def _facade_far(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, M: RowMaterials, top_h):
+    """Distant or small façades: wall, a window grid and the roof — details would be sub-pixel anyway."""
+    fh = row.floor_h[ii][None, :]
+    A = a[None, :]
+    H2 = row.height[ii][None, :]
+    shape = Y.shape
+    iib = np.broadcast_to(ii[None, :], shape)
+    mat = (M.wall + iib).astype(np.uint16)
+    bw = (length / np.maximum(np.floor(length / row.bay[ii]), 1))[None, :]
+    ww, wh = {"panel": (0.55, 0.5), "towers": (0.82, 0.7)}.get(row.kind, (style["win_w"], style["win_h"]))
+    win = (np.abs((A / bw) % 1.0 - 0.5) < ww / 2) & (np.abs((Y / fh) % 1.0 - 0.55) < wh / 2) & (Y > fh) & (Y < H2)
+    mat[win] = M.glass
+    on_roof = Y >= H2
+    mat[on_roof] = np.where(row.roof[ii][None, :] == FLAT, M.flat_roof + iib, M.roof + iib)[on_roof]
+    if style.snow:
+        mat[on_roof & (row.roof[ii][None, :] != FLAT)] = M.snow
+    tex = 0.97 + 0.06 * ((A % 7.0) < 3.5)
+    return mat, np.broadcast_to(tex, shape), np.full(shape, BUILDING, np.uint8)
+
+
 def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, M: RowMaterials, top_h):
     """Windows, doors, shops, balconies, shutters, signs and roofs of a façade block → (material, texture, label)."""
     fh = row.floor_h[ii][None, :]
@@ -382,7 +404,8 @@ def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, 
     above = Y >= gf
     ylocal = Y - gf
     floor = np.where(above, 1 + np.floor(ylocal / fh), 0)
-    fy = np.where(above, (ylocal / fh) % 1.0, Y / gf)
+    fy = (ylocal / fh) % 1.0  # position within an upper storey (only read where `above`)
+    fyg = Y / gf  # position within the ground floor (only read below it)
     # Whole bays per façade, so windows never straddle a building's edge.
     bw = (length / np.maximum(np.floor(length / row.bay[ii]), 1))[None, :]
     fa = (A / bw) % 1.0
@@ -438,23 +461,24 @@ def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, 
     ground = ~above & in_wall
     shopg = ground & shop
     iib = np.broadcast_to(ii[None, :], shape)
-    front = shopg & (dfa < 0.46) & (fy > 0.04) & (fy < 0.72)
+    front = shopg & (dfa < 0.46) & (fyg > 0.04) & (fyg < 0.72)
     shut = front & ((bay_i + row.seed[ii][None, :]) % 5 < 1) & style.get("fascia", False)
     mat[front] = M.shop_glass
     tex[front & (((A * 1.1) % 1.0) < 0.07)] *= 0.35  # mullions
-    mat[shut] = M.shutter_metal
-    tex[shut & (((Y * 9) % 1.0) < 0.3)] *= 0.8
-    band = shopg & (fy >= 0.74) & (fy < 0.93)
+    if shut.any():
+        mat[shut] = M.shutter_metal
+        tex[shut & (((Y * 9) % 1.0) < 0.3)] *= 0.8
+    band = shopg & (fyg >= 0.74) & (fyg < 0.93)
     if style.get("fascia"):
         mat[band] = (M.board + iib)[band]
-        mat[band & (((A * 5) % 1.0) < 0.55) & (np.abs(fy - 0.835) < 0.05) & ((bay_i % 2) == 0)] = M.white
+        mat[band & (((A * 5) % 1.0) < 0.55) & (np.abs(fyg - 0.835) < 0.05) & ((bay_i % 2) == 0)] = M.white
         label[band] = SIGN
     else:
         mat[band] = np.where(((A * 2.2) % 1.0) < 0.5, M.awning + iib, M.awning_dark + iib)[band]
     house = ground & ~shop
-    door = house & ((bay_i % 3) == 1) & (dfa < 0.22) & (fy < 0.75)
+    door = house & ((bay_i % 3) == 1) & (dfa < 0.22) & (fyg < 0.75)
     mat[door] = M.door
-    mat[house & ~door & (dfa < ww / 2) & (np.abs(fy - 0.5) < 0.2)] = M.glass
+    mat[house & ~door & (dfa < ww / 2) & (np.abs(fyg - 0.5) < 0.2)] = M.glass
     # Unfinished red-brick top floors between a concrete frame (Egyptian informal housing).
     if style.get("brick_top"):
         brick = (row.seed[ii][None, :] > 110) & (Y > H2 - 1.6 * fh) & in_wall & ~win
@@ -465,7 +489,7 @@ def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, 
     if row.boards.any():
         board = row.boards[ii][None, :] & ((bay_i % 2) == 0) & (np.abs(fa - 0.12) < 0.1) & (Y > 2.2) & \
             (Y < np.minimum(H2, 12))
-        text = nz.sample(nz.white, A * 12, Y * 10) > 0.55
+        text = (((A * 12) % 1.0) < 0.6) & (((Y * 10) % 1.0) < 0.55)  # rows of characters
         mat[board] = (M.board + iib)[board]
         mat[board & text & (np.abs(fa - 0.12) < 0.05)] = M.white
         label[board] = SIGN
@@ -480,7 +504,11 @@ def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, 
     roofmat = np.where(roof == GABLE, mat, roofmat)  # Dutch gables continue the brick façade
     mat[on_roof] = roofmat[on_roof]
     rows_ = on_roof & (roof != GABLE) & (roof != FLAT)
-    tex[rows_] *= np.where(roof == TIN, 0.8 + 0.3 * (((A * 6) % 1.0) > 0.5), 0.85 + 0.2 * (((Y - H2) * 4 % 1.0) > 0.25))[rows_]
+    if rows_.any():  # tile courses, or corrugations on tin roofs, computed on roof pixels only
+        r, c = np.nonzero(rows_)
+        tin = roof[r, c] == TIN
+        tex[r, c] *= np.where(tin, 0.8 + 0.3 * (((a[c] * 6) % 1.0) > 0.5),
+                              0.85 + 0.2 * (((Y[r, 0] - H2[0, c]) * 4 % 1.0) > 0.25))
     mat[on_roof & (roof == MANSARD) & (dfa < 0.18) & (Y - H2 > 0.7) & (Y - H2 < 2.0)] = M.frame
     mat[on_roof & (roof == GABLE) & (Y > top_h[None, :] - 0.25)] = M.white
     if style.get("roof_clutter"):

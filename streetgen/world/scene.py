@@ -13,8 +13,13 @@ import numpy as np
 from .canvas import Camera, rgb
 from .style import Style
 
-Z_START, Z_END = -25.0, 320.0  # buildings are laid out over this stretch of street
-OBJ_END = 140.0  # objects further than this are a pixel or less at 256²
+Z_START, Z_END = -25.0, 270.0  # buildings are laid out over this stretch of street
+OBJ_END = 120.0  # objects further than this are a few pixels at 256²
+
+
+SHIRTS = ["#c0392b", "#2c3e66", "#f2f2f2", "#1c1c1c", "#d9a33b", "#3f7f6f", "#8e44ad", "#e67e22", "#7a8a9a"]
+TROUSERS = ["#1c1c1c", "#2c3e66", "#4a4a4a", "#6b5a45", "#8a8a8a"]
+SKINS = ["#f1c9a5", "#e0b08a", "#d9a27c", "#a86f4a", "#8a5a3a", "#6b4226"]
 
 
 @dataclass
@@ -293,10 +298,8 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
         for _ in range(n_ped):
             d = rng.uniform(0.4, max(pav - 0.3, 0.6)) if pav > 0.8 else rng.uniform(-0.3, 0.5)
             objs.append(Obj("ped", road.side_x(side, d), rng.uniform(3, 70),
-                            dict(shirt=_jitter_rgb(rng, ["#c0392b", "#2c3e66", "#f2f2f2", "#1c1c1c", "#d9a33b",
-                                                         "#3f7f6f", "#8e44ad", "#e67e22"], 0.1),
-                                 legs=_jitter_rgb(rng, ["#1c1c1c", "#2c3e66", "#4a4a4a", "#6b5a45"], 0.1),
-                                 skin=_jitter_rgb(rng, ["#f1c9a5", "#d9a27c", "#a86f4a", "#6b4226"], 0.05),
+                            dict(shirt=rgb(_pick(rng, SHIRTS)), legs=rgb(_pick(rng, TROUSERS)),
+                                 skin=rgb(_pick(rng, SKINS)),
                                  h=rng.uniform(1.55, 1.85))))
 
     # Trees along the pavement or in front yards.
@@ -307,7 +310,7 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
             continue
         z = 4.0 + rng.uniform(0, gap)
         setback = road.wall[side] - road.edge[side] - road.pavement[side]
-        while z < OBJ_END * 1.3:
+        while z < OBJ_END:
             if setback > 2.5:
                 d = road.pavement[side] + rng.uniform(1.0, setback - 1.0)
             elif road.pavement[side] >= 2.2:
@@ -331,7 +334,7 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
     for side in sides:
         z = rng.uniform(5, 15)  # nothing right beside the camera: it would hide half the view
         pole_pts = []
-        while z < OBJ_END * 1.5:
+        while z < OBJ_END * 1.2:
             x = road.side_x(side, 0.35 if kind != "mooring" else -0.6)
             objs.append(Obj("pole", x, z, dict(kind=kind, side=side, h=rng.uniform(7.5, 10.0))))
             pole_pts.append((x, z))

@@ -252,6 +252,8 @@ def famous_city_at(lat: float, lon: float) -> str | None:
     """Name of the famous city whose radius contains the point (nearest one wins), else None."""
     best, best_d = None, 1e9
     for c in geo.FAMOUS_CITIES.values():
+        if abs(lat - c.lat) > 0.5 or abs(lon - c.lon) > 0.8:  # cheap reject before the great-circle distance
+            continue
         d = float(geo.haversine_km(lat, lon, c.lat, c.lon))
         if d <= c.radius_km and d < best_d:
             best, best_d = c.name, d
