@@ -209,6 +209,12 @@ def countries() -> dict[str, Country]:
     return _countries()
 
 
+def renderable_countries() -> list[Country]:
+    """Countries with at least one populated place to put a street in (all but a few territories), by name."""
+    tab = cities()
+    return sorted((c for c in _countries().values() if len(tab.by_country.get(c.iso2, ())) > 0), key=lambda c: c.name)
+
+
 def country(code_or_name: str) -> Country:
     """Look a country up by ISO alpha-2/alpha-3 code or English name; ValueError names close matches if unknown."""
     table = _countries()

@@ -140,3 +140,9 @@ def test_urban_index_city_vs_countryside():
     assert geo.urban_index(46.3, 2.0) < 0.3  # rural centre of France
     assert geo.distance_to_sea_km(43.296, 5.37) <= 5  # Marseille is coastal
     assert geo.distance_to_sea_km(48.8566, 2.3522) >= 80  # Paris is not
+
+
+def test_renderable_countries():
+    names = [c.name for c in geo.renderable_countries()]
+    assert names == sorted(names) and len(names) > 230
+    assert "Namibia" in names and "Antarctica" not in names

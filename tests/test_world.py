@@ -206,3 +206,17 @@ def test_colorize():
     near = s.depth.argmin()
     far = s.depth.argmax()
     assert dep.reshape(-1, 3)[near].sum() > dep.reshape(-1, 3)[far].sum()  # near is bright, far is dark
+
+
+def test_meta_is_plain_json():
+    import json
+
+    for s in (world.render_country("NA", 0, 48), world.render_city("Venice", 1, 48)):
+        assert json.loads(json.dumps(s.meta)) == s.meta  # plain Python types only
+
+
+def test_render_place_accepts_cities_and_countries():
+    assert world.render_place("venice", 0, 48).meta["famous_city"] == "Venice"
+    assert world.render_place("Kenya", 0, 48).meta["country"] == "KE"
+    with pytest.raises(ValueError, match="unknown country"):
+        world.render_place("Gotham", 0, 48)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from streetgen import geo
 
+from . import kernels
 from .canvas import F32, Canvas, noise
 from .objects import paint_objects
 from .paint import FAR, Light, paint_ground, paint_row, paint_sky, paint_terrain
@@ -31,7 +31,8 @@ PALETTE = np.array([(128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128
 VOID = 11
 MAX_SIDE = 2048
 
-__all__ = ["WorldSample", "render", "render_country", "render_city", "colorize_labels", "colorize_depth",
+__all__ = ["WorldSample", "render", "render_country", "render_city", "render_place", "colorize_labels",
+           "colorize_depth",
            "CLASS_NAMES", "PALETTE", "FAMILIES", "FAR"]
 
 
@@ -99,26 +100,14 @@ def render(lat: float, lon: float, seed: int = 0, size=128, famous_city: str | N
 
 
 def _finish(cv: Canvas, light: Light, scene, rng: np.random.Generator) -> np.ndarray:
-    """Aerial perspective, exposure, vignette and sensor grain."""
-    img = cv.compose(light.ambient, light.direct)
-    fog = (1.0 - np.exp(-cv.depth / light.fog_dist)).astype(F32)
-    fog[cv.mat == 0] = 0.0  # the sky already is the horizon colour
-    img += (light.horizon - img) * fog[..., None]
-    h, w = cv.h, cv.w
-    nz = noise()
+    """Compose materials and light, then aerial perspective, vignette and sensor grain (one compiled pass)."""
+    amb, sun = cv.light_tables(light.ambient, light.direct)
     oy, ox = (int(v) for v in rng.integers(0, 256, 2))
-    grain = np.roll(nz.white, (-oy, -ox), axis=(0, 1))
-    if h > 256 or w > 256:
-        grain = np.tile(grain, (h // 256 + 1, w // 256 + 1))
-    img *= (_vignette(h, w) * (1 + 0.05 * (grain[:h, :w] - 0.5)))[..., None]
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
-
-
-@lru_cache(maxsize=16)
-def _vignette(h: int, w: int) -> np.ndarray:
-    yy = (np.arange(h, dtype=F32)[:, None] - h / 2) / h
-    xx = (np.arange(w, dtype=F32)[None, :] - w / 2) / w
-    return (1 - 0.35 * (xx ** 2 + yy ** 2)) * 255
+    sky = cv.sky_rgb if cv.sky_rgb is not None else np.zeros((0, cv.w, 3), F32)
+    out = np.empty((cv.h, cv.w, 3), np.uint8)
+    kernels.finish(out, cv.mat, cv.tex, cv.lit, cv.depth, amb, sun, sky, light.horizon.astype(F32),
+                   float(light.fog_dist), noise().white, oy, ox)
+    return out
 
 
 def _meta(lat, lon, seed, hw, place: geo.Place, style, scene) -> dict:
@@ -169,6 +158,13 @@ def render_city(name: str, seed: int = 0, size=128) -> WorldSample:
     lat = c.lat + r * math.cos(a) / 111.2
     lon = c.lon + r * math.sin(a) / (111.2 * math.cos(math.radians(c.lat)))
     return render(lat, lon, seed, size, famous_city=name)
+
+
+def render_place(place: str, seed: int = 0, size=128) -> WorldSample:
+    """Render a famous city (name, any case) or else a country (ISO code or English name)."""
+    name = (place or "").strip() if isinstance(place, str) else place
+    city = next((c for c in geo.FAMOUS_CITIES if isinstance(name, str) and c.lower() == name.lower()), None)
+    return render_city(city, seed, size) if city else render_country(name, seed, size)
 
 
 def colorize_labels(labels: np.ndarray) -> np.ndarray:

@@ -167,25 +167,14 @@ class Canvas:
         self.tex[r0:r1, c0:c1][m] = 1.0
         self.lit[r0:r1, c0:c1][m] = lit
 
-    def compose(self, ambient: np.ndarray, direct: np.ndarray) -> np.ndarray:
-        """RGB float image: albedo × texture × (ambient + direct × sun), emissive materials unlit, sky as painted."""
+    def light_tables(self, ambient: np.ndarray, direct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-material (ambient-lit albedo, sun-lit albedo); emissive materials ignore the light."""
         table = np.concatenate(self._table).astype(F32)
-        # Fold the light colours into per-material tables: two gathers instead of per-pixel colour algebra.
         amb = table * ambient
-        dirc = table * direct
+        sun = table * direct
         amb[self._emissive] = table[self._emissive]
-        dirc[self._emissive] = 0.0
-        mat = self.mat.astype(np.intp)  # np.take with intp indices is ~4x faster than table[uint16 array]
-        img = amb.take(mat, axis=0)
-        img *= self.tex[..., None]
-        sun = dirc.take(mat, axis=0)
-        sun *= (self.tex * self.lit)[..., None]
-        img += sun
-        if self.sky_rgb is not None:
-            r1 = self.sky_rgb.shape[0]
-            sky = self.mat[:r1] == 0
-            img[:r1][sky] = self.sky_rgb[sky]
-        return img
+        sun[self._emissive] = 0.0
+        return amb.astype(F32), sun.astype(F32)
 
 
 def _clampi(v: float, hi: int) -> int:

@@ -250,7 +250,7 @@ def paint_wires(cv: Canvas, cam: Camera, light: Light, o: Obj) -> None:
     """Sagging overhead wires between consecutive utility poles, drawn as 1-px polylines with a depth test."""
     pts = np.array(o.p["points"], F32)
     x0, z0, x1, z1 = pts[:-1, 0:1], pts[:-1, 1:2], pts[1:, 0:1], pts[1:, 1:2]
-    s = np.linspace(0, 1, 48, dtype=F32)[None, :]
+    s = np.linspace(0, 1, max(48, cv.w // 2), dtype=F32)[None, :]  # dense enough to leave no gaps
     sag = 2.4 * s * (1 - s)
     Xs, Zs, Ys = [], [], []
     for k in range(o.p["n"]):

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from .canvas import F32, Camera, Canvas, _clampi, noise, rgb
 from .scene import ROOF_KINDS, Z_START, BuildingRow, Scene
 from .style import Style
@@ -57,30 +58,11 @@ def paint_sky(cv: Canvas, cam: Camera, light: Light) -> None:
     r1 = _clampi(math.ceil(cam.horizon + 2), cv.h)
     if r1 <= 0:
         return
-    dy = cam.dy[:r1, None]
-    hnorm = np.sqrt(cam.dx ** 2 + cam.dz ** 2)[None, :]
-    el = dy / hnorm
-    t = np.clip(el * 2.2, 0, 1) ** 0.55
-    norm = np.sqrt(hnorm ** 2 + dy ** 2)
-    cosang = (cam.dx[None, :] * light.sun[0] + dy * light.sun[1] + cam.dz[None, :] * light.sun[2]) / norm
-    glow = (np.exp((cosang - 1) * 60) * 0.8 + np.exp((cosang - 1) * 5) * 0.18) * (1 - 0.7 * (light.cloud_cover > 0.9))
-    col = light.horizon + (light.zenith - light.horizon) * t[..., None] + glow[..., None] * (light.direct + 0.15)
-    if light.cloud_cover > 0:
-        nz = noise()
-        safe = np.maximum(dy, 0.02)
-        u = cam.dx[None, :] / safe * 16 + 40
-        v = cam.dz[None, :] / safe * 9 + 90
-        n = nz.sample(nz.fbm, u, v) * 0.75 + nz.sample(nz.fine, u * 3, v * 3) * 0.25
-        c = light.cloud_cover
-        if c > 0.9:
-            a = np.clip(0.55 + 0.45 * n, 0, 1) * np.clip(el * 25, 0, 1)
-            cloud = light.horizon * (0.85 + 0.3 * (n[..., None] - 0.5))
-        else:
-            a = np.clip((n - (1 - c) + 0.08) / 0.16, 0, 1) * np.clip(el * 6, 0, 1) ** 0.5
-            shade = 0.72 + 0.35 * (n - 0.5) + 0.25 * np.clip(cosang, 0, 1)
-            cloud = (light.horizon * 0.45 + 0.55) * shade[..., None]
-        col = col + (cloud - col) * a[..., None]
-    cv.sky_rgb = np.clip(col, 0, 1.2).astype(F32)
+    nz = noise()
+    out = np.empty((r1, cv.w, 3), F32)
+    kernels.sky(out, cam.dy, cam.dx, cam.dz, light.sun, light.horizon.astype(F32), light.zenith.astype(F32),
+                light.direct, float(light.cloud_cover), nz.fbm, nz.fine)
+    cv.sky_rgb = out
     cv.paint(0, 0, np.ones((r1, cv.w), bool), FAR, SKY, 0)
 
 
@@ -137,92 +119,30 @@ def paint_ground(cv: Canvas, sc: Scene, style: Style, light: Light, fronts: dict
     r0 = _clampi(math.floor(cam.horizon + 0.5), cv.h)
     if r0 >= cv.h:
         return
-    t = (cam.height / -np.minimum(cam.dy[r0:], -1e-4)).astype(F32)[:, None]  # depth per row
-    X = cam.x + t * cam.dx[None, :]
-    Z = t * cam.dz[None, :]
-    left = X < 0
-    ax = np.abs(X)
-    d = ax - np.where(left, F32(road.edge[0]), F32(road.edge[1]))  # signed distance outward from the kerb
-    pav = np.where(left, F32(road.pavement[0]), F32(road.pavement[1]))
-    nz = noise()
-    grain = nz.sample(nz.white, X * 24, Z * 24)
-    patch = nz.sample(nz.fbm, X * 1.5 + 17, Z * 1.5)
-    tex = (1 + style["asphalt_var"] * 2 * (patch - 0.5)) * (0.94 + 0.12 * grain)
     asphalt = rgb(style["asphalt"][style.get("asphalt_i", 0) % len(style["asphalt"])])
     if style.weather == "rain":
-        asphalt = asphalt * 0.6 + light.horizon * 0.18
-    label = np.full(X.shape, ROAD, np.uint8)
-    mat = np.full(X.shape, cv.colors(asphalt[None]), np.uint16)
-    on_road = d < 0
-    if road.canal:
-        ripple = nz.sample(nz.fine, X * 6, Z * 1.5)
-        mat[:] = cv.colors((rgb("#3f6e6a") * 0.7 + light.horizon * 0.3)[None])
-        tex = 0.8 + 0.45 * ripple
-        label[:] = VOID
-    else:
-        lane_pos = np.abs(((X / road.lane_w) % 1.0) - 0.5)
-        tex = tex * (1 - 0.07 * ((np.abs(lane_pos - 0.28) < 0.08) & on_road))  # darker tyre tracks
-        # Markings belong to the Road class, as CamVid's lane markings do.
-        w_line = 0.1
-        pattern = style.extras.get("centre_pattern", "dashed")
-        if pattern == "dashed":
-            centre = (ax < w_line) & ((Z % 12.0) < 4.5)
-        elif pattern == "solid":
-            centre = ax < w_line
-        elif pattern == "double":
-            centre = np.abs(ax - 0.16) < w_line
-        else:
-            centre = np.zeros(X.shape, bool)
-        wear = nz.sample(nz.fine, X * 9, Z * 3) > 0.22
-        white = cv.color("#ecece6")
-        mat[centre & wear & on_road] = cv.color("#e8c23a") if style.centre_line == "yellow" else white
-        carriage = road.lanes * road.lane_w
-        lines = np.zeros(X.shape, bool)
-        for k in range(1, road.lanes):
-            lines |= (np.abs(ax - k * road.lane_w) < w_line) & ((Z % 9.0) < 3.0)
-        if style.extras.get("edge_lines", False):
-            lines |= np.abs(ax - (carriage - 0.25)) < w_line
-        zc = style.extras.get("crosswalk_z")
-        if zc is not None:
-            lines |= (Z > zc) & (Z < zc + 3.5) & ((X % 1.2) < 0.6)
-        mat[lines & wear & on_road] = white
-        if style.snow:
-            slush = (np.abs(lane_pos - 0.28) > 0.15) & (nz.sample(nz.fbm, X * 3, Z * 0.6) > 0.55) & on_road
-            mat[slush] = cv.color("#d9dde2")
-    # Pavement with tiles and a kerb stone.
-    is_pav = (d >= 0) & (d < pav)
-    mat[is_pav] = cv.color(style["pavement"][0])
-    tiles = is_pav & (((X % 0.9) < 0.05) | ((Z % 0.9) < 0.05))
-    tex[tiles] *= 0.88
-    if style["kerb"]:
-        mat[(d >= 0) & (d < 0.18) & is_pav] = cv.colors((rgb(style["pavement"][0]) * 1.15)[None])
-    label[is_pav] = PAVEMENT
-    # Where there is no pavement, a shoulder of dirt or gravel (CamVid counts road shoulders as Pavement).
-    beyond = d >= pav
-    if style["shoulder"] in ("dirt", "pavement") and not road.canal:
-        shoulder = beyond & (d < pav + 1.0) & (pav < 0.5)
-        dirt = rgb(style["ground"]) * 0.5 + rgb("#a07a55" if style["shoulder"] == "dirt" else "#9c8a6a") * 0.5
-        mat[shoulder] = cv.colors(dirt[None])
-        label[shoulder] = PAVEMENT
-        beyond &= ~shoulder
-    # Yards and open land.
-    if style.snow:
-        mat[beyond] = cv.color("#e8ecf0")
-        label[beyond] = VOID
-    else:
-        mat[beyond] = cv.color(style["ground"])
-        tex[beyond] *= 0.85 + 0.3 * patch[beyond] + 0.06 * ((Z[beyond] % 6.0) < 3.0)
-        label[beyond] = TREE if style["terrain_veg"] else VOID
-    # Shadows cast by the buildings on the sun's side.
-    lit = np.full(X.shape, max(float(light.sun[1]), 0.0), F32)
+        asphalt = asphalt * 0.6 + light.horizon * 0.18  # wet: darker, mirroring the sky
+    pav = rgb(style["pavement"][0])
+    dirt = rgb(style["ground"]) * 0.5 + rgb("#a07a55" if style["shoulder"] == "dirt" else "#9c8a6a") * 0.5
+    mats = np.array([
+        cv.colors(asphalt[None]), cv.color("#e8c23a" if style.centre_line == "yellow" else "#ecece6"),
+        cv.color("#ecece6"), cv.color("#d9dde2"), cv.colors(pav[None]), cv.colors((pav * 1.15)[None]),
+        cv.colors(dirt[None]), cv.color(style["ground"]), cv.color("#e8ecf0"),
+        cv.colors((rgb("#3f6e6a") * 0.7 + light.horizon * 0.3)[None])], np.int64)
     side = 0 if light.hx < 0 else 1
     row = fronts.get(side)
-    if row is not None and light.tan_el < 20 and abs(light.hx) > 1e-3:
-        dist = np.abs(row.x - X) / abs(light.hx)
-        h_at = _profile_at(height_profile(row), Z + dist * light.hz)
-        inside = (X > row.x) if side == 0 else (X < row.x)
-        lit[(dist * light.tan_el < h_at) & inside] *= 0.15
-    cv.paint(r0, 0, np.ones(X.shape, bool), t, label, mat, tex, lit)
+    shadow = row is not None and light.tan_el < 20 and abs(light.hx) > 1e-3
+    prof = height_profile(row) if shadow else np.zeros(1, F32)
+    zc = style.extras.get("crosswalk_z")
+    geom = np.array([road.edge[0], road.edge[1], road.pavement[0], road.pavement[1], road.lane_w, road.lanes,
+                     style["asphalt_var"], -1.0 if zc is None else zc, max(float(light.sun[1]), 0.0),
+                     row.x if shadow else 0.0, light.hx, light.hz, light.tan_el], np.float64)
+    pattern = {"none": 0, "dashed": 1, "solid": 2, "double": 3}[style.extras.get("centre_pattern", "dashed")]
+    flags = np.array([road.canal, pattern, style.extras.get("edge_lines", False), style["kerb"],
+                      style["shoulder"] in ("dirt", "pavement"), style.snow, style["terrain_veg"], shadow], np.int64)
+    nz = noise()
+    kernels.ground(cv.depth, cv.label, cv.mat, cv.tex, cv.lit, r0, cam.dy, cam.dx, cam.dz, cam.height, cam.x,
+                   geom, flags, mats, nz.fbm, nz.fine, nz.white, prof)
 
 
 class RowMaterials:
@@ -247,11 +167,17 @@ class RowMaterials:
         self.ac = cv.color("#d8d8d4")
         self.white = cv.color("#f4f2ec")
         self.snow = cv.color("#eef1f4")
-        self.shop_glass = cv.colors((glass * 0.55 + light.horizon * 0.25 + rgb("#8a6a4a") * 0.2)[None])
+        self.shop_glass = cv.colors((glass * 0.35 + light.horizon * 0.3 + rgb("#b08a5a") * 0.35)[None])
         self.shutter_metal = cv.color("#9a9c9e")
         self.brick = cv.color("#a4553a")
         self.concrete = cv.color("#b8b2a6")
         self.tank = cv.color("#2b2b2b")
+        n = len(row.z0)
+        self.bases = (np.array([self.wall, self.roof, self.flat_roof, self.shutter, self.awning, self.awning_dark,
+                                self.board], np.int64)[None, :] + np.arange(n)[:, None])
+        self.shared = np.array([self.glass, self.glass_sky, self.glass_lit, self.frame, self.balcony, self.door,
+                                self.dark, self.ac, self.white, self.snow, self.shop_glass, self.shutter_metal,
+                                self.brick, self.concrete, self.tank], np.int64)
 
 
 def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRow,
@@ -284,23 +210,30 @@ def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRo
     r1 = _clampi(math.ceil(np.where(has, bottom, 0).max()) + 1, cv.h)
     if r1 <= r0:
         return
-    Y = cam.height + t[None, :] * cam.dy[r0:r1, None]
-    mask = has[None, :] & (Y >= 0) & (Y < top_h[None, :])
     side_sign = 1.0 if row.x < 0 else -1.0  # the façade normal points back toward the road
     lam = max(side_sign * light.hx, 0.0) * math.cos(style.sun_elev) * 0.9
-    lit = np.full(mask.shape, lam, F32)
-    if opposite is not None and lam > 0 and light.tan_el < 20:
+    shadow_on = opposite is not None and lam > 0 and light.tan_el < 20
+    drop, h_opp = 0.0, t
+    if shadow_on:  # the buildings across the street shade this façade's lower part
         dist = abs(opposite.x - row.x) / max(abs(light.hx), 1e-3)
+        drop = dist * light.tan_el
         h_opp = _profile_at(height_profile(opposite), Zc + dist * light.hz)
-        lit[Y + dist * light.tan_el < h_opp[None, :]] *= 0.1
     if row.kind == "trees":
+        Y = cam.height + t[None, :] * cam.dy[r0:r1, None]
+        mask = has[None, :] & (Y >= 0) & (Y < top_h[None, :])
+        lit = np.full(mask.shape, lam, F32)
+        if shadow_on:
+            lit[Y + drop < h_opp[None, :]] *= 0.1
         mat, tex, label = _foliage(cv, Y, Zc, style, nz)
+        cv.paint(r0, c0, mask, t[None, :], label, mat, tex, lit)
     else:
         mats = row.cache.setdefault("mats", RowMaterials(cv, row, style, light))
-        far = row.kind != "buildings" or (c1 - c0) * (r1 - r0) < 600
-        facade = _facade_far if far else _facade
-        mat, tex, label = facade(Y, a, length, ii, row, style, light, nz, mats, top_h)
-    cv.paint(r0, c0, mask, t[None, :], label, mat, tex, lit)
+        kernels.facade(cv.depth, cv.label, cv.mat, cv.tex, cv.lit, r0, r1, c0, cam.dy, cam.height,
+                       t.astype(F32), a.astype(F32), length.astype(F32), np.where(has, ii, -1),
+                       top_h.astype(F32), h_opp.astype(F32), row.cache.setdefault("B", _building_table(row)),
+                       mats.bases, mats.shared, _facade_flags(style, row, light, shadow_on), np.array(
+                           [*_window_size(style), style["wall_var"], style["rust"], lam, drop], np.float64),
+                       nz.fbm, nz.fine, nz.white)
     if row.kind == "buildings" and style["gap_prob"] > 0:
         _paint_ends(cv, sc, style, light, row, nz)
 
@@ -375,144 +308,19 @@ def _foliage(cv: Canvas, Y, Zc, style: Style, nz):
     return mat, 0.6 + 0.5 * n + 0.3 * (f - 0.5), np.full(Y.shape, TREE, np.uint8)
 
 
-def _facade_far(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, M: RowMaterials, top_h):
-    """Distant or small façades: wall, a window grid and the roof — details would be sub-pixel anyway."""
-    fh = row.floor_h[ii][None, :]
-    A = a[None, :]
-    H2 = row.height[ii][None, :]
-    shape = Y.shape
-    iib = np.broadcast_to(ii[None, :], shape)
-    mat = (M.wall + iib).astype(np.uint16)
-    bw = (length / np.maximum(np.floor(length / row.bay[ii]), 1))[None, :]
-    ww, wh = {"panel": (0.55, 0.5), "towers": (0.82, 0.7)}.get(row.kind, (style["win_w"], style["win_h"]))
-    win = (np.abs((A / bw) % 1.0 - 0.5) < ww / 2) & (np.abs((Y / fh) % 1.0 - 0.55) < wh / 2) & (Y > fh) & (Y < H2)
-    mat[win] = M.glass
-    on_roof = Y >= H2
-    mat[on_roof] = np.where(row.roof[ii][None, :] == FLAT, M.flat_roof + iib, M.roof + iib)[on_roof]
-    if style.snow:
-        mat[on_roof & (row.roof[ii][None, :] != FLAT)] = M.snow
-    tex = 0.97 + 0.06 * ((A % 7.0) < 3.5)
-    return mat, np.broadcast_to(tex, shape), np.full(shape, BUILDING, np.uint8)
+def _window_size(style: Style) -> tuple[float, float]:
+    return float(style["win_w"]), float(style["win_h"])
 
 
-def _facade(Y, a, length, ii, row: BuildingRow, style: Style, light: Light, nz, M: RowMaterials, top_h):
-    """Windows, doors, shops, balconies, shutters, signs and roofs of a façade block → (material, texture, label)."""
-    fh = row.floor_h[ii][None, :]
-    A = a[None, :]
-    shop = row.shop[ii][None, :]
-    gf = np.where(shop, fh + 0.6, fh)  # ground-floor height
-    above = Y >= gf
-    ylocal = Y - gf
-    floor = np.where(above, 1 + np.floor(ylocal / fh), 0)
-    fy = (ylocal / fh) % 1.0  # position within an upper storey (only read where `above`)
-    fyg = Y / gf  # position within the ground floor (only read below it)
-    # Whole bays per façade, so windows never straddle a building's edge.
-    bw = (length / np.maximum(np.floor(length / row.bay[ii]), 1))[None, :]
-    fa = (A / bw) % 1.0
-    bay_i = np.floor(A / bw)
-    H2 = row.height[ii][None, :]
-    in_wall = Y < H2
-    shape = Y.shape
-    mat = np.broadcast_to((M.wall + ii).astype(np.uint16)[None, :], shape).copy()
-    n = nz.sample(nz.fbm, A * 2 + row.seed[ii][None, :], Y * 2)
-    tex = (1 + style["wall_var"] * 2.2 * (n - 0.5)).astype(F32)
-    label = np.full(shape, BUILDING, np.uint8)
-    kind = row.kind
-    ww, wh = {"panel": (0.55, 0.5), "towers": (0.82, 0.7)}.get(kind, (style["win_w"], style["win_h"]))
-    dfa = np.abs(fa - 0.5)
-    dfy = np.abs(fy - 0.55)
-    upper = above & in_wall
-    win = (dfa < ww / 2) & (dfy < wh / 2) & upper
-    if style.get("arches"):
-        win &= (fy < 0.55 + wh / 2 - ww / 2) | ((dfa / (ww / 2)) ** 2 + ((fy - (0.55 + wh / 2 - ww / 2)) / (ww / 2)) ** 2 < 1)
-    frame = (dfa < ww / 2 + 0.05) & (dfy < wh / 2 + 0.05) & upper & ~win
-    mat[frame] = M.frame
-    mat[win] = M.glass
-    mat[win & (fy > 0.55 + wh * 0.2)] = M.glass_sky
-    if light.dusk > 0.5:
-        lit_win = win & (nz.sample(nz.white, bay_i * 7 + row.seed[ii][None, :], floor * 13) > 0.6)
-        mat[lit_win] = M.glass_lit
-    if row.has_shutter.any():
-        shut = row.has_shutter[ii][None, :] & upper & (dfa >= ww / 2 + 0.05) & (dfa < ww / 2 + 0.05 + ww * 0.28) & \
-            (dfy < wh / 2)
-        mat[shut] = (M.shutter + np.broadcast_to(ii[None, :], shape))[shut]
-        tex[shut & ((fy * 14 % 1) < 0.3)] *= 0.85
-    # Balconies (Paris: continuous wrought iron on floors 2 and 5).
-    if style.get("parisian"):
-        bal = ((floor == 2) | (floor == 5)) & (fy < 0.3) & upper
-    else:
-        bal = row.balcony[ii][None, :] & (floor >= 1) & (fy < 0.32) & (dfa < ww / 2 + 0.18) & in_wall
-        if kind == "panel":
-            bal &= (bay_i % 3) == 1
-    if bal.any():
-        bars = ((A * 9) % 1.0) < 0.35
-        mat[bal & (bars | (fy < 0.05) | (fy > 0.26))] = M.balcony
-        tex[bal & ~bars] *= 0.7
-    if style.get("fire_escapes"):
-        fe = ((bay_i % 4) == 1) & (floor >= 1) & in_wall
-        mat[fe & ((fy < 0.08) | (np.abs(((fa + fy * 0.8) % 1.0) - 0.5) < 0.06))] = M.dark
-    if row.grille.any():
-        mat[row.grille[ii][None, :] & win & (((A * 8) % 1.0) < 0.3)] = M.dark
-    if row.ac.any():
-        ac = row.ac[ii][None, :] & upper & (np.abs(fa - 0.88) < 0.1) & (np.abs(fy - 0.22) < 0.12) & \
-            (nz.sample(nz.white, bay_i * 3, floor * 5) > 0.5)
-        mat[ac] = M.ac
-    # Ground floor: shop fronts (glass with mullions) under awnings or sign fascias; houses get doors and windows.
-    ground = ~above & in_wall
-    shopg = ground & shop
-    iib = np.broadcast_to(ii[None, :], shape)
-    front = shopg & (dfa < 0.46) & (fyg > 0.04) & (fyg < 0.72)
-    shut = front & ((bay_i + row.seed[ii][None, :]) % 5 < 1) & style.get("fascia", False)
-    mat[front] = M.shop_glass
-    tex[front & (((A * 1.1) % 1.0) < 0.07)] *= 0.35  # mullions
-    if shut.any():
-        mat[shut] = M.shutter_metal
-        tex[shut & (((Y * 9) % 1.0) < 0.3)] *= 0.8
-    band = shopg & (fyg >= 0.74) & (fyg < 0.93)
-    if style.get("fascia"):
-        mat[band] = (M.board + iib)[band]
-        mat[band & (((A * 5) % 1.0) < 0.55) & (np.abs(fyg - 0.835) < 0.05) & ((bay_i % 2) == 0)] = M.white
-        label[band] = SIGN
-    else:
-        mat[band] = np.where(((A * 2.2) % 1.0) < 0.5, M.awning + iib, M.awning_dark + iib)[band]
-    house = ground & ~shop
-    door = house & ((bay_i % 3) == 1) & (dfa < 0.22) & (fyg < 0.75)
-    mat[door] = M.door
-    mat[house & ~door & (dfa < ww / 2) & (np.abs(fyg - 0.5) < 0.2)] = M.glass
-    # Unfinished red-brick top floors between a concrete frame (Egyptian informal housing).
-    if style.get("brick_top"):
-        brick = (row.seed[ii][None, :] > 110) & (Y > H2 - 1.6 * fh) & in_wall & ~win
-        mat[brick] = M.brick
-        mat[brick & ((fa < 0.07) | (fy < 0.09))] = M.concrete
-        mat[brick & (dfa < ww / 2) & (dfy < wh / 2)] = M.dark
-    # Vertical signboards (SignSymbol in CamVid terms).
-    if row.boards.any():
-        board = row.boards[ii][None, :] & ((bay_i % 2) == 0) & (np.abs(fa - 0.12) < 0.1) & (Y > 2.2) & \
-            (Y < np.minimum(H2, 12))
-        text = (((A * 12) % 1.0) < 0.6) & (((Y * 10) % 1.0) < 0.55)  # rows of characters
-        mat[board] = (M.board + iib)[board]
-        mat[board & text & (np.abs(fa - 0.12) < 0.05)] = M.white
-        label[board] = SIGN
-    # Pilasters at building edges, rust streaks.
-    tex[((A < 0.18) | (A > length[None, :] - 0.18)) & in_wall] *= 0.78
-    if style["rust"] > 0:
-        tex[(nz.sample(nz.fine, A * 20, Y * 0.8) > 0.7) & in_wall] *= 1 - 0.25 * style["rust"]
-    # Roofs.
-    on_roof = ~in_wall
-    roof = np.broadcast_to(row.roof[ii][None, :], shape)
-    roofmat = np.where(roof == FLAT, M.flat_roof + iib, M.roof + iib)
-    roofmat = np.where(roof == GABLE, mat, roofmat)  # Dutch gables continue the brick façade
-    mat[on_roof] = roofmat[on_roof]
-    rows_ = on_roof & (roof != GABLE) & (roof != FLAT)
-    if rows_.any():  # tile courses, or corrugations on tin roofs, computed on roof pixels only
-        r, c = np.nonzero(rows_)
-        tin = roof[r, c] == TIN
-        tex[r, c] *= np.where(tin, 0.8 + 0.3 * (((a[c] * 6) % 1.0) > 0.5),
-                              0.85 + 0.2 * (((Y[r, 0] - H2[0, c]) * 4 % 1.0) > 0.25))
-    mat[on_roof & (roof == MANSARD) & (dfa < 0.18) & (Y - H2 > 0.7) & (Y - H2 < 2.0)] = M.frame
-    mat[on_roof & (roof == GABLE) & (Y > top_h[None, :] - 0.25)] = M.white
-    if style.get("roof_clutter"):
-        mat[on_roof & (roof == FLAT) & (Y > H2 + 0.35)] = M.tank
-    if style.snow:
-        mat[on_roof & (roof != FLAT)] = M.snow
-    return mat, tex, label
+def _building_table(row: BuildingRow) -> np.ndarray:
+    """Per-building numbers the façade kernel reads, one row per building."""
+    return np.stack([row.height, row.floor_h, row.bay, row.roof, row.roof_h, row.shop, row.balcony, row.has_shutter,
+                     row.boards, row.grille, row.ac, row.seed], axis=1).astype(np.float64)
+
+
+def _facade_flags(style: Style, row: BuildingRow, light: Light, shadow: bool) -> np.ndarray:
+    kind = {"panel": 1, "towers": 2}.get(row.kind, 0)
+    return np.array([bool(style.get("parisian")), bool(style.get("fire_escapes")), bool(style.get("fascia")),
+                     bool(style.get("brick_top")), bool(style.get("arches")), style.snow,
+                     bool(style.get("roof_clutter")) and row.kind == "buildings", light.dusk > 0.5, kind, shadow],
+                    np.int64)

@@ -1,0 +1,117 @@
+"""The World tab in a real browser: Playwright driving the system Chromium (never `playwright install`).
+
+Screenshots go to each test's tmp_path, and are also copied to $STREETGEN_SHOTS when that is set.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+RENDER_TIMEOUT_MS = 180_000  # a cold first render on a busy 2-core CI box can take a while
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Chromium not found on PATH: install it with `apt-get install -y chromium chromium-driver` "
+                "(the browser tests use the system browser and never run `playwright install`).")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _shot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("STREETGEN_SHOTS"):
+        out = Path(os.environ["STREETGEN_SHOTS"])
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, out / path.name)
+    return path
+
+
+def _wait_for_render(page, pattern: re.Pattern, timeout_ms: int = RENDER_TIMEOUT_MS):
+    """Wait until the metadata summary matches `pattern`; fail at once, with its message, if an error toast shows."""
+    summary, toast = page.locator("#world-summary"), page.locator(".toast-body")
+    for _ in range(timeout_ms // 250):
+        if toast.count():
+            pytest.fail(f"the app showed an error: {' / '.join(toast.all_inner_texts())}")
+        if pattern.search(summary.inner_text()):
+            return
+        page.wait_for_timeout(250)
+    pytest.fail(f"no render matching {pattern.pattern!r} within {timeout_ms / 1000:.0f} s; "
+                f"summary: {summary.inner_text()[:300]!r}")
+
+
+def _first_image_ok(page):
+    img = page.locator("#world-gallery img").first
+    expect(img).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle(),
+                           timeout=RENDER_TIMEOUT_MS)
+    box = img.bounding_box()
+    assert box and box["width"] > 0 and box["height"] > 0
+    return img
+
+
+def test_world_tab_desktop(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="World").click()
+    # Search the country list by typing, as a desktop / Spaces user would.
+    box = page.locator("#country input")
+    box.click()
+    box.fill("")
+    box.press_sequentially("Keny", delay=50)  # the filter listens to key events, which fill() does not send
+    page.get_by_role("option", name="Kenya", exact=True).click()
+    expect(box).to_have_value("Kenya")
+    page.locator("#size").get_by_text("128 × 256 wide").click()
+    page.locator("#render").click()
+    _wait_for_render(page, re.compile(r"Kenya|\bKE\b"))
+    _first_image_ok(page)
+    assert page.locator("#world-gallery img").count() >= 3  # photo, labels, depth
+    expect(page.locator("#legend")).to_contain_text("Bicyclist")
+    assert _shot(page, tmp_path, "world_desktop").stat().st_size > 0
+    page.close()
+
+
+def test_world_tab_touch(app_url, browser, tmp_path):
+    ctx = browser.new_context(has_touch=True, is_mobile=False, viewport={"width": 1080, "height": 1500})
+    page = ctx.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="World").tap()
+    # Kiosk flow 1: one tap on "Surprise me" picks a random country and seed and renders it.
+    page.locator("#surprise").tap()
+    _wait_for_render(page, re.compile(r"#1 · seed"))
+    _first_image_ok(page)
+    _shot(page, tmp_path, "world_touch_surprise")
+    # Kiosk flow 2: no keyboard: narrow by continent, tap a country in the list, tap Render.
+    page.locator("#continent").get_by_text("Europe", exact=True).tap()
+    page.locator("#country input").tap()
+    page.get_by_role("option", name="Portugal", exact=True).tap()
+    expect(page.locator("#country input")).to_have_value("Portugal")
+    page.locator("#render").tap()
+    _wait_for_render(page, re.compile(r"Portugal|\bPT\b"))
+    # Kiosk flow 3: a famous city.
+    page.locator("#mode").get_by_text("Famous city", exact=True).tap()
+    page.locator("#city").get_by_text("Venice", exact=True).tap()
+    page.locator("#render").tap()
+    _wait_for_render(page, re.compile("Venice|Venezia"))
+    _first_image_ok(page)
+    assert _shot(page, tmp_path, "world_touch_city").stat().st_size > 0
+    ctx.close()
