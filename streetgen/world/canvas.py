@@ -97,6 +97,19 @@ class Camera:
         self.rows = ys
         self.cols = xs
 
+    def plane_x(self, x: float):
+        """Columns whose rays meet the vertical plane x = const ahead: (first column, depth per column, z per column).
+
+        Returns None when the plane is not in view. Façades, car flanks and fences all live on such planes.
+        """
+        rel = x - self.x
+        cols = np.flatnonzero(self.dx * rel > 1e-4)
+        if len(cols) == 0:
+            return None
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        t = rel / self.dx[c0:c1]
+        return c0, t, t * self.dz[c0:c1]
+
     def project(self, X: float, Y: float, Z: float) -> tuple[float, float, float]:
         """World point → (column, row, camera depth)."""
         c, s = math.cos(self.yaw), math.sin(self.yaw)

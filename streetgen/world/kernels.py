@@ -20,6 +20,15 @@ def _tex(t, u, v):
     return t[int(math.floor(v)) & TEXM, int(math.floor(u)) & TEXM]
 
 
+@njit(cache=True, inline="always")
+def _put(depth, label, mat, tex, lit, r, c, t, lab, m, tx, li):
+    depth[r, c] = t
+    label[r, c] = lab
+    mat[r, c] = m
+    tex[r, c] = tx
+    lit[r, c] = li
+
+
 @njit(cache=True)
 def sky(out, dy, dx, dz, sun, horizon, zenith, direct, cloud_cover, fbm, fine):
     """Sky colours for rows [0, out.shape[0]): gradient, sun glow, clouds on a plane (so they shrink to the horizon)."""
@@ -178,11 +187,7 @@ def ground(depth, label, mat, tex, lit, r0, dy, dx, dz, cam_h, cam_x, geom, flag
                 inside = X > row_x if row_x < 0 else X < row_x
                 if inside and dist * tan_el < prof[k]:
                     li *= 0.15
-            depth[r, c] = t
-            label[r, c] = lab
-            mat[r, c] = m
-            tex[r, c] = tx
-            lit[r, c] = li
+            _put(depth, label, mat, tex, lit, r, c, t, lab, m, tx, li)
 
 
 @njit(cache=True)
@@ -334,8 +339,4 @@ def facade(depth, label, mat, tex, lit, r0, r1, c0, dy, cam_h, t_col, a_col, len
             li = lam
             if shadow and Y + drop < hopp_col[j]:
                 li *= 0.1
-            depth[r, c] = t
-            label[r, c] = lab
-            mat[r, c] = m
-            tex[r, c] = tx
-            lit[r, c] = li
+            _put(depth, label, mat, tex, lit, r, c, t, lab, m, tx, li)

@@ -62,16 +62,13 @@ def paint_car(cv: Canvas, cam: Camera, light: Light, o: Obj) -> None:
     zr = o.z - L / 2  # near end (the camera looks down +z)
     # Side plane: the flank facing the camera.
     if abs(o.x - cam.x) > W / 2 and o.z - cam.x * 0 < OBJ_END * 0.6:
-        xs_plane = o.x + (W / 2 if o.x < cam.x else -W / 2)
-        rel = xs_plane - cam.x
-        cols = np.flatnonzero(cam.dx * rel > 1e-4)
-        if len(cols):
-            t = rel / cam.dx[cols]
-            Zc = t * cam.dz[cols]
+        hit = cam.plane_x(o.x + (W / 2 if o.x < cam.x else -W / 2))
+        if hit is not None:
+            cfirst, t, Zc = hit
             keep = (Zc > zr) & (Zc < zr + L)
-            if keep.sum() >= 1:
-                ca = int(cols[keep][0])
+            if keep.any():
                 sel = np.flatnonzero(keep)
+                ca = cfirst + int(sel[0])
                 t, Zc = t[sel[0]:sel[-1] + 1], Zc[sel[0]:sel[-1] + 1]
                 r0 = _clampi(math.floor((cam.horizon - cam.focal * (Hc - cam.height) / t).min()), cv.h)
                 r1 = _clampi(math.ceil((cam.horizon + cam.focal * cam.height / t).max()) + 1, cv.h)
@@ -329,13 +326,10 @@ def paint_bollard(cv: Canvas, cam: Camera, light: Light, o: Obj) -> None:
 def paint_fence(cv: Canvas, cam: Camera, light: Light, o: Obj, style: Style) -> None:
     """Picket fences, compound walls or guard rails along a line x = const (ray-cast like a façade)."""
     kind = o.p["kind"]
-    rel = o.x - cam.x
-    cols = np.flatnonzero(cam.dx * rel > 1e-4)
-    if len(cols) == 0:
+    hit = cam.plane_x(o.x)
+    if hit is None:
         return
-    c0, c1 = int(cols[0]), int(cols[-1]) + 1
-    t = rel / cam.dx[c0:c1]
-    Zc = t * cam.dz[c0:c1]
+    c0, t, Zc = hit
     height = {"picket": 1.0, "wall": 1.9, "rail": 0.8}[kind]
     ok = (Zc > 0) & (Zc < OBJ_END)
     if kind != "rail":

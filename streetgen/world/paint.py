@@ -184,13 +184,10 @@ def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRo
               opposite: BuildingRow | None) -> None:
     """A row of façades (or a tree line) on the plane x = row.x, plus the exposed ends of detached houses."""
     cam = sc.cam
-    rel = row.x - cam.x
-    cols = np.flatnonzero(cam.dx * rel > 1e-4)
-    if len(cols) == 0:
+    hit = cam.plane_x(row.x)
+    if hit is None:
         return
-    c0, c1 = int(cols[0]), int(cols[-1]) + 1
-    t = rel / cam.dx[c0:c1]
-    Zc = t * cam.dz[c0:c1]
+    c0, t, Zc = hit
     idx = row.lookup(Zc)
     has = idx >= 0
     if not has.any():
