@@ -1,0 +1,13 @@
+"""streetgen: street-level images of places on Earth."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def load(name_or_path: Any, **kwargs: Any) -> Any:
+    """Load a streetgen model: a folder, checkpoints/<name>, or a Hub repo id (see streetgen.hub.load).
+
+    Lazy on purpose: `import streetgen` must not pull in torch.
+    """
+    from streetgen.hub import load as _load
+    return _load(name_or_path, **kwargs)

@@ -297,7 +297,7 @@ def urban_index(lat: float, lon: float) -> float:
     d = haversine_km(lat, lon, tab.lat[idx], tab.lon[idx])
     # A city "reaches" about sqrt(population) metres / 60 km-ish: 1M people → ~8 km of dense town.
     reach = np.sqrt(tab.population[idx]) / 125.0
-    score = np.max(np.exp(-d / np.maximum(reach, 0.5)) * np.clip(np.log10(tab.population[idx]) - 3.5, 0, 3) / 3)
+    score = np.max(np.exp(-d / np.maximum(reach, 0.5)) * np.clip(np.log10(np.maximum(tab.population[idx], 1)) - 3.5, 0, 3) / 3)
     return float(np.clip(score, 0, 1))
 
 

@@ -1,0 +1,126 @@
+"""Decoding shared by every reader: open a file or zip member, convert any mode to RGB8, fast square resize.
+
+Conversion rule (`to_rgb8`), so every reader hands back (H, W, 3) uint8 RGB:
+  RGB                    kept
+  RGBA, LA, PA, P+alpha  alpha dropped (colours kept as stored, not composited over a background)
+  L, 1, P                grey / palette expanded to RGB
+  I;16*, I (16-bit)      scaled to 8 bits: round(v / 257), i.e. 65535 → 255; values are clipped to 0..65535 first
+  CMYK, YCbCr, LAB, HSV  Pillow's conversion (no ICC colour management)
+  F (float)              refused: its range is not defined by the file
+Square resize (`decode`): the central square is cropped, then resized (no squashing; the sides of wide street
+photos are lost). JPEGs are decoded at a reduced DCT scale first (draft mode), which is what makes it fast.
+"""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
+_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
+
+
+def _zip(path: str) -> zipfile.ZipFile:
+    """One open ZipFile per (process, archive): reading the central directory of a big shard per image is slow."""
+    key = (os.getpid(), path)
+    zf = _ZIPS.get(key)
+    if zf is None:
+        zf = _ZIPS[key] = zipfile.ZipFile(path)
+    return zf
+
+
+def where(path: str, member: str | None = None) -> str:
+    """A human-readable name for a file or a zip member, for error messages."""
+    return f"{path}::{member}" if member else str(path)
+
+
+def open_image(path: str | os.PathLike, member: str | None = None) -> Image.Image:
+    """Open (header only) a file, or a member of a zip archive; clear errors name the file."""
+    path = str(path)
+    try:
+        if member is None:
+            return Image.open(path)
+        return Image.open(io.BytesIO(_zip(path).read(member)))  # one read; no seeks in a compressed stream
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"image not found: {where(path, member)}") from err
+    except KeyError as err:
+        raise FileNotFoundError(f"no member {member!r} in zip {path}") from err
+    except (UnidentifiedImageError, OSError, zipfile.BadZipFile) as err:
+        raise ValueError(f"cannot read image {where(path, member)}: {err}") from err
+
+
+def to_rgb8(img: Image.Image, name: str = "image") -> np.ndarray:
+    """Any Pillow mode → (H, W, 3) uint8 RGB, following the module's conversion rule."""
+    mode = img.mode
+    if mode == "RGB":
+        return np.asarray(img)
+    if mode in ("LA", "La"):
+        return np.repeat(np.asarray(img.convert("LA"))[..., :1], 3, axis=-1)
+    if mode in ("RGBA", "RGBX", "RGBa", "PA") or (mode == "P" and "transparency" in img.info):
+        # Via RGBA: the colours as stored, alpha dropped (Pillow warns on P+transparency → RGB directly).
+        return np.ascontiguousarray(np.asarray(img.convert("RGBA"))[..., :3])
+    if mode.startswith("I"):  # 16-bit grey PNG/TIFF ("I;16", "I;16B", ...) or 32-bit int holding 16-bit values
+        v = np.asarray(img).astype(np.int64)
+        g = np.round(np.clip(v, 0, 65535) / 257.0).astype(np.uint8)
+        return np.repeat(g[..., None], 3, axis=-1)
+    if mode == "F":
+        raise ValueError(f"{name}: float images (mode F) have no defined range; convert them to 8 or 16 bits")
+    return np.asarray(img.convert("RGB"))
+
+
+def read_rgb(path: str | os.PathLike, member: str | None = None) -> np.ndarray:
+    """Decode a whole image as (H, W, 3) uint8 RGB; corrupt or truncated data raises ValueError naming the file."""
+    name = where(str(path), member)
+    with open_image(path, member) as img:
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as err:
+            raise ValueError(f"corrupt image {name}: {err}") from err
+        return to_rgb8(img, name)
+
+
+def open_draft(path: str | os.PathLike, size: int, member: str | None = None) -> Image.Image:
+    """Open a JPEG set to decode at the smallest DCT scale (1/1, 1/2, 1/4, 1/8) whose sides are both ≥ size."""
+    img = open_image(path, member)
+    if img.format == "JPEG":
+        img.draft("RGB", (size, size))  # Pillow keeps both sides ≥ the request, so the square crop stays sharp
+    return img
+
+
+def center_box(w: int, h: int) -> tuple[int, int, int, int]:
+    """The central square of a w×h image, as a Pillow box."""
+    s = min(w, h)
+    x, y = (w - s) // 2, (h - s) // 2
+    return x, y, x + s, y + s
+
+
+def decode(path: str | os.PathLike, size: int | None = None, member: str | None = None,
+           draft: bool = True) -> np.ndarray:
+    """Image → uint8 RGB; with `size`, the central square resized to size×size (draft-decoded JPEGs by default)."""
+    if size is None:
+        return read_rgb(path, member)
+    name = where(str(path), member)
+    with (open_draft(path, size, member) if draft else open_image(path, member)) as img:
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as err:
+            raise ValueError(f"corrupt image {name}: {err}") from err
+        if img.mode not in ("RGB", "L"):
+            img = Image.fromarray(to_rgb8(img, name))
+        out = img.resize((size, size), Image.BILINEAR, box=center_box(*img.size))  # crop + resize in one pass
+        return to_rgb8(out, name)
+
+
+def list_images(root: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTS) -> list[str]:
+    """Image files under root, recursively, sorted (hidden files and folders skipped)."""
+    root = str(root)
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"image folder not found: {root}")
+    out = []
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        out += [os.path.join(dirpath, f) for f in files if f.lower().endswith(exts) and not f.startswith(".")]
+    return sorted(out)

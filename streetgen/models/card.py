@@ -1,0 +1,117 @@
+"""Model cards: what a checkpoint was trained on, how, and how well; README.md next to the weights.
+
+The machine-readable part lives in the YAML front matter (license, library_name, tags, datasets, metrics,
+plus a `streetgen:` block with the exact command and metric values), so `read_card` gets back what was saved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import ModelCard, ModelCardData
+
+LIBRARY = "streetgen"
+
+
+@dataclass
+class ModelCardInfo:
+    """Everything a reader needs to trust or reproduce a checkpoint."""
+
+    description: str = ""  # one paragraph: what the model does
+    data: str = ""  # what it was trained on (source, size, resolution, splits)
+    training_command: str = ""  # the exact command line, copy-pasteable from the repo root
+    steps: int | None = None
+    wall_time_s: float | None = None
+    hardware: str = ""  # e.g. "1x H100" or "2 CPU cores"
+    metrics: dict[str, float] = field(default_factory=dict)  # name -> value, e.g. {"fid": 41.2}
+    data_license: str = ""  # licence of the training data
+    license: str | None = None  # licence of the weights (Hub licence id, e.g. "mit", "cc-by-4.0")
+    datasets: list[str] = field(default_factory=list)  # Hub dataset ids, if any
+    tags: list[str] = field(default_factory=list)
+    notes: str = ""  # limitations, known failure modes
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "not recorded"
+    h, rem = divmod(int(round(seconds)), 3600)
+    return f"{h} h {rem // 60:02d} min" if h else f"{rem // 60} min {rem % 60:02d} s"
+
+
+def _card_data(arch: str, info: ModelCardInfo, base_tags: list[str]) -> ModelCardData:
+    extra = {"architecture": arch, "training_command": info.training_command, "steps": info.steps,
+             "wall_time_s": info.wall_time_s, "hardware": info.hardware, "metric_values": dict(info.metrics),
+             "data": info.data, "data_license": info.data_license, "description": info.description,
+             "notes": info.notes}
+    return ModelCardData(
+        license=info.license, library_name=LIBRARY, tags=sorted(set(base_tags) | set(info.tags)) or None,
+        datasets=list(info.datasets) or None, metrics=sorted(info.metrics) or None,
+        streetgen={k: v for k, v in extra.items() if v not in (None, "", {})},
+    )
+
+
+def card_text(arch: str, info: ModelCardInfo, base_tags: list[str] | None = None) -> str:
+    """README.md content for a checkpoint of architecture `arch`."""
+    data = _card_data(arch, info, base_tags or [LIBRARY])
+    rows = "\n".join(f"| {k} | {v:.6g} |" if isinstance(v, (int, float)) else f"| {k} | {v} |"
+                     for k, v in sorted(info.metrics.items()))
+    metrics = f"| metric | value |\n|---|---|\n{rows}" if rows else "No metrics recorded."
+    command = f"```bash\n{info.training_command}\n```" if info.training_command else "Not recorded."
+    body = f"""
+# streetgen `{arch}`
+
+{info.description or "A streetgen model."}
+
+## Data
+
+{info.data or "Not described."}
+
+## Training command
+
+{command}
+
+- steps: {info.steps if info.steps is not None else "not recorded"}
+- wall time: {_fmt_time(info.wall_time_s)}
+- hardware: {info.hardware or "not recorded"}
+
+## Metrics
+
+{metrics}
+
+## Licence
+
+- weights: {info.license or "not stated"}
+- training data: {info.data_license or "not stated"}
+
+## Usage
+
+```python
+import streetgen
+model = streetgen.load("<folder or repo id>")  # config.json + model.safetensors, strict, eval mode
+```
+"""
+    if info.notes:
+        body += f"\n## Notes\n\n{info.notes}\n"
+    return f"---\n{data.to_yaml()}\n---\n{body}"
+
+
+def render_card(model: Any, info: ModelCardInfo | None) -> ModelCard:
+    """The ModelCard for `model` (a StreetgenModel); an empty ModelCardInfo when none is given."""
+    mixin_data = model._hub_mixin_info.model_card_data
+    return ModelCard(card_text(model.architecture, info or ModelCardInfo(), list(mixin_data.tags or [])))
+
+
+def read_card(path: str | Path) -> ModelCardInfo:
+    """ModelCardInfo back from a README.md (or a checkpoint folder) written by `card_text`."""
+    path = Path(path)
+    card = ModelCard.load(path / "README.md" if path.is_dir() else path)
+    d = card.data.to_dict()
+    extra = dict(d.get("streetgen") or {})
+    values = {"metrics": dict(extra.pop("metric_values", {}) or {}), "license": d.get("license"),
+              "datasets": list(d.get("datasets") or []), "tags": list(d.get("tags") or [])}
+    names = {f.name for f in fields(ModelCardInfo)}
+    values.update({k: v for k, v in extra.items() if k in names})
+    return ModelCardInfo(**values)
+
+
