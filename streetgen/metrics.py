@@ -1,0 +1,77 @@
+"""Distances and scores between sets of images, computed on judge features (and on Inception features when the
+user has those weights on disk). Every function takes numpy arrays and returns plain floats.
+
+Names say what they measure: a Fréchet distance on our place judge's features is *not* comparable with a
+published FID (Inception features on other data); `inception_fid` is only reported when Inception weights exist.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, D) — the formula behind FID."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("Fréchet distance needs at least 2 samples per set")
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    if not np.isfinite(covmean).all():  # near-singular product: regularise like the reference FID code does
+        eps = np.eye(len(s1)) * 1e-6
+        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = covmean.real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 20, subset_size: int = 200, seed: int = 0) -> float:
+    """Unbiased MMD² with the cubic polynomial kernel (the KID estimator), averaged over random subsets."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = a.shape[1]
+    m = min(subset_size, len(a), len(b))
+    if m < 2:
+        raise ValueError("kernel distance needs at least 2 samples per set")
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx = (x @ x.T / d + 1) ** 3
+        kyy = (y @ y.T / d + 1) ** 3
+        kxy = (x @ y.T / d + 1) ** 3
+        vals.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                    - 2 * kxy.mean())
+    return float(np.mean(vals))
+
+
+def diversity(features: np.ndarray) -> float:
+    """Mean pairwise L2 distance between the samples of one condition (0 = mode collapse)."""
+    f = np.asarray(features, np.float64)
+    if len(f) < 2:
+        return 0.0
+    d = np.sqrt(np.maximum(((f[:, None] - f[None]) ** 2).sum(-1), 0))
+    return float(d.sum() / (len(f) * (len(f) - 1)))
+
+
+def topk_accuracy(logits: np.ndarray, target: np.ndarray, k: int) -> float:
+    """Share of rows whose target is among the k largest logits."""
+    top = np.argsort(-np.asarray(logits), axis=1)[:, :k]
+    return float((top == np.asarray(target)[:, None]).any(1).mean())
+
+
+def class_iou(pred: np.ndarray, target: np.ndarray, num_classes: int = 11, ignore: int = 11) -> list[float]:
+    """IoU per class (NaN for classes absent from both maps); pixels labelled `ignore` in target are skipped."""
+    valid = np.asarray(target) != ignore
+    p, t = np.asarray(pred)[valid], np.asarray(target)[valid]
+    out = []
+    for c in range(num_classes):
+        union = np.count_nonzero((p == c) | (t == c))
+        out.append(np.count_nonzero((p == c) & (t == c)) / union if union else float("nan"))
+    return out
+
+
+def mean_iou(pred: np.ndarray, target: np.ndarray, num_classes: int = 11, ignore: int = 11) -> float:
+    """Mean IoU over the classes present in either map."""
+    ious = [v for v in class_iou(pred, target, num_classes, ignore) if v == v]
+    return float(np.mean(ious)) if ious else float("nan")

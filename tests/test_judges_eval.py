@@ -1,0 +1,125 @@
+"""Judges, metrics and `python -m streetgen.eval`: behaviour on real renders, shuffled conditions and every model."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import streetgen
+from streetgen import metrics, world
+from streetgen.judges import DepthEstimator, PlaceJudge, Segmenter
+from streetgen.models.base import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints" / "judges"
+
+
+# ---- metrics ---------------------------------------------------------------------------------------------------
+def test_frechet_and_kernel_distance_separate_distributions():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
+    c = rng.normal(loc=0.7, size=(400, 8))
+    assert metrics.frechet_distance(a, b) < 0.2 < metrics.frechet_distance(a, c)
+    assert abs(metrics.kernel_distance(a, b)) < 0.1 < 1.0 < metrics.kernel_distance(a, c)
+    with pytest.raises(ValueError):
+        metrics.frechet_distance(a[:1], b)
+
+
+def test_diversity_topk_iou():
+    same = np.ones((5, 4))
+    assert metrics.diversity(same) == 0.0
+    assert metrics.diversity(np.eye(4)) == pytest.approx(np.sqrt(2))
+    logits = np.array([[3.0, 2.0, 1.0], [0.0, 1.0, 2.0]])
+    assert metrics.topk_accuracy(logits, np.array([0, 0]), 1) == 0.5
+    assert metrics.topk_accuracy(logits, np.array([1, 0]), 3) == 1.0
+    lab = np.array([[0, 1], [3, 11]])
+    assert metrics.mean_iou(lab, lab) == 1.0
+    assert metrics.mean_iou(np.array([[1, 0], [3, 5]]), lab) == pytest.approx(1 / 3)  # void pixel ignored
+
+
+# ---- every registered model: build, run, save, load --------------------------------------------------------------
+def _example_input(arch: str):
+    return torch.rand(2, 3, 64, 64)
+
+
+@pytest.mark.parametrize("arch", ["place_judge", "segmenter", "depth_estimator"])
+def test_registered_models_round_trip(arch, tmp_path):
+    cls = REGISTRY[arch]
+    kwargs = {"width": 8}
+    if arch == "place_judge":
+        kwargs.update(countries=["FR", "JP", "NA"], styles=list(world.FAMILIES), input_size=64)
+    model = cls(**kwargs).eval()
+    x = _example_input(arch)
+    with torch.no_grad():
+        y = model(x)
+    model.save_pretrained(tmp_path / arch)
+    loaded = streetgen.load(str(tmp_path / arch))
+    assert type(loaded) is cls and loaded.architecture == arch
+    with torch.no_grad():
+        y2 = loaded(x)
+    if isinstance(y, dict):
+        for k in y:
+            assert torch.allclose(y[k], y2[k], atol=1e-5), k
+        assert y["country"].shape == (2, 3) and y["features"].shape[0] == 2
+    else:
+        assert torch.allclose(y, y2, atol=1e-5)
+        assert y.shape[-2:] == (64, 64)
+
+
+def test_segmenter_and_depth_outputs():
+    x = torch.rand(1, 3, 48, 80)
+    assert Segmenter(width=8).eval().predict(x).shape == (1, 48, 80)
+    d = DepthEstimator(width=8).eval().predict(x)
+    assert d.shape == (1, 48, 80) and (d >= 0.5).all()
+    f = PlaceJudge(countries=["FR"], width=8, input_size=64).eval().features(torch.rand(3, 3, 100, 150))
+    assert f.shape == (3, 256)  # any input size is resized to the judge's own
+
+
+# ---- shipped judges and the eval command -----------------------------------------------------------------------
+def _shipped(name: str) -> Path:
+    folder = SHIPPED / name
+    assert (folder / "model.safetensors").exists(), f"{folder} is missing: train it with train/train_judges.py"
+    return folder
+
+
+@pytest.mark.parametrize("name", ["place", "seg", "depth"])
+def test_shipped_judges_have_cards_and_load(name):
+    from streetgen.models.card import read_card
+
+    folder = _shipped(name)
+    card = read_card(folder)
+    assert card.training_command.startswith("python train/train_judges.py")
+    assert card.metrics and card.steps
+    model = streetgen.load(f"judges/{name}")
+    assert not model.training
+
+
+def test_eval_real_renders_beat_shuffled_conditions(tmp_path):
+    from streetgen.eval import eval_country
+
+    judge = streetgen.load(str(_shipped("place")))
+    real = eval_country("world", per=2, size=128, limit=25, place_judge=judge)
+    shuffled = eval_country("world-shuffled", per=2, size=128, limit=25, place_judge=judge)
+    assert real["country_top5"] > 0.4
+    assert shuffled["country_top1"] < real["country_top1"]
+    assert shuffled["country_top5"] < 0.5 * real["country_top5"]
+    assert real["judge_frechet_distance"] >= 0 and real["diversity_within_country"] > 0
+
+
+def test_eval_command_writes_json_and_markdown(tmp_path):
+    _shipped("seg")
+    r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "layout", "--model", "world", "--n", "6",
+                        "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["task"] == "layout" and m["layout_miou"] > 0.5  # real renders keep their own layout
+    assert "| layout_miou |" in (tmp_path / "metrics.md").read_text()
+
+
+def test_eval_command_rejects_unknown_model(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "country", "--model", "nope"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "unknown model" in r.stderr

@@ -1,0 +1,87 @@
+"""Export a trained StreetgenModel for inference: exactly config.json + model.safetensors + README.md.
+
+Only inference weights leave the run: no optimizer, no discriminator, no training state. When an EMA is
+given, its weights are the ones exported ("export only the EMA generator").
+
+    export_model(generator, run_dir / "export", card=ModelCardInfo(...), ema=ema)
+    push_export(run_dir / "export", "user/streetgen-tiny")       # --push-to-hub user/streetgen-tiny
+"""
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch.nn as nn
+
+from train.common.ema import EMA, _unwrap
+
+EXPORT_FILES = frozenset({"config.json", "model.safetensors", "README.md"})
+
+
+def inference_copy(model: nn.Module, ema: EMA | None = None) -> nn.Module:
+    """A fresh CPU float32 copy of `model` in eval mode, holding the EMA weights when `ema` is given.
+
+    Rebuilt from the mixin's recorded __init__ kwargs rather than deep-copied, so the copy carries none of the
+    training wrappers (DDP, accelerate's autocast forward) and is exactly what from_pretrained will rebuild.
+    """
+    model = _unwrap(model)
+    init_kwargs = getattr(model, "_hub_mixin_config", None)
+    if isinstance(init_kwargs, dict):
+        clone = type(model)(**{k: v for k, v in init_kwargs.items() if k != "architecture"})
+    else:
+        clone = copy.deepcopy(model)
+    clone.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    clone = clone.float().eval()
+    if ema is not None:
+        ema.copy_to(clone)
+    return clone
+
+
+def export_model(model: nn.Module, out_dir: str | Path, card: Any = None, ema: EMA | None = None,
+                 dtype: Any = None) -> Path:
+    """Write the inference checkpoint to `out_dir` (replacing an older export atomically); returns `out_dir`.
+
+    `model` must be a StreetgenModel (its save_pretrained writes the card from a ModelCardInfo `card`).
+    """
+    out_dir = Path(out_dir)
+    clone = inference_copy(model, ema)
+    if not hasattr(clone, "save_pretrained") or not getattr(clone, "architecture", ""):
+        raise TypeError(f"{type(clone).__name__} is not a registered StreetgenModel; cannot export it")
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    clone.save_pretrained(tmp, card=card, dtype=dtype)
+    found = {p.name for p in tmp.iterdir()}
+    if found != EXPORT_FILES:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RuntimeError(f"export wrote {sorted(found)}, expected exactly {sorted(EXPORT_FILES)}")
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, out_dir)
+    return out_dir
+
+
+def push_export(folder: str | Path, repo_id: str, token: str | None = None) -> Any:
+    """Upload an export folder to the Hub (streetgen.hub.push when present, else HfApi.upload_folder)."""
+    folder = Path(folder)
+    found = {p.name for p in folder.iterdir()}
+    if found != EXPORT_FILES:
+        raise ValueError(f"{folder} holds {sorted(found)}; only an export ({sorted(EXPORT_FILES)}) may be pushed")
+    try:
+        from streetgen.hub import push
+    except ModuleNotFoundError as e:
+        if e.name not in ("streetgen.hub", "streetgen"):
+            raise
+        from huggingface_hub import HfApi
+        api = HfApi(token=token)
+        api.create_repo(repo_id, repo_type="model", exist_ok=True)
+        return api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
+                                 commit_message="streetgen export")
+    return push(folder, repo_id, token=token)

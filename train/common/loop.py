@@ -1,0 +1,338 @@
+"""A small Trainer around 🤗 accelerate; each trainer script keeps its own explicit loop and calls into it.
+
+The Trainer owns what every trainer repeats: the Accelerator (devices, DDP, mixed precision), the run folder,
+checkpoints + resume, metrics / curves / sample grids, the progress bar, and the final export. See
+train/example_tiny.py for the loop shape.
+
+Launching (from the repo root; `-m` keeps the repo importable):
+
+    one device             python -m train.example_tiny --name tiny
+    N GPUs, one node       accelerate launch --multi_gpu --num_processes N -m train.example_tiny --name tiny
+    M nodes x N GPUs       on node k (0..M-1), with HOST = node 0's address:
+                           accelerate launch --multi_gpu --num_machines M --num_processes $((M*N)) \\
+                               --machine_rank k --main_process_ip HOST --main_process_port 29500 \\
+                               -m train.example_tiny --name tiny
+                           (or run `accelerate config` once per node and then plain `accelerate launch -m ...`)
+    2 CPU processes        accelerate launch --multi_gpu --num_processes 2 --main_process_port 29511 \\
+    (gloo; what the test       -m train.example_tiny --device cpu --name tiny
+    runs)                  `torchrun --nproc_per_node 2 -m train.example_tiny ...` works the same way. Note that
+                           `accelerate launch --cpu --num_processes 2` starts ONE process unless mpirun is set up.
+
+--batch-size is per process: the global batch is batch_size x world size, and gradients are averaged across
+processes, so N processes at batch B train like one process at batch N*B. Only global rank 0 writes the run
+folder; every rank reads the checkpoint on resume, so on several nodes --runs-dir must be on shared storage.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from train.common.ema import EMA, _unwrap
+from train.common.export import export_model, push_export
+from train.common.logging import NOT_CURVES, MetricsLog, plot_curves, read_metrics, save_grid
+from train.common.run import (CheckpointManager, command_line, flatten_state, resolved_config, rng_state,
+                              set_rng_state, unflatten_state, write_json)
+
+
+@dataclass
+class TrainConfig:
+    """Fields every trainer has; a trainer's config dataclass subclasses this and adds its own."""
+
+    name: str = field(default="run", metadata={"help": "run folder name under --runs-dir; reused to resume"})
+    runs_dir: str = field(default="runs", metadata={"help": "where run folders live (git-ignored)"})
+    steps: int = field(default=1000, metadata={"help": "total optimizer steps"})
+    stop_after: int = field(default=0, metadata={"help": "checkpoint and return after this many steps in this "
+                                                         "invocation (job time limits); 0 = run to --steps"})
+    seed: int = 0
+    device: str = field(default="auto", metadata={"choices": ["auto", "cpu"], "help": "cpu forces CPU"})
+    precision: str = field(default="auto", metadata={"choices": ["auto", "no", "bf16", "fp16"],
+                                                     "help": "auto: bf16 (else fp16) on CUDA, no on CPU"})
+    log_every: int = 10
+    sample_every: int = field(default=0, metadata={"help": "sample grid every N steps; 0 = only at the end"})
+    ckpt_every: int = 100
+    keep_ckpts: int = 2
+    resume: bool = field(default=True, metadata={"help": "continue from runs/<name>/state if present"})
+    progress: bool = field(default=True, metadata={"help": "tqdm progress bar (main process only)"})
+    push_to_hub: str = field(default="", metadata={"help": "REPO_ID: upload the export (weights + card)"})
+
+
+def parse_config(cls: type, argv: list[str] | None) -> Any:
+    """Build `cls` (a TrainConfig dataclass) from its defaults overridden by `--field-name value` flags."""
+    parser = argparse.ArgumentParser(description=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None)
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        flag = "--" + f.name.replace("_", "-")
+        kw: dict[str, Any] = {"default": default, "help": f.metadata.get("help", "") + f" (default: {default})"}
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        else:
+            parser.add_argument(flag, type=type(default), choices=f.metadata.get("choices"), **kw)
+    return cls(**vars(parser.parse_args(argv)))
+
+
+def resolve_precision(precision: str, cuda: bool) -> str:
+    """accelerate's mixed_precision for `--precision` on this device."""
+    if precision != "auto":
+        return precision
+    if not cuda:
+        return "no"  # CPU autocast is slower than fp32 for small convs and changes numerics; opt in with bf16
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+class ResumableSampler:
+    """Endless per-rank batches of dataset indices, reproducible from (seed, epoch, position).
+
+    Each epoch is one seeded permutation, cut into global batches of batch_size x world_size; rank r takes
+    slice r of each. The position is two integers, so it checkpoints as JSON and resumes mid-epoch exactly.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1):
+        self.n, self.batch_size, self.seed, self.rank, self.world_size = n, batch_size, seed, rank, world_size
+        self.global_batch = batch_size * world_size
+        if n < self.global_batch:
+            raise ValueError(f"dataset of {n} items is smaller than one global batch ({self.global_batch})")
+        self.epoch, self.pos = 0, 0
+        self._perm = self._permutation()
+
+    def _permutation(self) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return torch.randperm(self.n, generator=g)
+
+    def next(self) -> torch.Tensor:
+        """This rank's indices for the next step (drops an epoch's ragged tail)."""
+        if (self.pos + 1) * self.global_batch > self.n:
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._perm = self._permutation()
+        start = self.pos * self.global_batch + self.rank * self.batch_size
+        self.pos += 1
+        return self._perm[start:start + self.batch_size]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
+        self._perm = self._permutation()
+
+
+def weights_digest(model: nn.Module) -> str:
+    """sha256 of a model's state dict (names, dtypes, bytes); equal across ranks iff the weights are."""
+    h = hashlib.sha256()
+    for name, t in sorted(_unwrap(model).state_dict().items()):
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+class Trainer:
+    """Run-level bookkeeping; the training step itself stays in the trainer script."""
+
+    def __init__(self, cfg: TrainConfig, argv: list[str] | None, entry: str):
+        """`argv`: the trainer's CLI arguments (recorded); `entry`: its module, e.g. "train.example_tiny"."""
+        from accelerate import Accelerator
+        from accelerate.utils import set_seed
+        self.cfg = cfg
+        self.argv = list(argv) if argv is not None else sys.argv[1:]  # as parse_config saw them
+        self.entry = entry
+        cpu = cfg.device == "cpu" or not torch.cuda.is_available()
+        self.accelerator = Accelerator(cpu=cfg.device == "cpu", mixed_precision=resolve_precision(cfg.precision, not cpu))
+        self.device = self.accelerator.device
+        self.is_main = self.accelerator.is_main_process
+        self.rank, self.world_size = self.accelerator.process_index, self.accelerator.num_processes
+        set_seed(cfg.seed, device_specific=True)  # distinct noise per rank; DDP broadcasts rank 0's init weights
+        self.run_dir = Path(cfg.runs_dir) / cfg.name
+        self.ckpt = CheckpointManager(self.run_dir / "state", keep=cfg.keep_ckpts)
+        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
+        self.step = 0
+        self.last_step = cfg.steps
+        self.last_losses: dict[str, float] = {}
+        self._tracked: dict[str, Any] = {}
+        self._saved_step = -1
+        self._wall_before = 0.0  # wall time of earlier invocations of this run
+        self._t0 = time.time()
+        self._sampler: tuple[nn.Module, Callable[[nn.Module], Any], EMA | None, int | None] | None = None
+        self.pbar: tqdm | None = None
+
+    # ---- setup --------------------------------------------------------------------------------------------------
+    def prepare(self, *objects: Any) -> Any:
+        """accelerator.prepare for models / optimizers / dataloaders (not LR schedulers, see `track`)."""
+        return self.accelerator.prepare(*objects)
+
+    def track(self, **objects: Any) -> None:
+        """Checkpoint these (anything with state_dict / load_state_dict) under the given names.
+
+        Step LR schedulers yourself once per optimizer step and don't pass them to `prepare`: accelerate's
+        wrapper steps them world_size times per step, which would tie the schedule to the process count.
+        """
+        self._tracked.update(objects)
+
+    def set_sampler(self, model: nn.Module, make_samples: Callable[[nn.Module], Any], ema: EMA | None = None,
+                    ncols: int | None = None) -> None:
+        """`make_samples(model)` -> uint8 images, or (images, captions); called on the main process only."""
+        self._sampler = (model, make_samples, ema, ncols)
+
+    def start(self) -> int:
+        """Create the run folder or resume from its latest checkpoint; returns the step to continue after."""
+        cfg = self.cfg
+        loaded = self.ckpt.load() if (self.run_dir / "state").is_dir() else None
+        if loaded is not None and not cfg.resume:
+            raise FileExistsError(f"{self.run_dir} already has checkpoints; drop --no-resume to continue it, or pick another --name")
+        info = resolved_config(cfg, argv=self.argv, entry=self.entry, world_size=self.world_size,
+                               mixed_precision=self.accelerator.mixed_precision)
+        if loaded is not None:
+            self._restore(*loaded)
+        if self.is_main:
+            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            old = self.run_dir / "config.json"
+            if loaded is not None and old.is_file():
+                prev = json.loads(old.read_text(encoding="utf-8"))
+                history = prev.pop("history", [])
+                info["history"] = history + [{k: prev.get(k) for k in ("command", "start_time", "world_size")}]
+                info["resumed_from_step"] = self.step
+            # records past the checkpoint are re-trained now (or belong to a run that never checkpointed)
+            self.metrics.truncate_after(self.step)
+            last = (read_metrics(self.metrics.path) or [{}])[-1]  # for the card if nothing is left to train
+            self.last_losses = {k: v for k, v in last.items() if k not in NOT_CURVES and isinstance(v, float)}
+            write_json(old, info)
+        self.last_step = min(cfg.steps, self.step + cfg.stop_after) if cfg.stop_after > 0 else cfg.steps
+        self._t0 = time.time()  # wall time counts training, not imports and set-up
+        self.pbar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.is_main and cfg.progress),
+                         desc=cfg.name, dynamic_ncols=True)
+        self.accelerator.wait_for_everyone()
+        return self.step
+
+    def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        for name, obj in self._tracked.items():
+            if name not in meta["objects"]:
+                raise KeyError(f"checkpoint {self.ckpt.latest()} has no {name!r} (has {sorted(meta['objects'])})")
+            state = unflatten_state(meta["objects"][name], tensors)
+            (_unwrap(obj) if isinstance(obj, nn.Module) else obj).load_state_dict(state)
+        if self.accelerator.scaler is not None and "scaler" in meta:
+            self.accelerator.scaler.load_state_dict(unflatten_state(meta["scaler"], tensors))
+        rngs = meta["rng"]
+        # same world size: every rank continues its own streams; otherwise exact replay is impossible anyway
+        set_rng_state(unflatten_state(rngs[self.rank % len(rngs)], tensors))
+        self.step = self._saved_step = int(meta["step"])
+        self._wall_before = float(meta.get("wall_time", 0.0))
+
+    # ---- per step -----------------------------------------------------------------------------------------------
+    def wall_time(self) -> float:
+        """Seconds of training across all invocations of this run."""
+        return self._wall_before + time.time() - self._t0
+
+    def step_done(self, step: int, losses: dict[str, Any], lr: float | None = None) -> None:
+        """Call once per optimizer step on every rank: progress, and logs / samples / checkpoints when due."""
+        cfg = self.cfg
+        self.step = step
+        final = step == self.last_step
+        if step % cfg.log_every == 0 or final:
+            self.log(step, losses, lr)
+        if self._sampler is not None and cfg.sample_every > 0 and step % cfg.sample_every == 0:
+            self.sample(step)
+        if step % cfg.ckpt_every == 0 or final:
+            self.save()
+        if self.pbar is not None:
+            self.pbar.update(step - self.pbar.n)
+
+    def log(self, step: int, losses: dict[str, Any], lr: float | None = None) -> dict[str, float]:
+        """Average `losses` over ranks (a collective: every rank calls) and append them to metrics.jsonl."""
+        names = sorted(losses)
+        vals = torch.stack([torch.as_tensor(losses[k], dtype=torch.float32).detach().reshape(()).to(self.device)
+                            for k in names])
+        vals = self.accelerator.reduce(vals, reduction="mean") if self.world_size > 1 else vals
+        self.last_losses = dict(zip(names, vals.cpu().tolist()))
+        if self.is_main:
+            record = {"step": step, "time": round(self.wall_time(), 3), **({"lr": lr} if lr is not None else {}),
+                      **self.last_losses}
+            self.metrics.append(record)
+            if self.pbar is not None:
+                self.pbar.set_postfix({k: f"{v:.4g}" for k, v in self.last_losses.items()}, refresh=False)
+        return self.last_losses
+
+    def sample(self, step: int) -> Path | None:
+        """Write samples/step_XXXXXX.png from the registered sampler (EMA weights when given); main only."""
+        if not self.is_main or self._sampler is None:
+            return None
+        model, make_samples, ema, ncols = self._sampler
+        bare = _unwrap(model)  # forward on the DDP wrapper from one rank would wait on the others
+        rng = rng_state()  # sampling must not shift the training RNG streams (resume would diverge)
+        was_training = bare.training
+        try:
+            bare.eval()
+            with torch.no_grad():
+                if ema is not None:
+                    with ema.apply_to(bare):
+                        out = make_samples(bare)
+                else:
+                    out = make_samples(bare)
+        finally:
+            bare.train(was_training)
+            set_rng_state(rng)
+        images, captions = out if isinstance(out, tuple) else (out, None)
+        return save_grid(images, self.run_dir / "samples" / f"step_{step:06d}.png", captions=captions, ncols=ncols)
+
+    def save(self) -> None:
+        """Checkpoint every tracked object + every rank's RNG (collective); rank 0 writes; curves redrawn."""
+        from accelerate.utils import gather_object
+        rng = rng_state()
+        rngs = gather_object([rng]) if self.world_size > 1 else [rng]
+        if self.is_main:
+            tensors: dict[str, torch.Tensor] = {}
+            meta: dict[str, Any] = {"wall_time": self.wall_time(), "world_size": self.world_size, "objects": {}}
+            for name, obj in self._tracked.items():
+                state = (_unwrap(obj) if isinstance(obj, nn.Module) else obj).state_dict()
+                meta["objects"][name] = flatten_state(state, name, tensors)
+            if self.accelerator.scaler is not None:
+                meta["scaler"] = flatten_state(self.accelerator.scaler.state_dict(), "scaler", tensors)
+            meta["rng"] = [flatten_state(r, f"rng.{i}", tensors) for i, r in enumerate(rngs)]
+            self.ckpt.save(self.step, tensors, meta)
+            plot_curves(read_metrics(self.metrics.path), self.run_dir / "curves.png", title=self.cfg.name)
+        self._saved_step = self.step
+        self.accelerator.wait_for_everyone()
+
+    # ---- end ----------------------------------------------------------------------------------------------------
+    def finish(self, model: nn.Module, card: Any = None, ema: EMA | None = None) -> Path | None:
+        """Close the run: checkpoint; when --steps is reached also final samples, export (+ push), final.json.
+
+        Returns the export folder on the main process when exported, else None.
+        """
+        from accelerate.utils import gather_object
+        if self._saved_step != self.step:
+            self.save()
+        if self.pbar is not None:
+            self.pbar.close()
+        if self.step < self.cfg.steps:  # --stop-after: the run continues in a later invocation
+            return None
+        digest = weights_digest(model)
+        digests = gather_object([digest]) if self.world_size > 1 else [digest]
+        out = None
+        if self.is_main:
+            if self._sampler is not None and (self.cfg.sample_every <= 0 or self.step % self.cfg.sample_every):
+                self.sample(self.step)
+            if card is not None:
+                card = dataclasses.replace(
+                    card, training_command=command_line(self.argv, self.entry, self.world_size), steps=self.step,
+                    wall_time_s=round(self.wall_time(), 1), metrics={**card.metrics, **self.last_losses},
+                    hardware=card.hardware or f"{self.world_size} x {self.device.type}")
+            out = export_model(model, self.run_dir / "export", card=card, ema=ema)
+            if self.cfg.push_to_hub:
+                push_export(out, self.cfg.push_to_hub)
+            write_json(self.run_dir / "final.json", {
+                "step": self.step, "wall_time": self.wall_time(), "world_size": self.world_size,
+                "losses": self.last_losses, "rank_weight_digests": digests,
+                "exported_ema": ema is not None, "pushed_to": self.cfg.push_to_hub or None})
+        self.accelerator.wait_for_everyone()
+        self.accelerator.end_training()
+        return out
