@@ -10,6 +10,8 @@ generator is compared with), `world-shuffled` with real renders of the wrong con
 generator checkpoints register themselves in `GENERATORS` as later issues add them. Writes `metrics.json` and
 `metrics.md` (a markdown table) to --out. Distances are computed on the place judge's features and named as
 such (`judge_frechet_distance`, `judge_kernel_distance`): they are not comparable with published Inception FIDs.
+Standard `inception_fid` / `inception_kid` are added when --inception-weights points at a safetensors file of
+torchvision's Inception-v3 state dict (nothing is ever downloaded).
 """
 from __future__ import annotations
 
@@ -49,6 +51,27 @@ def judge_outputs(judge, images: np.ndarray, batch: int = 128) -> dict[str, np.n
     return cat
 
 
+def inception_features(weights: str | Path, images: np.ndarray, batch: int = 32) -> np.ndarray:
+    """2048-d pool features of torchvision's Inception-v3 loaded (strictly) from a safetensors state dict."""
+    import safetensors.torch
+    import torch
+    import torch.nn.functional as F
+    from torchvision.models import inception_v3
+
+    model = inception_v3(weights=None, aux_logits=True, init_weights=False)
+    model.load_state_dict(safetensors.torch.load_file(str(weights)), strict=True)
+    model.fc = torch.nn.Identity()
+    model.eval()
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    feats = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            x = F.interpolate(_to_tensor(images[i:i + batch]), size=(299, 299), mode="bilinear", align_corners=False)
+            feats.append(model((x - mean) / std).numpy())
+    return np.concatenate(feats)
+
+
 def _country_requests(judge, per: int, limit: int | None) -> list[tuple[str, int]]:
     countries = judge.countries[:limit] if limit else judge.countries
     return [(c, k) for c in countries for k in range(per)]
@@ -82,16 +105,22 @@ def _register_world_generators() -> None:
 _register_world_generators()
 
 
-def eval_country(model: str, per: int, size: int, limit: int | None, place_judge) -> dict:
+def eval_country(model: str, per: int, size: int, limit: int | None, place_judge,
+                 inception_weights: str | None = None) -> dict:
     gen = GENERATORS["country"][model](JUDGE_EVAL_SEED)
     requests = _country_requests(place_judge, per, limit)
     images = np.stack([gen(c, k, size) for c, k in requests])
     out = judge_outputs(place_judge, images)
     target = np.array([place_judge.countries.index(c) for c, _ in requests])
-    ref = judge_outputs(place_judge, _reference(requests, size))["features"]
+    ref_images = _reference(requests, size)
+    ref = judge_outputs(place_judge, ref_images)["features"]
     feats = out["features"]
     per_cond = [diversity(feats[target == t]) for t in np.unique(target)]
-    return {"country_top1": topk_accuracy(out["country"], target, 1),
+    extra = {}
+    if inception_weights:
+        fa, fb = inception_features(inception_weights, images), inception_features(inception_weights, ref_images)
+        extra = {"inception_fid": frechet_distance(fa, fb), "inception_kid": kernel_distance(fa, fb)}
+    return {**extra, "country_top1": topk_accuracy(out["country"], target, 1),
             "country_top5": topk_accuracy(out["country"], target, 5),
             "judge_frechet_distance": frechet_distance(feats, ref), "judge_kernel_distance": kernel_distance(feats, ref),
             "diversity_within_country": float(np.mean(per_cond)), "n_images": int(len(images)),
@@ -115,7 +144,8 @@ def eval_map(model: str, n_points: int, per: int, size: int, place_judge) -> dic
             "country_top1": topk_accuracy(out["country"][known], truth[known], 1), "n_images": int(len(images))}
 
 
-def eval_layout(model: str, n: int, size: int, segmenter) -> dict:
+def eval_layout(model: str, n: int, size: int, segmenter, depth_judge=None) -> dict:
+    """Layout fidelity (segmenter mIoU against the requested layout) and, with a depth judge, depth error (m)."""
     import torch
 
     gen = GENERATORS["layout"][model](JUDGE_EVAL_SEED)
@@ -125,7 +155,17 @@ def eval_layout(model: str, n: int, size: int, segmenter) -> dict:
     with torch.no_grad():
         pred = segmenter.predict(_to_tensor(photos)).numpy()
     layouts = np.stack([s.labels for s in samples])
-    return {"layout_miou": mean_iou(pred, layouts), "n_images": int(n)}
+    out = {"layout_miou": mean_iou(pred, layouts), "n_images": int(n)}
+    if depth_judge is not None:
+        from streetgen.judges import MAX_DEPTH
+
+        with torch.no_grad():
+            d = depth_judge.predict(_to_tensor(photos)).numpy()
+        gt = np.stack([s.depth for s in samples])
+        valid = gt < MAX_DEPTH
+        out["depth_rmse_m"] = float(np.sqrt(((d - gt)[valid] ** 2).mean()))
+        out["depth_abs_rel"] = float((np.abs(d - gt)[valid] / gt[valid]).mean())
+    return out
 
 
 def to_markdown(task: str, model: str, metrics: dict) -> str:
@@ -144,6 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--place-judge", default="judges/place")
     p.add_argument("--segmenter", default="judges/seg")
+    p.add_argument("--depth-judge", default="judges/depth", help="layout task: '' to skip the depth error")
+    p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
     p.add_argument("--out", default="")
     args = p.parse_args(argv)
     import streetgen
@@ -154,10 +196,12 @@ def main(argv: list[str] | None = None) -> dict:
         p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}")
     t0 = time.time()
     if args.task == "layout":
-        metrics = eval_layout(args.model, args.n, args.size, streetgen.load(args.segmenter))
+        metrics = eval_layout(args.model, args.n, args.size, streetgen.load(args.segmenter),
+                              streetgen.load(args.depth_judge) if args.depth_judge else None)
     else:
         judge = streetgen.load(args.place_judge)
-        metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge) if args.task == "country"
+        metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge,
+                                args.inception_weights or None) if args.task == "country"
                    else eval_map(args.model, args.points, args.n, args.size, judge))
     metrics["seconds"] = round(time.time() - t0, 1)
     out = Path(args.out or f"runs/eval/{args.task}_{args.model}")

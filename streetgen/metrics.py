@@ -16,13 +16,17 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 2 or len(b) < 2:
         raise ValueError("Fréchet distance needs at least 2 samples per set")
     mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    if not np.isfinite(covmean).all():  # near-singular product: regularise like the reference FID code does
-        eps = np.eye(len(s1)) * 1e-6
-        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    covmean = covmean.real
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+    xa = (a - mu1) / np.sqrt(len(a) - 1)  # covariance = xa.T @ xa
+    xb = (b - mu2) / np.sqrt(len(b) - 1)
+    tr1, tr2 = (xa ** 2).sum(), (xb ** 2).sum()
+    if min(len(a), len(b)) < a.shape[1]:
+        # Few samples in many dimensions: tr sqrt(S1 S2) equals the nuclear norm of xa @ xb.T (same non-zero
+        # spectrum), an n×n problem instead of a d×d matrix square root (2048-d Inception features).
+        tr_covmean = np.linalg.svd(xa @ xb.T, compute_uv=False).sum()
+    else:
+        covmean, _ = linalg.sqrtm((xa.T @ xa) @ (xb.T @ xb), disp=False)
+        tr_covmean = np.trace(covmean.real)
+    return float(((mu1 - mu2) ** 2).sum() + tr1 + tr2 - 2 * tr_covmean)
 
 
 def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 20, subset_size: int = 200, seed: int = 0) -> float:

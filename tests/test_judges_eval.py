@@ -123,3 +123,19 @@ def test_eval_command_rejects_unknown_model(tmp_path):
     r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "country", "--model", "nope"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "unknown model" in r.stderr
+
+
+def test_inception_fid_when_weights_exist(tmp_path):
+    """The standard FID path runs from a local safetensors file (random weights here: the numbers mean nothing)."""
+    import safetensors.torch
+    from torchvision.models import inception_v3
+
+    from streetgen.eval import eval_country
+
+    torch.manual_seed(0)
+    weights = tmp_path / "inception.safetensors"
+    safetensors.torch.save_file(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), weights)
+    judge = PlaceJudge(countries=["FR", "JP", "KE"], width=8, input_size=64).eval()
+    m = eval_country("world", per=2, size=64, limit=None, place_judge=judge, inception_weights=str(weights))
+    assert np.isfinite(m["inception_fid"]) and m["inception_fid"] >= 0
+    assert "inception_kid" in m
