@@ -366,7 +366,7 @@ def sample_place(country_code: str, rng: np.random.Generator, max_tries: int = 2
     if idx is None or len(idx) == 0:
         raise ValueError(f"no populated places known for {c.name} ({c.iso2})")
     # pop**0.75: big cities dominate like real street imagery, but small towns still appear.
-    w = tab.population[idx].astype(np.float64) ** 0.75
+    w = np.maximum(tab.population[idx], 1).astype(np.float64) ** 0.75  # some places list population 0
     w /= w.sum()
     for _ in range(max_tries):
         i = idx[rng.choice(len(idx), p=w)]
@@ -392,7 +392,7 @@ def sample_world(rng: np.random.Generator, min_population: int = 0) -> tuple[flo
 
 @lru_cache(maxsize=1)
 def _world_weights() -> np.ndarray:
-    w = cities().population.astype(np.float64) ** 0.75
+    w = np.maximum(cities().population, 1).astype(np.float64) ** 0.75
     return w / w.sum()
 
 

@@ -220,3 +220,9 @@ def test_render_place_accepts_cities_and_countries():
     assert world.render_place("Kenya", 0, 48).meta["country"] == "KE"
     with pytest.raises(ValueError, match="unknown country"):
         world.render_place("Gotham", 0, 48)
+
+
+def test_every_renderable_country_samples_and_renders():
+    """All 244 countries with a populated place (some list population 0) can be sampled and rendered."""
+    same = [world.render_country(c.iso2, 0, 32).meta["country"] == c.iso2 for c in geo.renderable_countries()]
+    assert all(same)

@@ -358,7 +358,7 @@ def ctry_lat(cc: str) -> float:
     idx = tab.by_country.get(cc)
     if idx is None:
         return 0.0
-    w = tab.population[idx].astype(float)
+    w = np.maximum(tab.population[idx], 1).astype(float)
     return float((tab.lat[idx] * w).sum() / w.sum())
 
 
