@@ -1,0 +1,7 @@
+"""Pipelines: one object per capability, loaded from a checkpoint, called with one `__call__` (diffusers-style).
+
+The app wires widgets to these; they hold no UI code and import torch lazily through their models.
+"""
+from .country import CountryPipeline
+
+__all__ = ["CountryPipeline"]

@@ -1,0 +1,52 @@
+"""Country → street: images of a country from a country-conditioned model (the study's CVAE for now)."""
+from __future__ import annotations
+
+import numpy as np
+
+from streetgen import geo
+
+MAX_IMAGES = 16
+
+
+class CountryPipeline:
+    """`pipe("JP", n=4, seed=0)` → list of uint8 (H, W, 3) images; the same seed gives the same images."""
+
+    def __init__(self, model) -> None:
+        self.model = model.eval()
+        self.countries: list[str] = list(model.countries)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "cvae") -> "CountryPipeline":
+        import streetgen
+
+        return cls(streetgen.load(name))
+
+    def index(self, country: str) -> int:
+        """Model index of a country given as ISO code or English name; clear errors for unknown or unsupported."""
+        code = geo.country(country).iso2
+        if code not in self.countries:
+            raise ValueError(f"{geo.country(code).name} is not one of the {len(self.countries)} countries this "
+                             f"model was trained on")
+        return self.countries.index(code)
+
+    def __call__(self, country: str, n: int = 4, seed: int = 0, mix: tuple[str, float] | None = None) -> list[np.ndarray]:
+        """n images of `country`; `mix=(other, t)` blends the label toward another country (0 ≤ t ≤ 1)."""
+        import torch
+
+        if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_IMAGES:
+            raise ValueError(f"n must be an integer between 1 and {MAX_IMAGES}, got {n!r}")
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        k = len(self.countries)
+        label = torch.zeros(n, k)
+        label[:, self.index(country)] = 1.0
+        if mix is not None:
+            other, t = mix
+            if not 0.0 <= float(t) <= 1.0:
+                raise ValueError(f"mix weight must be in [0, 1], got {t!r}")
+            label *= 1 - float(t)
+            label[:, self.index(other)] += float(t)
+        g = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            images = self.model.sample(label, generator=g)
+        return [(im.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy() for im in images]
