@@ -5,9 +5,11 @@ UI wiring only: rendering lives in `streetgen.world`, places in `streetgen.geo`.
 """
 from __future__ import annotations
 
+import functools
 import html
 import os
 import random
+import tempfile
 
 # Before gradio / huggingface_hub are imported: no telemetry or version checks, no Hub downloads.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -15,7 +17,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
 from streetgen import geo, world  # noqa: E402
+from streetgen.pipelines import CountryPipeline, save_gif  # noqa: E402
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -106,6 +112,84 @@ def _on_continent(continent: str, current: str):
     return gr.update(choices=choices, value=current if current in codes else codes[0])
 
 
+# ---- Country → street ----------------------------------------------------------------------------------------------
+COUNTRY_MODELS = {"CVAE (fast, the study's baseline)": "cvae"}  # label -> checkpoint; the sharp model joins later
+N_CHOICES = [1, 2, 4, 8]
+
+
+@functools.lru_cache(maxsize=4)
+def _pipeline(model: str) -> CountryPipeline:
+    name = COUNTRY_MODELS.get(model, model)
+    try:
+        return CountryPipeline.from_pretrained(name)
+    except (FileNotFoundError, ValueError) as err:
+        raise gr.Error(f"Model {model!r} could not be loaded: {err}") from None
+
+
+def _model_countries(model: str) -> list[tuple[str, str]]:
+    codes = set(_pipeline(model).countries)
+    return [(c.name, c.iso2) for c in COUNTRIES if c.iso2 in codes]
+
+
+def _checked(n, seed) -> tuple[int, int]:
+    if seed is None or float(seed) != int(seed) or int(seed) < 0:
+        raise gr.Error(f"Seed must be a whole number ≥ 0, got {seed!r}.")
+    try:
+        n = int(n)
+    except (TypeError, ValueError):
+        raise gr.Error(f"Number of images must be one of {N_CHOICES}, got {n!r}.") from None
+    if not 1 <= n <= max(N_CHOICES):
+        raise gr.Error(f"Number of images must be 1–{max(N_CHOICES)}, got {n}.")
+    return n, int(seed)
+
+
+def generate_country(country: str, n: int, seed: int, model: str) -> tuple[list, list]:
+    """n generated street images of a country (ISO code or name) plus the world's own render as reference."""
+    n, seed = _checked(n, seed)
+    pipe = _pipeline(model)
+    try:
+        images = pipe(country, n=n, seed=seed)
+        name = geo.country(country).name
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    refs = [world.render_country(country, seed + i, 128).image for i in range(min(n, 2))]
+    return ([(im, f"{name} · seed {seed} · #{i + 1}") for i, im in enumerate(images)],
+            [(im, f"{name} in streetgen.world · seed {seed + i}") for i, im in enumerate(refs)])
+
+
+def compare_countries(country_a: str, country_b: str, n: int, seed: int, model: str) -> tuple[list, list]:
+    """The same seeds for two countries, side by side (what changes is only the country)."""
+    a, _ = generate_country(country_a, n, seed, model)
+    b, _ = generate_country(country_b, n, seed, model)
+    return a, b
+
+
+def morph_countries(country_a: str, country_b: str, seed: int, model: str) -> str:
+    """An animated GIF walking one latent from country A to country B; returns the GIF's path."""
+    _, seed = _checked(1, seed)
+    try:
+        frames = _pipeline(model).morph(country_a, country_b, frames=16, seed=seed)
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    path = os.path.join(tempfile.mkdtemp(prefix="streetgen-morph-"), f"{country_a}-{country_b}-{seed}.gif")
+    return save_gif([np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR)) for f in frames], path)
+
+
+def _country_pickers(model: str = next(iter(COUNTRY_MODELS)), preferred: tuple[str, str] = ("JP", "NO")):
+    """Both pickers limited to the model's countries, keeping Japan / Norway when the model knows them."""
+    choices = _model_countries(model)
+    codes = [v for _, v in choices]
+    a = preferred[0] if preferred[0] in codes else codes[0]
+    b = preferred[1] if preferred[1] in codes else codes[min(1, len(codes) - 1)]
+    return gr.update(choices=choices, value=a), gr.update(choices=choices, value=b)
+
+
+def _surprise_country(model: str):
+    choices = _model_countries(model)
+    a, b = random.sample(choices, 2)
+    return a[1], b[1], random.randrange(10_000)
+
+
 LEGEND = "<div id='legend-swatches'>" + "".join(
     f"<span class='swatch'><i style='background: rgb{tuple(int(v) for v in rgb)}'></i>{html.escape(name)}</span>"
     for name, rgb in zip(world.CLASS_NAMES, world.PALETTE)) + "</div>"
@@ -123,6 +207,40 @@ LAUNCH_KWARGS = {"css": CSS}
 with gr.Blocks(title="streetgen") as demo:
     gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street view "
                 "with its exact label map and depth.")
+    with gr.Tab("Country", id="country", elem_id="tab-country"):
+        gr.Markdown("Pick a country (tap the list, or type to search) and get street views generated for it; "
+                    "the world's own render of that country is shown beside them as the reference.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                c_model = gr.Radio(list(COUNTRY_MODELS), value=next(iter(COUNTRY_MODELS)), label="Model",
+                                   elem_id="c-model")
+                c_country = gr.Dropdown(_country_choices(), value="JP", label="Country", filterable=True,
+                                        allow_custom_value=True,  # API callers may pass names or codes
+                                        elem_id="c-country")
+                with gr.Row():
+                    c_seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="c-seed", min_width=120)
+                    c_n = gr.Radio(N_CHOICES, value=4, label="Images", elem_id="c-n", min_width=160)
+                with gr.Row():
+                    c_surprise = gr.Button("Surprise me", size="lg", elem_id="c-surprise")
+                    c_go = gr.Button("Generate", variant="primary", size="lg", elem_id="c-generate")
+                with gr.Accordion("Compare / morph with a second country", open=False):
+                    c_other = gr.Dropdown(_country_choices(), value="NO", label="Second country", filterable=True,
+                                          allow_custom_value=True,
+                                          elem_id="c-other")
+                    with gr.Row():
+                        c_compare = gr.Button("Compare", elem_id="c-compare")
+                        c_morph = gr.Button("Morph", elem_id="c-morph")
+            with gr.Column(scale=2, min_width=360):
+                c_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto",
+                                       elem_id="c-gallery", buttons=["download", "fullscreen"])
+                c_reference = gr.Gallery(label="Reference: streetgen.world", columns=2, format="png",
+                                         height="auto", elem_id="c-reference")
+                with gr.Row():
+                    c_gallery_b = gr.Gallery(label="Second country (same seeds)", columns=4, format="png",
+                                             height="auto", elem_id="c-gallery-b")
+                    c_gif = gr.Image(label="Morph", type="filepath", format="gif", elem_id="c-morph-out",
+                                     buttons=["download"])
+
     with gr.Tab("World", id="world", elem_id="tab-world"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
@@ -158,6 +276,19 @@ with gr.Blocks(title="streetgen") as demo:
     surprise.click(_surprise, None, [mode, continent, country, seed], api_visibility="private").then(
         _pick_place, [mode, country, city], place, api_visibility="private").then(
         render_world, [place, seed, size, n], outputs, api_visibility="private", concurrency_id="render")
+
+    c_model.change(lambda m, a, b: _country_pickers(m, (a, b)), [c_model, c_country, c_other], [c_country, c_other],
+                   api_visibility="private")
+    c_go.click(generate_country, [c_country, c_n, c_seed, c_model], [c_gallery, c_reference],
+               api_name="generate_country", concurrency_id="render")
+    c_surprise.click(_surprise_country, c_model, [c_country, c_other, c_seed], api_visibility="private").then(
+        generate_country, [c_country, c_n, c_seed, c_model], [c_gallery, c_reference], api_visibility="private",
+        concurrency_id="render")
+    c_compare.click(compare_countries, [c_country, c_other, c_n, c_seed, c_model], [c_gallery, c_gallery_b],
+                    api_name="compare_countries", concurrency_id="render")
+    c_morph.click(morph_countries, [c_country, c_other, c_seed, c_model], c_gif, api_name="morph_countries",
+                  concurrency_id="render")
+    demo.load(_country_pickers, None, [c_country, c_other], api_visibility="private")
 
 demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
 

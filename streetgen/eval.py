@@ -105,10 +105,30 @@ def _register_world_generators() -> None:
 _register_world_generators()
 
 
+def _checkpoint_country_generator(name: str):
+    """A country model checkpoint (e.g. "cvae") as an eval generator: one image per request, seeded by request."""
+    from streetgen.pipelines import CountryPipeline
+
+    pipe = CountryPipeline.from_pretrained(name)
+
+    def factory(seed: int):
+        return lambda country, k, size: pipe(country, n=1, seed=seed * 1000 + k)[0]
+
+    return factory, pipe.countries
+
+
 def eval_country(model: str, per: int, size: int, limit: int | None, place_judge,
                  inception_weights: str | None = None) -> dict:
-    gen = GENERATORS["country"][model](JUDGE_EVAL_SEED)
+    if model in GENERATORS["country"]:
+        gen, known = GENERATORS["country"][model](JUDGE_EVAL_SEED), None
+    else:
+        factory, known = _checkpoint_country_generator(model)
+        gen = factory(JUDGE_EVAL_SEED)
     requests = _country_requests(place_judge, per, limit)
+    if known is not None:  # judge only the countries both the model and the judge know
+        requests = [(c, k) for c, k in requests if c in known]
+        if not requests:
+            raise ValueError(f"model {model!r} shares no country with the place judge")
     images = np.stack([gen(c, k, size) for c, k in requests])
     out = judge_outputs(place_judge, images)
     target = np.array([place_judge.countries.index(c) for c, _ in requests])
@@ -168,6 +188,16 @@ def eval_layout(model: str, n: int, size: int, segmenter, depth_judge=None) -> d
     return out
 
 
+def _is_checkpoint(name: str) -> bool:
+    from streetgen.hub import resolve
+
+    try:
+        resolve(name)
+        return True
+    except Exception:  # not a folder, not under checkpoints/, not on the Hub (or offline)
+        return False
+
+
 def to_markdown(task: str, model: str, metrics: dict) -> str:
     rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items())
     return f"# streetgen eval: task `{task}`, model `{model}`\n\n| metric | value |\n|---|---|\n{rows}\n"
@@ -192,8 +222,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     if args.task == "city":
         p.error("the city task needs the City → city models (a later issue); available now: country, map, layout")
-    if args.model not in GENERATORS[args.task]:
-        p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}")
+    if args.model not in GENERATORS[args.task] and not (args.task == "country" and _is_checkpoint(args.model)):
+        p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}"
+                + (" or a country checkpoint such as 'cvae'" if args.task == "country" else ""))
     t0 = time.time()
     if args.task == "layout":
         metrics = eval_layout(args.model, args.n, args.size, streetgen.load(args.segmenter),

@@ -115,3 +115,29 @@ def test_world_tab_touch(app_url, browser, tmp_path):
     _first_image_ok(page)
     assert _shot(page, tmp_path, "world_touch_city").stat().st_size > 0
     ctx.close()
+
+
+def test_country_tab_generate_and_morph(browser, app_url, tmp_path):
+    """Country tab by touch: pick India, generate, see generated images and the world reference; then morph."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, has_touch=True)
+    page = ctx.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="Country").tap()
+    box = page.locator("#c-country input").first
+    box.click()
+    box.fill("")
+    box.press_sequentially("Indi", delay=50)  # the filter listens to key events
+    page.get_by_role("option", name="India", exact=True).click()
+    expect(box).to_have_value("India")
+    page.locator("#c-generate").tap()
+    gallery = page.locator("#c-gallery img")
+    expect(gallery.first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#c-reference img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert gallery.count() == 4 and page.locator(".toast-body").count() == 0
+    box = gallery.first.bounding_box()
+    assert box["width"] > 20 and box["height"] > 20
+    page.get_by_text("Compare / morph with a second country").tap()
+    page.locator("#c-morph").tap()
+    expect(page.locator("#c-morph-out img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    _shot(page, tmp_path, "country_touch")
+    ctx.close()

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> Path | None:
     ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
     sampler = ResumableSampler(len(images), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
-    show = torch.from_numpy(np.linspace(0, len(images) - 1, 6).astype(np.int64))
+    # six different countries (their first image each), spread over the label range
+    first = np.unique(cache.labels, return_index=True)[1]
+    show = torch.from_numpy(first[np.linspace(0, len(first) - 1, min(6, len(first))).astype(np.int64)])
     originals = torch.from_numpy(images[show.numpy()]).permute(0, 3, 1, 2).float() / 255
     trainer.set_sampler(model, lambda m: samples_view(m, originals, labels[show], cache.countries), ema, ncols=6)
 

@@ -2,6 +2,6 @@
 
 The app wires widgets to these; they hold no UI code and import torch lazily through their models.
 """
-from .country import CountryPipeline
+from .country import CountryPipeline, save_gif
 
-__all__ = ["CountryPipeline"]
+__all__ = ["CountryPipeline", "save_gif"]

@@ -50,3 +50,30 @@ class CountryPipeline:
         with torch.no_grad():
             images = self.model.sample(label, generator=g)
         return [(im.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy() for im in images]
+
+    def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0) -> list[np.ndarray]:
+        """One latent, the label walked from country A to country B: `frames` images (for an animated GIF)."""
+        import torch
+
+        if not 2 <= int(frames) <= 64:
+            raise ValueError(f"frames must be between 2 and 64, got {frames!r}")
+        k = len(self.countries)
+        a, b = self.index(country_a), self.index(country_b)
+        t = torch.linspace(0, 1, int(frames))[:, None]
+        label = torch.zeros(int(frames), k)
+        label[:, a] += 1 - t[:, 0]
+        label[:, b] += t[:, 0]
+        z = torch.randn(1, self.model.latent_dim, generator=torch.Generator().manual_seed(int(seed)))
+        with torch.no_grad():
+            images = self.model.decode(z.expand(int(frames), -1), label)
+        return [(im.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy() for im in images]
+
+
+def save_gif(frames: list[np.ndarray], path: str, fps: float = 8.0, bounce: bool = True) -> str:
+    """Write frames as a looping animated GIF (there and back again when `bounce`); returns the path."""
+    from PIL import Image
+
+    seq = list(frames) + (list(frames[-2:0:-1]) if bounce else [])
+    images = [Image.fromarray(f) for f in seq]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    return path
