@@ -70,14 +70,7 @@ def render_world(place: str, seed: int, size: str, n: int) -> tuple[list, str, d
     place = (place or "").strip()
     if not place:
         raise gr.Error("Choose a country or a famous city first.")
-    if seed is None or float(seed) != int(seed) or int(seed) < 0:
-        raise gr.Error(f"Seed must be a whole number ≥ 0, got {seed!r}.")
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise gr.Error(f"Number of renders must be 1–{MAX_RENDERS}, got {n!r}.") from None
-    if not 1 <= n <= MAX_RENDERS:
-        raise gr.Error(f"Number of renders must be 1–{MAX_RENDERS}, got {n}.")
+    n, seed = _checked(n, seed, MAX_RENDERS, "renders")
     hw = _parse_size(size)
     gallery, metas = [], []
     for i in range(n):
@@ -131,21 +124,22 @@ def _model_countries(model: str) -> list[tuple[str, str]]:
     return [(c.name, c.iso2) for c in COUNTRIES if c.iso2 in codes]
 
 
-def _checked(n, seed) -> tuple[int, int]:
+def _checked(n, seed, most: int, what: str) -> tuple[int, int]:
+    """(n, seed) as ints, or a gr.Error saying what is wrong (shared by every tab's handlers)."""
     if seed is None or float(seed) != int(seed) or int(seed) < 0:
         raise gr.Error(f"Seed must be a whole number ≥ 0, got {seed!r}.")
     try:
         n = int(n)
     except (TypeError, ValueError):
-        raise gr.Error(f"Number of images must be one of {N_CHOICES}, got {n!r}.") from None
-    if not 1 <= n <= max(N_CHOICES):
-        raise gr.Error(f"Number of images must be 1–{max(N_CHOICES)}, got {n}.")
+        raise gr.Error(f"Number of {what} must be 1–{most}, got {n!r}.") from None
+    if not 1 <= n <= most:
+        raise gr.Error(f"Number of {what} must be 1–{most}, got {n}.")
     return n, int(seed)
 
 
 def generate_country(country: str, n: int, seed: int, model: str) -> tuple[list, list]:
     """n generated street images of a country (ISO code or name) plus the world's own render as reference."""
-    n, seed = _checked(n, seed)
+    n, seed = _checked(n, seed, max(N_CHOICES), "images")
     pipe = _pipeline(model)
     try:
         images = pipe(country, n=n, seed=seed)
@@ -166,7 +160,7 @@ def compare_countries(country_a: str, country_b: str, n: int, seed: int, model: 
 
 def morph_countries(country_a: str, country_b: str, seed: int, model: str) -> str:
     """An animated GIF walking one latent from country A to country B; returns the GIF's path."""
-    _, seed = _checked(1, seed)
+    _, seed = _checked(1, seed, 1, "images")
     try:
         frames = _pipeline(model).morph(country_a, country_b, frames=16, seed=seed)
     except ValueError as err:

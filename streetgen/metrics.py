@@ -24,8 +24,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         # spectrum), an n×n problem instead of a d×d matrix square root (2048-d Inception features).
         tr_covmean = np.linalg.svd(xa @ xb.T, compute_uv=False).sum()
     else:
-        covmean, _ = linalg.sqrtm((xa.T @ xa) @ (xb.T @ xb), disp=False)
-        tr_covmean = np.trace(covmean.real)
+        covmean = linalg.sqrtm((xa.T @ xa) @ (xb.T @ xb))
+        tr_covmean = np.trace(np.real(covmean))
     return float(((mu1 - mu2) ** 2).sum() + tr1 + tr2 - 2 * tr_covmean)
 
 
