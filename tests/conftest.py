@@ -20,3 +20,19 @@ def app_url():
         yield url
     finally:
         app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    """A gradio_client Client on the launched app, as a script would use it."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def gallery_images(gallery) -> list:
+    """RGB arrays of a Gallery output as gradio_client returns it ([{"image": path, "caption": ...}, ...])."""
+    import numpy as np
+    from PIL import Image
+
+    return [np.array(Image.open(item["image"]).convert("RGB")) for item in gallery]

@@ -3,21 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client
-from PIL import Image
 
 from streetgen import world
 
 PALETTE = {tuple(int(v) for v in rgb) for rgb in world.PALETTE}
 
 
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
-
-
-def _images(gallery):
-    return [np.array(Image.open(item["image"]).convert("RGB")) for item in gallery]
+from conftest import gallery_images as _images  # noqa: E402
 
 
 def test_endpoint_signature(client):
