@@ -66,10 +66,15 @@ class CountryCVAE(StreetgenModel, architecture="country_cvae"):
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         return self.decode(z, country), mu, logvar
 
+    @property
+    def latent_shape(self) -> tuple[int]:
+        return (self.latent_dim,)
+
     @torch.no_grad()
-    def sample(self, country: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Images (B, 3, H, W) in [0, 1] for country indices or mixtures, z ~ N(0, I)."""
-        z = torch.randn(country.shape[0], self.latent_dim, generator=generator)
+    def sample(self, country: torch.Tensor, generator: torch.Generator | None = None,
+               latents: torch.Tensor | None = None) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] for country indices or mixtures; z ~ N(0, I) unless `latents` is given."""
+        z = latents if latents is not None else torch.randn(country.shape[0], self.latent_dim, generator=generator)
         return self.decode(z.to(self.label_embed.weight.device), country)
 
 

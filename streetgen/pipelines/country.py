@@ -1,4 +1,8 @@
-"""Country → street: images of a country from a country-conditioned model (the study's CVAE for now)."""
+"""Country → street: images of a country from a country-conditioned model (the study's CVAE, or the diffusion model).
+
+Both models answer `model.sample(label_weights, generator=…, latents=…, **options)` and expose `latent_shape`, so
+one pipeline serves them; diffusion options (steps, guidance, solver, progress) pass straight through.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +33,8 @@ class CountryPipeline:
                              f"model was trained on")
         return self.countries.index(code)
 
-    def __call__(self, country: str, n: int = 4, seed: int = 0, mix: tuple[str, float] | None = None) -> list[np.ndarray]:
+    def __call__(self, country: str, n: int = 4, seed: int = 0, mix: tuple[str, float] | None = None,
+                 **options) -> list[np.ndarray]:
         """n images of `country`; `mix=(other, t)` blends the label toward another country (0 ≤ t ≤ 1)."""
         import torch
 
@@ -48,10 +53,10 @@ class CountryPipeline:
             label[:, self.index(other)] += float(t)
         g = torch.Generator().manual_seed(int(seed))
         with torch.no_grad():
-            images = self.model.sample(label, generator=g)
-        return [(im.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy() for im in images]
+            images = self.model.sample(label, generator=g, **options)
+        return _to_uint8(images)
 
-    def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0) -> list[np.ndarray]:
+    def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, **options) -> list[np.ndarray]:
         """One latent, the label walked from country A to country B: `frames` images (for an animated GIF)."""
         import torch
 
@@ -63,10 +68,16 @@ class CountryPipeline:
         label = torch.zeros(int(frames), k)
         label[:, a] += 1 - t[:, 0]
         label[:, b] += t[:, 0]
-        z = torch.randn(1, self.model.latent_dim, generator=torch.Generator().manual_seed(int(seed)))
+        z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
         with torch.no_grad():
-            images = self.model.decode(z.expand(int(frames), -1), label)
-        return [(im.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy() for im in images]
+            images = self.model.sample(label, latents=z.expand(int(frames), *self.model.latent_shape), **options)
+        return _to_uint8(images)
+
+
+def _to_uint8(images) -> list[np.ndarray]:
+    """(B, 3, H, W) floats in [0, 1] → list of uint8 (H, W, 3) arrays."""
+    arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
+    return list(arr)
 
 
 def save_gif(frames: list[np.ndarray], path: str, fps: float = 8.0, bounce: bool = True) -> str:
