@@ -21,10 +21,14 @@ from streetgen.judges import CLIMATES
 JUDGE_TRAIN_SEED, JUDGE_TEST_SEED = 9001, 9002
 
 
-def judge_countries(n: int = 100) -> list[str]:
-    """The n most populous countries the world can render (they span all architecture families)."""
+# Smaller countries the issues and kiosk visitors ask for by name (Nordic roads, Namibia's "NA" code, …).
+EXTRA_COUNTRIES = ("NO", "FI", "DK", "NZ", "IE", "SG", "IS", "NA", "BW", "UY", "CR")
+
+
+def judge_countries(n: int = 100, extra: tuple[str, ...] = EXTRA_COUNTRIES) -> list[str]:
+    """The n most populous countries the world can render (they span all architecture families), plus `extra`."""
     ranked = sorted(geo.renderable_countries(), key=lambda c: -c.population)
-    return sorted(c.iso2 for c in ranked[:n])
+    return sorted({c.iso2 for c in ranked[:n]} | set(extra))
 
 
 @dataclass
