@@ -36,3 +36,15 @@ def gallery_images(gallery) -> list:
     from PIL import Image
 
     return [np.array(Image.open(item["image"]).convert("RGB")) for item in gallery]
+
+
+@pytest.fixture(scope="session")
+def tiny_country_cache(tmp_path_factory):
+    """A 24-image world dataset (FR, JP, KE at 32²) built into a streetgen.data cache, shared by trainer tests."""
+    from streetgen.data.cache import build_cache
+    from streetgen.world.dataset import DatasetSpec, write_dataset
+
+    root = tmp_path_factory.mktemp("tiny_country")
+    write_dataset(DatasetSpec(out=str(root / "w"), n=24, size=(32, 32), seed=5, countries=["FR", "JP", "KE"],
+                              splits={"train": 1.0}), workers=1, progress=False)
+    return build_cache(root / "w", root / "c", split="train", size=32, workers=1, progress=False)

@@ -36,15 +36,10 @@ def test_sampling_is_deterministic_and_guidance_matters():
     assert torch.equal(a, b) and not torch.allclose(a, c) and not torch.allclose(a, d)
 
 
-def test_trainer_save_load_and_pipeline(tmp_path):
-    from streetgen.data.cache import build_cache
-    from streetgen.world.dataset import DatasetSpec, write_dataset
+def test_trainer_save_load_and_pipeline(tmp_path, tiny_country_cache):
     from train.train_country_diffusion import main
 
-    write_dataset(DatasetSpec(out=str(tmp_path / "w"), n=12, size=(32, 32), seed=6, countries=["FR", "JP", "KE"],
-                              splits={"train": 1.0}), workers=1, progress=False)
-    build_cache(tmp_path / "w", tmp_path / "c", split="train", size=32, workers=1, progress=False)
-    export = main(["--data", str(tmp_path / "c"), "--runs-dir", str(tmp_path / "runs"), "--name", "d", "--steps", "4",
+    export = main(["--data", str(tiny_country_cache), "--runs-dir", str(tmp_path / "runs"), "--name", "d", "--steps", "4",
                    "--batch-size", "4", "--image-size", "16", "--width", "8", "--layers-per-block", "1",
                    "--sample-every", "4", "--sample-steps", "2", "--ckpt-every", "2", "--log-every", "2",
                    "--device", "cpu", "--no-progress"])

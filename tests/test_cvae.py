@@ -44,15 +44,10 @@ def test_loss_and_a_few_steps_learn():
     assert mse.item() < 0.5 * first and kl.item() >= 0
 
 
-def test_trainer_end_to_end_and_pipeline(tmp_path):
-    from streetgen.data.cache import build_cache
-    from streetgen.world.dataset import DatasetSpec, write_dataset
+def test_trainer_end_to_end_and_pipeline(tmp_path, tiny_country_cache):
     from train.train_cvae import kl_weight, main
 
-    write_dataset(DatasetSpec(out=str(tmp_path / "w"), n=24, size=(32, 32), seed=5, countries=["FR", "JP", "KE"],
-                              splits={"train": 1.0}), workers=1, progress=False)
-    build_cache(tmp_path / "w", tmp_path / "c", split="train", size=32, workers=1, progress=False)
-    export = main(["--data", str(tmp_path / "c"), "--runs-dir", str(tmp_path / "runs"), "--name", "t", "--steps", "6",
+    export = main(["--data", str(tiny_country_cache), "--runs-dir", str(tmp_path / "runs"), "--name", "t", "--steps", "6",
                    "--batch-size", "8", "--latent-dim", "8", "--embed-dim", "4", "--log-every", "2",
                    "--sample-every", "3", "--ckpt-every", "3", "--device", "cpu", "--no-progress"])
     assert sorted(p.name for p in export.iterdir()) == ["README.md", "config.json", "model.safetensors"]
