@@ -1,7 +1,7 @@
 """Train the sharp country model: class-conditional DDPM (diffusers UNet2DModel) with classifier-free guidance.
 
     # the same cache as the CVAE (world renders or real OSV-5M), trained at 64² here:
-    python -m train.train_country_diffusion --data data/world_cvae100_128 --name diffusion64 --image-size 64 --steps 60000
+    python -m train.train_country_diffusion --data data/world_cvae111_128 --name diffusion64 --image-size 64 --steps 60000
     # several GPUs: accelerate launch --multi_gpu --num_processes N -m train.train_country_diffusion ... --precision bf16
 
 Country labels are dropped 10% of the time (the "no country" row) so sampling can use classifier-free guidance.
@@ -29,7 +29,7 @@ class DiffusionConfig(TrainConfig):
     """Class-conditional diffusion over countries (the 'sharp' model beside the CVAE)."""
 
     name: str = "country_diffusion"
-    data: str = "data/world_cvae100_128"
+    data: str = "data/world_cvae111_128"
     image_size: int = 64  # the cache is resized on the fly when this is smaller
     steps: int = 60000
     log_every: int = 50

@@ -1,9 +1,10 @@
 """Train the country CVAE of the original study (MSE + KL with a growing weight, Adam + a learning-rate schedule).
 
     # world data in the OSV-5M layout, then the study's preprocessing into a cache, then training:
-    python -m streetgen.world dataset --out data/world_cvae --n 24000 --size 128 --countries world
-    python -m streetgen.data.cache --root data/world_cvae --split train --size 128 --min-per-country 60 --out data/world_cvae128
-    python -m train.train_cvae --data data/world_cvae128 --name cvae --steps 6000
+    python -m streetgen.world dataset --out data/world_cvae111 --n 22200 --size 128 --seed 1 --splits train=1.0 \
+        --countries "$(python -c 'from train.judges_data import judge_countries; print(",".join(judge_countries()))')"
+    python -m streetgen.data.cache --root data/world_cvae111 --split train --size 128 --out data/world_cvae111_128
+    python -m train.train_cvae --data data/world_cvae111_128 --name cvae111 --steps 1500 --batch-size 32
 
 Real OSV-5M works the same way (build the cache from the downloaded folder; the study used 84 countries at 128²).
 Runs keep the study's own views: original vs reconstruction pairs in the sample grids, and curves of the
@@ -31,7 +32,7 @@ class CVAEConfig(TrainConfig):
     """The study's CVAE; the 'improvements' it listed are the latent/embedding/size options."""
 
     name: str = "cvae"
-    data: str = "data/world_cvae128"  # a cache built by streetgen.data.cache
+    data: str = "data/world_cvae111_128"  # a cache built by streetgen.data.cache
     steps: int = 6000
     log_every: int = 50
     ckpt_every: int = 500
