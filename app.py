@@ -10,6 +10,7 @@ import html
 import os
 import random
 import tempfile
+import threading
 
 # Before gradio / huggingface_hub are imported: no telemetry or version checks, no Hub downloads.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -106,17 +107,26 @@ def _on_continent(continent: str, current: str):
 
 
 # ---- Country → street ----------------------------------------------------------------------------------------------
-COUNTRY_MODELS = {"CVAE (fast, the study's baseline)": "cvae"}  # label -> checkpoint; the sharp model joins later
+COUNTRY_MODELS = {"CVAE (fast, the study's baseline)": "cvae",  # label -> checkpoint
+                  "Diffusion (sharp, a few seconds)": "country_diffusion"}
 N_CHOICES = [1, 2, 4, 8]
 
 
+_LOAD_LOCK = threading.Lock()  # two events may ask for the same model at once (e.g. model switch + Generate)
+
+
 @functools.lru_cache(maxsize=4)
-def _pipeline(model: str) -> CountryPipeline:
+def _load_pipeline(model: str) -> CountryPipeline:
     name = COUNTRY_MODELS.get(model, model)
     try:
         return CountryPipeline.from_pretrained(name)
     except (FileNotFoundError, ValueError) as err:
         raise gr.Error(f"Model {model!r} could not be loaded: {err}") from None
+
+
+def _pipeline(model: str) -> CountryPipeline:
+    with _LOAD_LOCK:
+        return _load_pipeline(model)
 
 
 def _model_countries(model: str) -> list[tuple[str, str]]:
@@ -137,12 +147,18 @@ def _checked(n, seed, most: int, what: str) -> tuple[int, int]:
     return n, int(seed)
 
 
-def generate_country(country: str, n: int, seed: int, model: str) -> tuple[list, list]:
+def _steps(progress: gr.Progress, desc: str):
+    """A pipeline progress callback that moves Gradio's progress bar (denoising steps of the diffusion model)."""
+    return lambda done, total: progress((done, total), desc=desc, unit="steps")
+
+
+def generate_country(country: str, n: int, seed: int, model: str,
+                     progress: gr.Progress = gr.Progress()) -> tuple[list, list]:
     """n generated street images of a country (ISO code or name) plus the world's own render as reference."""
     n, seed = _checked(n, seed, max(N_CHOICES), "images")
     pipe = _pipeline(model)
     try:
-        images = pipe(country, n=n, seed=seed)
+        images = pipe(country, n=n, seed=seed, progress=_steps(progress, f"Generating {country}"))
         name = geo.country(country).name
     except ValueError as err:
         raise gr.Error(str(err)) from None
@@ -151,18 +167,21 @@ def generate_country(country: str, n: int, seed: int, model: str) -> tuple[list,
             [(im, f"{name} in streetgen.world · seed {seed + i}") for i, im in enumerate(refs)])
 
 
-def compare_countries(country_a: str, country_b: str, n: int, seed: int, model: str) -> tuple[list, list]:
+def compare_countries(country_a: str, country_b: str, n: int, seed: int, model: str,
+                      progress: gr.Progress = gr.Progress()) -> tuple[list, list]:
     """The same seeds for two countries, side by side (what changes is only the country)."""
-    a, _ = generate_country(country_a, n, seed, model)
-    b, _ = generate_country(country_b, n, seed, model)
+    a, _ = generate_country(country_a, n, seed, model, progress)
+    b, _ = generate_country(country_b, n, seed, model, progress)
     return a, b
 
 
-def morph_countries(country_a: str, country_b: str, seed: int, model: str) -> str:
+def morph_countries(country_a: str, country_b: str, seed: int, model: str,
+                    progress: gr.Progress = gr.Progress()) -> str:
     """An animated GIF walking one latent from country A to country B; returns the GIF's path."""
     _, seed = _checked(1, seed, 1, "images")
     try:
-        frames = _pipeline(model).morph(country_a, country_b, frames=16, seed=seed)
+        frames = _pipeline(model).morph(country_a, country_b, frames=16, seed=seed,
+                                        progress=_steps(progress, f"Morphing {country_a} → {country_b}"))
     except ValueError as err:
         raise gr.Error(str(err)) from None
     path = os.path.join(tempfile.mkdtemp(prefix="streetgen-morph-"), f"{country_a}-{country_b}-{seed}.gif")

@@ -105,24 +105,26 @@ def _register_world_generators() -> None:
 _register_world_generators()
 
 
-def _checkpoint_country_generator(name: str):
-    """A country model checkpoint (e.g. "cvae") as an eval generator: one image per request, seeded by request."""
+def _checkpoint_country_generator(name: str, options: dict | None = None):
+    """A country model checkpoint (e.g. "cvae") as an eval generator: one image per request, seeded by request.
+
+    `options` go to the model's sampler (e.g. {"steps": 10, "guidance": 2.0} for the diffusion model)."""
     from streetgen.pipelines import CountryPipeline
 
     pipe = CountryPipeline.from_pretrained(name)
 
     def factory(seed: int):
-        return lambda country, k, size: pipe(country, n=1, seed=seed * 1000 + k)[0]
+        return lambda country, k, size: pipe(country, n=1, seed=seed * 1000 + k, **(options or {}))[0]
 
     return factory, pipe.countries
 
 
 def eval_country(model: str, per: int, size: int, limit: int | None, place_judge,
-                 inception_weights: str | None = None) -> dict:
+                 inception_weights: str | None = None, options: dict | None = None) -> dict:
     if model in GENERATORS["country"]:
         gen, known = GENERATORS["country"][model](JUDGE_EVAL_SEED), None
     else:
-        factory, known = _checkpoint_country_generator(model)
+        factory, known = _checkpoint_country_generator(model, options)
         gen = factory(JUDGE_EVAL_SEED)
     requests = _country_requests(place_judge, per, limit)
     if known is not None:  # judge only the countries both the model and the judge know
@@ -216,8 +218,16 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--segmenter", default="judges/seg")
     p.add_argument("--depth-judge", default="judges/depth", help="layout task: '' to skip the depth error")
     p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
+    p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
+                                                    '\'{"steps": 10, "guidance": 2.0}\'')
     p.add_argument("--out", default="")
     args = p.parse_args(argv)
+    try:
+        options = json.loads(args.sample)
+        if not isinstance(options, dict):
+            raise ValueError("not an object")
+    except ValueError as err:
+        p.error(f"--sample must be a JSON object, got {args.sample!r} ({err})")
     import streetgen
 
     if args.task == "city":
@@ -232,12 +242,13 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         judge = streetgen.load(args.place_judge)
         metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge,
-                                args.inception_weights or None) if args.task == "country"
+                                args.inception_weights or None, options) if args.task == "country"
                    else eval_map(args.model, args.points, args.n, args.size, judge))
     metrics["seconds"] = round(time.time() - t0, 1)
     out = Path(args.out or f"runs/eval/{args.task}_{args.model}")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, **metrics}, indent=2))
+    (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
+                                                  **metrics}, indent=2))
     (out / "metrics.md").write_text(to_markdown(args.task, args.model, metrics))
     print(to_markdown(args.task, args.model, metrics))
     return metrics

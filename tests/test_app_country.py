@@ -45,3 +45,22 @@ def test_compare_and_morph(client):
 def test_bad_input(client, args, message):
     with pytest.raises(Exception, match=message):
         client.predict(*args, MODEL, api_name="/generate_country")
+
+
+SHARP = "Diffusion (sharp, a few seconds)"
+
+
+def test_sharp_model_generates_by_seed_and_differs_by_country(client):
+    jp, _ = client.predict("JP", 1, 2, SHARP, api_name="/generate_country")
+    again, _ = client.predict("JP", 1, 2, SHARP, api_name="/generate_country")
+    no, _ = client.predict("NO", 1, 2, SHARP, api_name="/generate_country")
+    a, b, c = _images(jp)[0], _images(again)[0], _images(no)[0]
+    assert a.shape == (128, 128, 3) and (a == b).all()
+    assert np.abs(a.astype(int) - c).mean() > 5  # same seed, other country: a different street
+    assert a.std() > 20  # an image, not a flat or blank square ...
+    assert np.abs(np.diff(a.astype(int), axis=1)).mean() < 80  # ... nor noise (a broken sampler gives ~120)
+
+
+def test_sharp_model_rejects_bad_input(client):
+    with pytest.raises(Exception, match="unknown country"):
+        client.predict("Atlantis", 1, 0, SHARP, api_name="/generate_country")

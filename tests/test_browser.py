@@ -141,3 +141,19 @@ def test_country_tab_generate_and_morph(browser, app_url, tmp_path):
     expect(page.locator("#c-morph-out img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     _shot(page, tmp_path, "country_touch")
     ctx.close()
+
+
+def test_country_tab_sharp_model(browser, app_url, tmp_path):
+    """Choose the diffusion model by touch, one image, generate: the gallery fills without an error toast."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, has_touch=True)
+    page = ctx.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="Country").tap()
+    page.locator("#c-model").get_by_text("Diffusion", exact=False).tap()
+    page.locator("#c-n").get_by_text("1", exact=True).tap()
+    page.locator("#c-generate").tap()
+    gallery = page.locator("#c-gallery img")
+    expect(gallery.first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert gallery.count() == 1 and page.locator(".toast-body").count() == 0
+    _shot(page, tmp_path, "country_sharp")
+    ctx.close()

@@ -28,9 +28,9 @@ def test_sampling_is_deterministic_and_guidance_matters():
     with torch.no_grad():  # make the two countries' embeddings differ a lot so guidance has something to scale
         m.label_embed.weight.normal_(0, 3)
     lab = torch.tensor([0, 1])
-    a = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0)
-    b = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0)
-    c = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=1.0)
+    a = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="ddim")
+    b = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="ddim")
+    c = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=1.0, solver="ddim")
     d = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="dpm")
     assert a.shape == (2, 3, 16, 16) and 0 <= a.min() and a.max() <= 1
     assert torch.equal(a, b) and not torch.allclose(a, c) and not torch.allclose(a, d)
@@ -40,7 +40,8 @@ def test_trainer_save_load_and_pipeline(tmp_path, tiny_country_cache):
     from train.train_country_diffusion import main
 
     export = main(["--data", str(tiny_country_cache), "--runs-dir", str(tmp_path / "runs"), "--name", "d", "--steps", "4",
-                   "--batch-size", "4", "--image-size", "16", "--width", "8", "--layers-per-block", "1",
+                   "--batch-size", "4", "--image-size", "16", "--channels", "8,16", "--attention", "0,1",
+                   "--patch-size", "2", "--noise-shift", "2",
                    "--sample-every", "4", "--sample-steps", "2", "--ckpt-every", "2", "--log-every", "2",
                    "--device", "cpu", "--no-progress"])
     model = streetgen.load(str(export))
@@ -54,3 +55,47 @@ def test_trainer_save_load_and_pipeline(tmp_path, tiny_country_cache):
     assert len(frames) == 3 and not (frames[0] == frames[-1]).all()
     with pytest.raises(ValueError, match="not one of"):
         pipe("NO")
+
+
+def test_shifted_schedule_adds_noise_at_every_step():
+    from streetgen.models.country_diffusion import shifted_cosine_betas
+
+    plain = torch.cumprod(1 - torch.tensor(shifted_cosine_betas(1000, 1.0)), 0)
+    shifted = torch.cumprod(1 - torch.tensor(shifted_cosine_betas(1000, 2.0)), 0)
+    assert (plain.diff() < 0).all() and (shifted.diff() < 0).all()  # α̅ falls monotonically
+    assert (shifted[1:-1] < plain[1:-1]).all()  # the shift means less signal at every noise level
+    mid = plain[499] / (1 - plain[499])  # SNR halfway: shift 2 divides it by 4
+    assert torch.isclose(shifted[499] / (1 - shifted[499]), mid / 4, rtol=0.02)
+
+
+def test_patched_model_sde_sampler_seeded_progress_and_shared_noise():
+    torch.manual_seed(0)
+    m = CountryDiffusion(countries=["FR", "JP"], **{**TINY, "patch_size": 2, "noise_shift": 2.0}).eval()
+    assert m.unet.config.in_channels == 12 and m.unet.config.sample_size == 8  # 16² in 2×2 patches
+    lab = torch.tensor([0, 1])
+    calls = []
+    a = m.sample(lab, generator=torch.Generator().manual_seed(3), steps=5, progress=lambda i, n: calls.append((i, n)))
+    b = m.sample(lab, generator=torch.Generator().manual_seed(3), steps=5)
+    c = m.sample(lab, generator=torch.Generator().manual_seed(4), steps=5)
+    assert a.shape == (2, 3, 16, 16) and torch.equal(a, b) and not torch.allclose(a, c)
+    assert calls == [(i, 5) for i in range(1, 6)]
+    # Shared noise with one starting latent and one label: every row is the same image.
+    z = torch.randn(1, 3, 16, 16).expand(3, -1, -1, -1)
+    same = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, shared_noise=True)
+    assert torch.allclose(same[0], same[2], atol=1e-5)
+    own = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(own[0], own[2])
+    with pytest.raises(ValueError, match="solver"):
+        m.sample(lab, solver="euler")
+    with pytest.raises(ValueError, match="patch_size"):
+        CountryDiffusion(countries=["FR"], **{**TINY, "patch_size": 3})
+
+
+@pytest.mark.parametrize("solver", ["sde-dpm", "dpm", "ddim"])
+def test_shipped_checkpoint_samples_streets_not_noise(solver):
+    """Every solver on the shipped model ends in a smooth image (a schedule/solver mismatch leaves pure noise)."""
+    model = streetgen.load("country_diffusion")
+    x = model.sample(torch.tensor([model.countries.index("US")]), generator=torch.Generator().manual_seed(0),
+                     steps=10, solver=solver)
+    roughness = (x[..., 1:] - x[..., :-1]).abs().mean().item()  # neighbour difference, image in [0, 1]
+    assert x.shape == (1, 3, 128, 128) and 0.02 < roughness < 0.25, roughness

@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> Path | None:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        trainer.step_done(step, {"loss": loss}, lr=scheduler.get_last_lr()[0])
+        if not trainer.step_done(step, {"loss": loss}, lr=scheduler.get_last_lr()[0]):
+            break  # --time-limit reached
 
     card = ModelCardInfo(
         description="Example 2-layer convolutional denoising autoencoder (a test of the training machinery).",

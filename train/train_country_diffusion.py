@@ -1,7 +1,7 @@
 """Train the sharp country model: class-conditional DDPM (diffusers UNet2DModel) with classifier-free guidance.
 
-    # the same cache as the CVAE (world renders or real OSV-5M), trained at 64² here:
-    python -m train.train_country_diffusion --data data/world_cvae111_128 --name diffusion64 --image-size 64 --steps 60000
+    # the same kind of cache as the CVAE (world renders or real OSV-5M); 128² in 4×4 patches:
+    python -m train.train_country_diffusion --data data/world_diffusion111_128 --name diffusion128 --time-limit 60
     # several GPUs: accelerate launch --multi_gpu --num_processes N -m train.train_country_diffusion ... --precision bf16
 
 Country labels are dropped 10% of the time (the "no country" row) so sampling can use classifier-free guidance.
@@ -9,6 +9,7 @@ Sample grids show every few countries with DDIM; export keeps only the EMA weigh
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,9 @@ class DiffusionConfig(TrainConfig):
 
     name: str = "country_diffusion"
     data: str = "data/world_cvae111_128"
-    image_size: int = 64  # the cache is resized on the fly when this is smaller
+    image_size: int = 128  # the cache is resized on the fly when this is smaller
+    patch_size: int = 4  # the U-Net runs at image_size / patch_size (CPU latency), see the model's docstring
+    noise_shift: float = 2.0  # cosine log-SNR shift; 2 at 128² keeps a 64²-like share of high-noise steps
     steps: int = 60000
     log_every: int = 50
     ckpt_every: int = 1000
@@ -38,17 +41,21 @@ class DiffusionConfig(TrainConfig):
     batch_size: int = field(default=64, metadata={"help": "per process"})
     lr: float = 2e-4
     warmup_steps: int = 500
-    width: int = 64  # block_out_channels = (w, 2w, 2w, 4w)
-    layers_per_block: int = 2
+    channels: str = field(default="96,160,224", metadata={"help": "U-Net block widths, comma-separated"})
+    attention: str = field(default="0,0,1", metadata={"help": "self-attention per block (1/0), comma-separated"})
+    layers_per_block: int = 1
     label_dropout: float = 0.1  # share of samples trained as "no country" (for classifier-free guidance)
     ema_decay: float = 0.9995
     ema_warmup: int = 1000
-    sample_steps: int = 25
+    sample_steps: int = 12
     guidance: float = 3.0
 
 
-def _batch(images: np.ndarray, idx: np.ndarray, size: int, device) -> torch.Tensor:
-    x = torch.from_numpy(images[np.sort(idx)]).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+def _batch(images: np.ndarray | torch.Tensor, idx: np.ndarray, size: int, device) -> torch.Tensor:
+    idx = np.sort(idx)
+    x = images[torch.from_numpy(idx).to(images.device)] if isinstance(images, torch.Tensor) else \
+        torch.from_numpy(images[idx])
+    x = x.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
     if x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x
@@ -70,10 +77,16 @@ def main(argv: list[str] | None = None) -> Path | None:
     trainer = Trainer(cfg, argv, entry="train.train_country_diffusion")
     cache = Cache(cfg.data)
     images, labels = cache.images, torch.from_numpy(cache.labels)
-    w = cfg.width
-    model = CountryDiffusion(countries=cache.countries, image_size=cfg.image_size,
-                             block_out_channels=(w, 2 * w, 2 * w, 4 * w), layers_per_block=cfg.layers_per_block,
-                             norm_num_groups=min(32, w // 2))
+    if trainer.device.type == "cuda":  # the whole uint8 cache on the GPU: batches never wait for the CPU
+        images = torch.from_numpy(np.ascontiguousarray(images)).to(trainer.device)
+    channels = [int(c) for c in cfg.channels.split(",")]
+    attention = [c.strip() == "1" for c in cfg.attention.split(",")]
+    if len(attention) != len(channels):
+        raise ValueError(f"--attention has {len(attention)} entries for {len(channels)} --channels")
+    model = CountryDiffusion(countries=cache.countries, image_size=cfg.image_size, block_out_channels=channels,
+                             layers_per_block=cfg.layers_per_block, attention=attention,
+                             norm_num_groups=math.gcd(32, *channels), patch_size=cfg.patch_size,
+                             noise_shift=cfg.noise_shift)
     schedule = model.noise_schedule()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup_steps))
@@ -105,11 +118,14 @@ def main(argv: list[str] | None = None) -> Path | None:
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        trainer.step_done(step, {"loss": loss}, lr=scheduler.get_last_lr()[0])
+        if not trainer.step_done(step, {"loss": loss}, lr=scheduler.get_last_lr()[0]):
+            break  # --time-limit reached
 
     card = ModelCardInfo(
-        description="Class-conditional diffusion model over countries (diffusers UNet2DModel, ε-prediction, cosine "
-                    "schedule, classifier-free guidance; sample with DDIM or DPM-Solver). The sharp Country model.",
+        description="Class-conditional diffusion model over countries (diffusers UNet2DModel on "
+                    f"{cfg.patch_size}×{cfg.patch_size} pixel patches, ε-prediction, cosine schedule shifted by "
+                    f"{cfg.noise_shift}, classifier-free guidance; sample with DPM-Solver or DDIM). The sharp "
+                    "Country model.",
         data=f"{len(cache)} images from cache {cfg.data} ({len(cache.countries)} countries), at {cfg.image_size}²",
         data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
         tags=["diffusion", "country"])

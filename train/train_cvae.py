@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
@@ -46,6 +47,38 @@ class CVAEConfig(TrainConfig):
     kl_warmup: float = 0.5  # fraction of training over which the KL weight grows from 0 to kl_max
     ema_decay: float = 0.999
     ema_warmup: int = 100
+    perceptual_weight: float = field(default=0.0, metadata={"help": "the study's 'perceptual-style loss' "
+                                     "improvement: weight of a feature-matching term on the frozen place judge's "
+                                     "conv stages (no VGG is reachable offline); 0 = the study's plain MSE"})
+    perceptual_judge: str = "judges/place"
+
+
+class JudgePerceptualLoss(torch.nn.Module):
+    """Mean squared distance between the place judge's four conv-stage activations of two image batches.
+
+    Like a VGG perceptual loss, but with features that also know which country a street is in, so matching
+    them pushes reconstructions toward country-specific detail (the study's "no difference between countries").
+    """
+
+    def __init__(self, judge: torch.nn.Module):
+        super().__init__()
+        self.judge = judge.eval().requires_grad_(False)
+        self.stages = list(judge.body.children())[:4]  # the four stride-2 conv blocks, before pooling
+
+    def train(self, mode: bool = True):  # the judge stays in eval mode (frozen BatchNorm statistics)
+        return self
+
+    def forward(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        from streetgen.judges import _normalise
+
+        size = (self.judge.input_size, self.judge.input_size)
+        a, b = (_normalise(F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True))
+                for x in (recon, target))
+        loss = recon.new_zeros(())
+        for stage in self.stages:
+            a, b = stage(a), stage(b)
+            loss = loss + F.mse_loss(a, b.detach())
+        return loss / len(self.stages)
 
 
 def kl_weight(step: int, total: int, warmup: float, kl_max: float) -> float:
@@ -88,6 +121,10 @@ def main(argv: list[str] | None = None) -> Path | None:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.steps, cfg.lr_gamma))
     model, optimizer = trainer.prepare(model, optimizer)
     ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    perceptual = None
+    if cfg.perceptual_weight > 0:
+        import streetgen
+        perceptual = JudgePerceptualLoss(streetgen.load(cfg.perceptual_judge)).to(trainer.device)
     sampler = ResumableSampler(len(images), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     # six different countries (their first image each), spread over the label range
@@ -106,13 +143,18 @@ def main(argv: list[str] | None = None) -> Path | None:
         recon, mu, logvar = model(x, y)
         w = kl_weight(step, cfg.steps, cfg.kl_warmup, cfg.kl_max)
         loss, mse, kl = cvae_loss(recon.float(), x, mu.float(), logvar.float(), w)
+        logged = {"recon_mse": mse, "kl": kl, "kl_weight": torch.tensor(w)}
+        if perceptual is not None:
+            p_loss = perceptual(recon.float(), x)
+            loss = loss + cfg.perceptual_weight * p_loss
+            logged["perceptual"] = p_loss.detach()
         trainer.accelerator.backward(loss)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        trainer.step_done(step, {"loss": loss, "recon_mse": mse, "kl": kl, "kl_weight": torch.tensor(w)},
-                          lr=scheduler.get_last_lr()[0])
+        if not trainer.step_done(step, {"loss": loss, **logged}, lr=scheduler.get_last_lr()[0]):
+            break  # --time-limit reached
 
     card = ModelCardInfo(
         description="Conditional VAE of the original country → street study (128², 3 stride-2 convs + BN + "

@@ -4,33 +4,58 @@ Why diffusion: the study's CVAE averages (blurry) and its decoder learns to igno
 between countries"). A denoising model trained with classifier-free guidance can turn the country signal up at
 sampling time. The label goes through our own embedding table (plus a "no country" row for guidance) and is added
 to the time embedding (`class_embed_type="identity"`), so mixtures of countries — weighted sums of rows — morph.
+
+Why patches: a CPU must draw 4 images at 128² in a few seconds, so the U-Net never sees full resolution. With
+`patch_size=4` each 4×4 pixel block becomes 48 channels (pixel_unshuffle) and the U-Net runs at 32² — 16× fewer
+positions — while the loss stays per pixel. Higher resolution keeps more signal at a given noise level, so the
+cosine schedule is shifted toward noise (`noise_shift`, the "simple diffusion" log-SNR shift) to keep the coarse
+layout decided at the high-noise steps, as it is at 64².
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from streetgen.models.base import StreetgenModel
 
 
+def shifted_cosine_betas(steps: int, shift: float) -> list[float]:
+    """β_t of the cosine schedule whose log-SNR is lowered by 2·log(shift) (shift = 1: the plain cosine)."""
+    def alpha_bar(s: float) -> float:
+        t = min(max(s, 1e-5), 1 - 1e-5)
+        logsnr = -2 * math.log(math.tan(math.pi * t / 2)) - 2 * math.log(shift)
+        return 1 / (1 + math.exp(-logsnr))
+
+    return [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), 0.999) for i in range(steps)]
+
+
 class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
-    """ε-prediction DDPM over images in [-1, 1]; `sample` runs DDIM or DPM-Solver with classifier-free guidance."""
+    """ε-prediction DDPM over images in [-1, 1]; `sample` runs DPM-Solver or DDIM with classifier-free guidance."""
 
     def __init__(self, countries: list[str] | None = None, image_size: int = 64,
                  block_out_channels: tuple[int, ...] | list[int] = (64, 128, 128, 256), layers_per_block: int = 2,
                  attention: tuple[bool, ...] | list[bool] = (False, False, True, True), norm_num_groups: int = 16,
-                 num_train_timesteps: int = 1000):
+                 num_train_timesteps: int = 1000, patch_size: int = 1, noise_shift: float = 1.0):
         super().__init__()
-        from diffusers import UNet2DModel
+        # Submodule imports: diffusers' lazy top-level `from diffusers import X` is not thread-safe, and the app
+        # may load two models at once from its worker threads.
+        from diffusers.models.unets.unet_2d import UNet2DModel
 
+        if image_size % patch_size:
+            raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
         self.countries = list(countries or [])
         self.image_size = image_size
+        self.patch_size = patch_size
+        self.noise_shift = noise_shift
         self.num_train_timesteps = num_train_timesteps
         down = tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attention)
         up = tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention))
-        self.unet = UNet2DModel(sample_size=image_size, in_channels=3, out_channels=3,
+        channels = 3 * patch_size ** 2
+        self.unet = UNet2DModel(sample_size=image_size // patch_size, in_channels=channels, out_channels=channels,
                                 block_out_channels=tuple(block_out_channels), layers_per_block=layers_per_block,
                                 down_block_types=down, up_block_types=up, norm_num_groups=norm_num_groups,
                                 class_embed_type="identity")
@@ -49,14 +74,23 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             torch.cat([labels, torch.zeros_like(labels[:, :1])], dim=1)
         return w @ self.label_embed.weight
 
+    def _eps(self, noisy: torch.Tensor, timesteps: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+        p = self.patch_size
+        x = F.pixel_unshuffle(noisy, p) if p > 1 else noisy
+        eps = self.unet(x, timesteps, class_labels=class_emb).sample
+        return F.pixel_shuffle(eps, p) if p > 1 else eps
+
     def forward(self, noisy: torch.Tensor, timesteps: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Predicted noise ε for noisy images x_t at integer timesteps."""
-        return self.unet(noisy, timesteps, class_labels=self.embed(labels)).sample
+        return self._eps(noisy, timesteps, self.embed(labels))
 
     def noise_schedule(self):
-        from diffusers import DDPMScheduler
+        from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
-        return DDPMScheduler(num_train_timesteps=self.num_train_timesteps, beta_schedule="squaredcos_cap_v2")
+        if self.noise_shift == 1.0:
+            return DDPMScheduler(num_train_timesteps=self.num_train_timesteps, beta_schedule="squaredcos_cap_v2")
+        return DDPMScheduler(num_train_timesteps=self.num_train_timesteps,
+                             trained_betas=shifted_cosine_betas(self.num_train_timesteps, self.noise_shift))
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -64,29 +98,54 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None,
-               latents: torch.Tensor | None = None, steps: int = 25, guidance: float = 3.0, solver: str = "ddim",
-               progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise."""
-        from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+               latents: torch.Tensor | None = None, steps: int = 10, guidance: float = 6.0,
+               solver: str = "sde-dpm", guidance_interval: tuple[float, float] = (0.1, 0.9),
+               shared_noise: bool = False, progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
 
-        base = self.noise_schedule()
-        sched = (DPMSolverMultistepScheduler if solver == "dpm" else DDIMScheduler).from_config(base.config)
-        sched.set_timesteps(steps)
+        solver: "sde-dpm" (SDE-DPM-Solver++ 2M, the default: its fresh noise each step washes out the 4×4 patch
+        grid that deterministic few-step solvers leave behind), "dpm" (DPM-Solver++ 2M) or "ddim".
+        guidance_interval=(lo, hi): classifier-free guidance only while t / T lies in [lo, hi] — at the noisiest
+        and the last steps it adds little (Kynkäänniemi et al., 2024), and each unguided step costs half.
+        shared_noise: every row gets the same per-step noise (morphs: frames differ only by their label).
+        """
+        from diffusers.schedulers.scheduling_ddim import DDIMScheduler
+        from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
+
+        if solver not in ("sde-dpm", "dpm", "ddim"):
+            raise ValueError(f"solver must be 'sde-dpm', 'dpm' or 'ddim', got {solver!r}")
+        if not 1 <= int(steps) <= 1000:
+            raise ValueError(f"steps must be between 1 and 1000, got {steps!r}")
+        config = self.noise_schedule().config
+        # "leading" spacing starts below t = T, where the shifted schedule's α̅ is ~1e-9 and x0 = (x − σε)/α
+        # would blow up in the multistep solvers. (Passed as a keyword: from_config ignores an edited dict.)
+        if solver == "ddim":
+            sched = DDIMScheduler.from_config(config, timestep_spacing="leading")
+        else:
+            sched = DPMSolverMultistepScheduler.from_config(
+                config, timestep_spacing="leading",
+                algorithm_type="sde-dpmsolver++" if solver == "sde-dpm" else "dpmsolver++")
+        sched.set_timesteps(int(steps))
         b = labels.shape[0]
         device = self.label_embed.weight.device
         x = latents if latents is not None else torch.randn((b, *self.latent_shape), generator=generator)
         x = x.to(device)
+        noise_gen = generator if generator is not None else torch.Generator().manual_seed(0)
         cond = self.embed(labels.to(device))
         uncond = self.label_embed.weight[self.null_label].expand(b, -1)
+        lo, hi = guidance_interval
         for i, t in enumerate(sched.timesteps):
             tt = torch.full((b,), int(t), device=device, dtype=torch.long)
-            if guidance == 1.0:
-                eps = self.unet(x, tt, class_labels=cond).sample
+            if guidance == 1.0 or not lo <= int(t) / self.num_train_timesteps <= hi:
+                eps = self._eps(x, tt, cond)
             else:  # one batched call for both branches of classifier-free guidance
-                both = self.unet(torch.cat([x, x]), torch.cat([tt, tt]), class_labels=torch.cat([cond, uncond])).sample
-                e_c, e_u = both.chunk(2)
+                e_c, e_u = self._eps(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([cond, uncond])).chunk(2)
                 eps = e_u + guidance * (e_c - e_u)
-            x = sched.step(eps, t, x).prev_sample
+            if solver == "sde-dpm":
+                noise = torch.randn((1 if shared_noise else b, *self.latent_shape), generator=noise_gen)
+                x = sched.step(eps, t, x, variance_noise=noise.expand_as(x).to(device)).prev_sample
+            else:
+                x = sched.step(eps, t, x).prev_sample
             if progress is not None:
                 progress(i + 1, len(sched.timesteps))
         return ((x.clamp(-1, 1) + 1) / 2).float()

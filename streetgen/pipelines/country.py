@@ -5,6 +5,8 @@ one pipeline serves them; diffusion options (steps, guidance, solver, progress) 
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from streetgen import geo
@@ -33,9 +35,17 @@ class CountryPipeline:
                              f"model was trained on")
         return self.countries.index(code)
 
+    def _options(self, options: dict, progress) -> dict:
+        """Sampler options for this model: `progress(done, total)` is forwarded only to models that report it."""
+        if progress is not None and "progress" in inspect.signature(self.model.sample).parameters:
+            options = {**options, "progress": progress}
+        return options
+
     def __call__(self, country: str, n: int = 4, seed: int = 0, mix: tuple[str, float] | None = None,
-                 **options) -> list[np.ndarray]:
-        """n images of `country`; `mix=(other, t)` blends the label toward another country (0 ≤ t ≤ 1)."""
+                 progress=None, **options) -> list[np.ndarray]:
+        """n images of `country`; `mix=(other, t)` blends the label toward another country (0 ≤ t ≤ 1).
+
+        `progress(step, total)` is called per denoising step by models that have steps (diffusion)."""
         import torch
 
         if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_IMAGES:
@@ -53,10 +63,11 @@ class CountryPipeline:
             label[:, self.index(other)] += float(t)
         g = torch.Generator().manual_seed(int(seed))
         with torch.no_grad():
-            images = self.model.sample(label, generator=g, **options)
+            images = self.model.sample(label, generator=g, **self._options(options, progress))
         return _to_uint8(images)
 
-    def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, **options) -> list[np.ndarray]:
+    def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, progress=None,
+              **options) -> list[np.ndarray]:
         """One latent, the label walked from country A to country B: `frames` images (for an animated GIF)."""
         import torch
 
@@ -69,8 +80,11 @@ class CountryPipeline:
         label[:, a] += 1 - t[:, 0]
         label[:, b] += t[:, 0]
         z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
+        if "shared_noise" in inspect.signature(self.model.sample).parameters:
+            options = {"shared_noise": True, **options}  # stochastic samplers: the same noise in every frame
         with torch.no_grad():
-            images = self.model.sample(label, latents=z.expand(int(frames), *self.model.latent_shape), **options)
+            images = self.model.sample(label, latents=z.expand(int(frames), *self.model.latent_shape),
+                                       **self._options(options, progress))
         return _to_uint8(images)
 
 
@@ -88,3 +102,42 @@ def save_gif(frames: list[np.ndarray], path: str, fps: float = 8.0, bounce: bool
     images = [Image.fromarray(f) for f in seq]
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return path
+
+
+def country_grid(pipe: CountryPipeline, countries: list[str], n: int = 4, seed: int = 0,
+                 **options) -> np.ndarray:
+    """One row per country, n samples each (the same seeds in every row), as one uint8 image with labels."""
+    from PIL import Image, ImageDraw
+
+    rows = [pipe(c, n=n, seed=seed, **options) for c in countries]
+    h, w = rows[0][0].shape[:2]
+    label_w = 40
+    sheet = Image.new("RGB", (label_w + n * (w + 2), len(rows) * (h + 2)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (code, images) in enumerate(zip(countries, rows)):
+        draw.text((4, r * (h + 2) + h // 2 - 6), geo.country(code).iso2, fill="black")
+        for k, im in enumerate(images):
+            sheet.paste(Image.fromarray(im), (label_w + k * (w + 2), r * (h + 2)))
+    return np.asarray(sheet)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m streetgen.pipelines.country --model country_diffusion --out grid.png`: countries × samples."""
+    import argparse
+
+    from PIL import Image
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--model", default="country_diffusion")
+    p.add_argument("--countries", default="JP,US,NO,IN,MA,BR,RU,KE")
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="country_grid.png")
+    args = p.parse_args(argv)
+    grid = country_grid(CountryPipeline.from_pretrained(args.model), args.countries.split(","), args.n, args.seed)
+    Image.fromarray(grid).save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

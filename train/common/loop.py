@@ -54,6 +54,9 @@ class TrainConfig:
     steps: int = field(default=1000, metadata={"help": "total optimizer steps"})
     stop_after: int = field(default=0, metadata={"help": "checkpoint and return after this many steps in this "
                                                          "invocation (job time limits); 0 = run to --steps"})
+    time_limit: float = field(default=0.0, metadata={"help": "minutes of training in this invocation; when reached "
+                                                        "the run ends early with its export (fixed-budget GPU "
+                                                        "jobs); 0 = no limit"})
     seed: int = 0
     device: str = field(default="auto", metadata={"choices": ["auto", "cpu"], "help": "cpu forces CPU"})
     precision: str = field(default="auto", metadata={"choices": ["auto", "no", "bf16", "fp16"],
@@ -160,6 +163,7 @@ class Trainer:
         self.last_losses: dict[str, float] = {}
         self._tracked: dict[str, Any] = {}
         self._saved_step = -1
+        self.timed_out = False
         self._wall_before = 0.0  # wall time of earlier invocations of this run
         self._t0 = time.time()
         self._sampler: tuple[nn.Module, Callable[[nn.Module], Any], EMA | None, int | None] | None = None
@@ -232,10 +236,16 @@ class Trainer:
         """Seconds of training across all invocations of this run."""
         return self._wall_before + time.time() - self._t0
 
-    def step_done(self, step: int, losses: dict[str, Any], lr: float | None = None) -> None:
-        """Call once per optimizer step on every rank: progress, and logs / samples / checkpoints when due."""
+    def step_done(self, step: int, losses: dict[str, Any], lr: float | None = None) -> bool:
+        """Call once per optimizer step on every rank: progress, and logs / samples / checkpoints when due.
+
+        Returns False when the loop must stop early (--time-limit reached; every rank agrees)."""
         cfg = self.cfg
         self.step = step
+        if (cfg.time_limit > 0 and step < self.last_step and (self.world_size == 1 or step % cfg.log_every == 0)
+                and self._over_time()):
+            self.timed_out = True
+            self.last_step = step
         final = step == self.last_step
         if step % cfg.log_every == 0 or final:
             self.log(step, losses, lr)
@@ -245,6 +255,15 @@ class Trainer:
             self.save()
         if self.pbar is not None:
             self.pbar.update(step - self.pbar.n)
+        return not self.timed_out
+
+    def _over_time(self) -> bool:
+        over = time.time() - self._t0 > 60 * self.cfg.time_limit
+        if self.world_size == 1:
+            return over
+        from accelerate.utils import broadcast
+        # rank 0's clock decides for everyone, so no rank stops while the others wait in a collective
+        return bool(broadcast(torch.tensor([float(over)], device=self.device), from_process=0).item())
 
     def log(self, step: int, losses: dict[str, Any], lr: float | None = None) -> dict[str, float]:
         """Average `losses` over ranks (a collective: every rank calls) and append them to metrics.jsonl."""
@@ -313,7 +332,7 @@ class Trainer:
             self.save()
         if self.pbar is not None:
             self.pbar.close()
-        if self.step < self.cfg.steps:  # --stop-after: the run continues in a later invocation
+        if self.step < self.cfg.steps and not self.timed_out:  # --stop-after: continues in a later invocation
             return None
         digest = weights_digest(model)
         digests = gather_object([digest]) if self.world_size > 1 else [digest]
