@@ -21,8 +21,8 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from streetgen import geo, world  # noqa: E402
-from streetgen.pipelines import CountryPipeline, save_gif  # noqa: E402
+from streetgen import geo, mapview, world  # noqa: E402
+from streetgen.pipelines import CountryPipeline, MapPipeline, save_gif  # noqa: E402
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -203,6 +203,119 @@ def _surprise_country(model: str):
     return a[1], b[1], random.randrange(10_000)
 
 
+# ---- Map → street --------------------------------------------------------------------------------------------------
+MAP_PRESETS = {"Tokyo": (35.6812, 139.7671), "Nairobi": (-1.2864, 36.8172), "Oslo": (59.9139, 10.7522),
+               "Paris": (48.8566, 2.3522), "New York": (40.7128, -74.0060), "Rio de Janeiro": (-22.9068, -43.1729),
+               "Cairo": (30.0444, 31.2357), "Mumbai": (19.0760, 72.8777), "Sydney": (-33.8688, 151.2093),
+               "Reykjavík": (64.1466, -21.9426)}
+MAP_MODEL = "map_gan"
+
+
+def _map_pipeline() -> MapPipeline:
+    with _LOAD_LOCK:
+        return _load_map_pipeline()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_map_pipeline() -> MapPipeline:
+    try:
+        return MapPipeline.from_pretrained(MAP_MODEL)
+    except (FileNotFoundError, ValueError) as err:
+        raise gr.Error(f"The map model could not be loaded: {err}") from None
+
+
+def _latlon(lat, lon) -> tuple[float, float]:
+    try:
+        return geo.check_latlon(float(lat), float(lon))
+    except (TypeError, ValueError) as err:
+        raise gr.Error(f"Not a place on Earth: {err}") from None
+
+
+def describe_place(lat: float, lon: float) -> dict:
+    """Country, nearest city and land/sea of a coordinate; at sea also the nearest coast (for the 'go' button)."""
+    lat, lon = _latlon(lat, lon)
+    place = geo.reverse(lat, lon)
+    info = {"lat": round(lat, 4), "lon": round(lon, 4), "is_land": place.is_land, "country": place.country,
+            "country_name": place.country_name, "city": place.city, "city_km": round(place.city_distance_km, 1)}
+    if not place.is_land:
+        coast = mapview.nearest_land(lat, lon)
+        info["nearest_land"] = None if coast is None else [round(coast[0], 4), round(coast[1], 4)]
+        if coast is not None:
+            info["nearest_land_km"] = round(float(geo.haversine_km(lat, lon, *coast)), 1)
+    return info
+
+
+def map_click(x: float, y: float) -> dict:
+    """What a click at pixel (x, y) of the map image means: the same logic the map's select event runs."""
+    try:
+        lat, lon = mapview.pixel_to_latlon(x, y)
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    return describe_place(lat, lon)
+
+
+def _place_text(info: dict) -> str:
+    where = f"**{info['lat']:.3f}°, {info['lon']:.3f}°**"
+    if info["is_land"]:
+        return f"{where} — {info['country_name']}, near {info['city']} ({info['city_km']:.0f} km)"
+    coast = info.get("nearest_land")
+    if coast is None:
+        return f"{where} — open sea, no land within 2000 km. Pick a point on land."
+    return (f"{where} — that's the sea (nearest city {info['city']}, {info['country_name']}). The nearest coast "
+            f"is {info['nearest_land_km']:.0f} km away at {coast[0]:.2f}°, {coast[1]:.2f}°: tap **Nearest coast**.")
+
+
+def generate_map(lat: float, lon: float, n: int, seed: int) -> tuple[list, list, str, Image.Image]:
+    """n generated street images of (lat, lon), the world's render there, a description, and the marked map."""
+    n, seed = _checked(n, seed, max(N_CHOICES), "images")
+    lat, lon = _latlon(lat, lon)
+    info = describe_place(lat, lon)
+    marked = mapview.draw_markers([(lat, lon)])
+    if not info["is_land"]:
+        return [], [], _place_text(info), marked
+    images = _map_pipeline()(lat, lon, n=n, seed=seed)
+    caption = f"{info['city']}, {info['country_name']} · seed {seed}"
+    ref = world.render(lat, lon, seed=seed, size=128).image
+    return ([(im, f"{caption} · #{i + 1}") for i, im in enumerate(images)],
+            [(ref, f"streetgen.world at {lat:.2f}°, {lon:.2f}°")], _place_text(info), marked)
+
+
+def map_journey(lat: float, lon: float, lat2: float, lon2: float, seed: int) -> tuple[str, Image.Image]:
+    """An animated GIF of one latent carried along the great circle from the first point to the second."""
+    _, seed = _checked(1, seed, 1, "images")
+    a, b = _latlon(lat, lon), _latlon(lat2, lon2)
+    frames = _map_pipeline().journey(a, b, frames=16, seed=seed)
+    path = os.path.join(tempfile.mkdtemp(prefix="streetgen-journey-"), f"journey-{seed}.gif")
+    gif = save_gif([np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR)) for f in frames], path)
+    return gif, mapview.draw_markers([a, b], path_between=True)
+
+
+def _on_map_select(evt: gr.SelectData):
+    """A click or tap on the map: fill the coordinate boxes (generation follows in a .then)."""
+    lat, lon = mapview.pixel_to_latlon(*evt.index)
+    return round(lat, 4), round(lon, 4)
+
+
+def _to_coast(lat, lon):
+    coast = describe_place(lat, lon).get("nearest_land")
+    if coast is None:
+        raise gr.Error("No land within 2000 km of this point.")
+    return coast[0], coast[1]
+
+
+def _preset(name: str):
+    lat, lon = MAP_PRESETS[name]
+    return lat, lon
+
+
+def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
+    """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
+    with gr.Row():
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id=f"{prefix}-seed", min_width=120)
+        count = gr.Radio(N_CHOICES, value=4, label="Images", elem_id=f"{prefix}-n", min_width=160)
+    return seed, count
+
+
 LEGEND = "<div id='legend-swatches'>" + "".join(
     f"<span class='swatch'><i style='background: rgb{tuple(int(v) for v in rgb)}'></i>{html.escape(name)}</span>"
     for name, rgb in zip(world.CLASS_NAMES, world.PALETTE)) + "</div>"
@@ -230,9 +343,7 @@ with gr.Blocks(title="streetgen") as demo:
                 c_country = gr.Dropdown(_country_choices(), value="JP", label="Country", filterable=True,
                                         allow_custom_value=True,  # API callers may pass names or codes
                                         elem_id="c-country")
-                with gr.Row():
-                    c_seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="c-seed", min_width=120)
-                    c_n = gr.Radio(N_CHOICES, value=4, label="Images", elem_id="c-n", min_width=160)
+                c_seed, c_n = _seed_and_count("c")
                 with gr.Row():
                     c_surprise = gr.Button("Surprise me", size="lg", elem_id="c-surprise")
                     c_go = gr.Button("Generate", variant="primary", size="lg", elem_id="c-generate")
@@ -253,6 +364,39 @@ with gr.Blocks(title="streetgen") as demo:
                                              height="auto", elem_id="c-gallery-b")
                     c_gif = gr.Image(label="Morph", type="filepath", format="gif", elem_id="c-morph-out",
                                      buttons=["download"])
+
+    with gr.Tab("Map", id="map", elem_id="tab-map"):
+        gr.Markdown("Tap anywhere on the map (or type coordinates, or pick a place) and get street views generated "
+                    "for that point; the world's own render of the point is shown beside them.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=360):
+                m_map = gr.Image(mapview.world_map(), type="pil", interactive=False, format="png", buttons=[],
+                                 show_label=False, elem_id="worldmap")
+                m_info = gr.Markdown(elem_id="m-info")
+            with gr.Column(scale=2, min_width=320):
+                m_preset = gr.Radio(list(MAP_PRESETS), label="Places", elem_id="m-preset")
+                with gr.Row():
+                    m_lat = gr.Number(35.6812, label="Latitude", minimum=-90, maximum=90, elem_id="m-lat",
+                                      min_width=110)
+                    m_lon = gr.Number(139.7671, label="Longitude", minimum=-180, maximum=180, elem_id="m-lon",
+                                      min_width=110)
+                m_seed, m_n = _seed_and_count("m")
+                with gr.Row():
+                    m_coast = gr.Button("Nearest coast", size="lg", elem_id="m-coast")
+                    m_go = gr.Button("Generate", variant="primary", size="lg", elem_id="m-generate")
+                with gr.Accordion("Journey to a second place", open=False):
+                    m_preset2 = gr.Radio(list(MAP_PRESETS), value="Oslo", label="To", elem_id="m-preset2")
+                    with gr.Row():
+                        m_lat2 = gr.Number(59.9139, label="Latitude", elem_id="m-lat2", min_width=110)
+                        m_lon2 = gr.Number(10.7522, label="Longitude", elem_id="m-lon2", min_width=110)
+                    m_journey = gr.Button("Journey", elem_id="m-journey")
+        with gr.Row(equal_height=False):
+            m_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto", elem_id="m-gallery",
+                                   buttons=["download", "fullscreen"])
+            m_reference = gr.Gallery(label="Reference: streetgen.world", columns=1, format="png", height="auto",
+                                     elem_id="m-reference")
+            m_gif = gr.Image(label="Journey", type="filepath", format="gif", elem_id="m-journey-out",
+                             buttons=["download"])
 
     with gr.Tab("World", id="world", elem_id="tab-world"):
         with gr.Row(equal_height=False):
@@ -303,8 +447,24 @@ with gr.Blocks(title="streetgen") as demo:
                   concurrency_id="render")
     demo.load(_country_pickers, None, [c_country, c_other], api_visibility="private")
 
+    m_outputs = [m_gallery, m_reference, m_info, m_map]
+    m_map.select(_on_map_select, None, [m_lat, m_lon], api_visibility="private").then(
+        generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_visibility="private", concurrency_id="render")
+    m_go.click(generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_name="generate_map",
+               concurrency_id="render")
+    m_preset.input(_preset, m_preset, [m_lat, m_lon], api_visibility="private").then(
+        generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_visibility="private", concurrency_id="render")
+    m_coast.click(_to_coast, [m_lat, m_lon], [m_lat, m_lon], api_visibility="private").then(
+        generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_visibility="private", concurrency_id="render")
+    m_preset2.input(_preset, m_preset2, [m_lat2, m_lon2], api_visibility="private")
+    m_journey.click(map_journey, [m_lat, m_lon, m_lat2, m_lon2, m_seed], [m_gif, m_map], api_name="map_journey",
+                    concurrency_id="render")
+    gr.api(map_click, api_name="map_click")
+    gr.api(describe_place, api_name="describe_place")
+
 demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
 
 if __name__ == "__main__":
     world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
+    mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, **LAUNCH_KWARGS)

@@ -149,8 +149,18 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
             "n_countries": int(len(np.unique(target))), "chance_top1": 1.0 / len(place_judge.countries)}
 
 
+def _checkpoint_map_generator(name: str):
+    """A map model checkpoint (e.g. "map_gan") as an eval generator: one image per request, seeded by request."""
+    from streetgen.pipelines import MapPipeline
+
+    pipe = MapPipeline.from_pretrained(name)
+    return lambda seed: (lambda lat, lon, k, size: pipe(lat, lon, n=1, seed=seed * 1000 + k)[0])
+
+
 def eval_map(model: str, n_points: int, per: int, size: int, place_judge) -> dict:
-    gen = GENERATORS["map"][model](JUDGE_EVAL_SEED)
+    """Judged location error (km) of images generated for requested points, and judged country accuracy."""
+    factory = GENERATORS["map"][model] if model in GENERATORS["map"] else _checkpoint_map_generator(model)
+    gen = factory(JUDGE_EVAL_SEED)
     rng = np.random.default_rng(JUDGE_EVAL_SEED)
     points = [geo.sample_place(place_judge.countries[rng.integers(len(place_judge.countries))], rng)
               for _ in range(n_points)]
@@ -232,9 +242,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     if args.task == "city":
         p.error("the city task needs the City → city models (a later issue); available now: country, map, layout")
-    if args.model not in GENERATORS[args.task] and not (args.task == "country" and _is_checkpoint(args.model)):
+    if args.model not in GENERATORS[args.task] and not (args.task in ("country", "map") and _is_checkpoint(args.model)):
         p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}"
-                + (" or a country checkpoint such as 'cvae'" if args.task == "country" else ""))
+                + {"country": " or a country checkpoint such as 'cvae'",
+                   "map": " or a map checkpoint such as 'map_gan'"}.get(args.task, ""))
     t0 = time.time()
     if args.task == "layout":
         metrics = eval_layout(args.model, args.n, args.size, streetgen.load(args.segmenter),

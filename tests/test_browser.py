@@ -4,12 +4,15 @@ Screenshots go to each test's tmp_path, and are also copied to $STREETGEN_SHOTS 
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
@@ -34,6 +37,15 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+def _touch_tab(browser, app_url: str, tab: str):
+    """A touch-screen context (kiosk-sized) with the app open on `tab`, selected by a tap."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, has_touch=True)
+    page = ctx.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name=tab).tap()
+    return ctx, page
 
 
 def _shot(page, tmp_path: Path, name: str) -> Path:
@@ -119,10 +131,7 @@ def test_world_tab_touch(app_url, browser, tmp_path):
 
 def test_country_tab_generate_and_morph(browser, app_url, tmp_path):
     """Country tab by touch: pick India, generate, see generated images and the world reference; then morph."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, has_touch=True)
-    page = ctx.new_page()
-    page.goto(app_url, wait_until="networkidle")
-    page.get_by_role("tab", name="Country").tap()
+    ctx, page = _touch_tab(browser, app_url, "Country")
     box = page.locator("#c-country input").first
     box.click()
     box.fill("")
@@ -145,10 +154,7 @@ def test_country_tab_generate_and_morph(browser, app_url, tmp_path):
 
 def test_country_tab_sharp_model(browser, app_url, tmp_path):
     """Choose the diffusion model by touch, one image, generate: the gallery fills without an error toast."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000}, has_touch=True)
-    page = ctx.new_page()
-    page.goto(app_url, wait_until="networkidle")
-    page.get_by_role("tab", name="Country").tap()
+    ctx, page = _touch_tab(browser, app_url, "Country")
     page.locator("#c-model").get_by_text("Diffusion", exact=False).tap()
     page.locator("#c-n").get_by_text("1", exact=True).tap()
     page.locator("#c-generate").tap()
@@ -156,4 +162,35 @@ def test_country_tab_sharp_model(browser, app_url, tmp_path):
     expect(gallery.first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     assert gallery.count() == 1 and page.locator(".toast-body").count() == 0
     _shot(page, tmp_path, "country_sharp")
+    ctx.close()
+
+
+def _tap_map(page, lat: float, lon: float) -> None:
+    from streetgen import mapview
+
+    img = page.locator("#worldmap img").first
+    box = img.bounding_box()
+    x, y = mapview.latlon_to_pixel(lat, lon)
+    w, h = mapview.MAP_SIZE
+    img.tap(position={"x": (x + 0.5) / w * box["width"], "y": (y + 0.5) / h * box["height"]})
+
+
+def test_map_tab_japan_kenya_norway(browser, app_url, tmp_path):
+    """Tap Japan, Kenya and Norway on the world map: each tap names the country and yields different images."""
+    ctx, page = _touch_tab(browser, app_url, "Map")
+    page.locator("#m-n").get_by_text("1", exact=True).tap()
+    firsts = []
+    for (lat, lon), name in [((36.2, 138.3), "Japan"), ((0.5, 37.5), "Kenya"), ((61.0, 9.0), "Norway")]:
+        _tap_map(page, lat, lon)
+        expect(page.locator("#m-info")).to_contain_text(name, timeout=RENDER_TIMEOUT_MS)
+        img = page.locator("#m-gallery img").first
+        expect(img).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        expect(page.locator("#m-reference img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        src = img.get_attribute("src")
+        expect(page.locator("#m-info")).to_contain_text(name)  # the gallery belongs to this tap
+        firsts.append(np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"), dtype=int))
+        _shot(page, tmp_path, f"map_{name.lower()}")
+    assert page.locator(".toast-body").count() == 0
+    for i in range(3):  # three places, three different streets
+        assert np.abs(firsts[i] - firsts[(i + 1) % 3]).mean() > 2
     ctx.close()

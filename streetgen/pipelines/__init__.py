@@ -3,5 +3,6 @@
 The app wires widgets to these; they hold no UI code and import torch lazily through their models.
 """
 from .country import CountryPipeline, save_gif
+from .map import MapPipeline
 
-__all__ = ["CountryPipeline", "save_gif"]
+__all__ = ["CountryPipeline", "save_gif", "MapPipeline"]

@@ -1,0 +1,100 @@
+"""Map → street: images of a place from its (latitude, longitude), and journeys along a great circle.
+
+    pipe = MapPipeline.from_pretrained("map_gan")
+    images = pipe(48.8566, 2.3522, n=4, seed=0)              # list of uint8 (H, W, 3)
+    frames = pipe.journey((48.86, 2.35), (35.68, 139.77))     # one latent, the place walking Paris → Tokyo
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from streetgen import geo
+
+MAX_IMAGES = 16
+MAX_FRAMES = 64
+
+
+def great_circle(a: tuple[float, float], b: tuple[float, float], frames: int) -> np.ndarray:
+    """(frames, 2) (lat, lon) degrees from a to b along the shorter great circle (slerp on the unit sphere).
+
+    Antipodal points have no unique great circle; the path then leaves a along the fixed direction a × north
+    (due west-east for a point off the poles), a deterministic choice.
+    """
+    pa, pb = geo.unit_xyz(*a), geo.unit_xyz(*b)
+    t = np.linspace(0.0, 1.0, frames)[:, None]
+    omega = float(np.arccos(np.clip(pa @ pb, -1.0, 1.0)))
+    if omega < 1e-9:
+        xyz = np.repeat(pa[None], frames, axis=0)
+    elif np.pi - omega < 1e-9:
+        axis = np.cross(pa, [0.0, 0.0, 1.0]) if abs(pa[2]) < 0.999 else np.array([1.0, 0.0, 0.0])
+        u = axis / np.linalg.norm(axis)
+        xyz = np.cos(t * np.pi) * pa + np.sin(t * np.pi) * u
+    else:
+        xyz = (np.sin((1 - t) * omega) * pa + np.sin(t * omega) * pb) / np.sin(omega)
+    xyz /= np.linalg.norm(xyz, axis=1, keepdims=True)
+    lat = np.degrees(np.arcsin(np.clip(xyz[:, 2], -1.0, 1.0)))
+    lon = np.degrees(np.arctan2(xyz[:, 1], xyz[:, 0]))
+    out = np.stack([lat, lon], axis=1)
+    out[0], out[-1] = a, b  # exact endpoints (no round-trip error through xyz; lon at the poles is arbitrary)
+    return out
+
+
+class MapPipeline:
+    """`pipe(lat, lon, n=4, seed=0)` → list of uint8 (H, W, 3) images; the same seed gives the same images."""
+
+    def __init__(self, model) -> None:
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, name: str = "map_gan") -> "MapPipeline":
+        import streetgen
+
+        return cls(streetgen.load(name))
+
+    def __call__(self, lat: float, lon: float, n: int = 4, seed: int = 0) -> list[np.ndarray]:
+        """n images of the place at (lat, lon) degrees."""
+        import torch
+
+        lat, lon = geo.check_latlon(lat, lon)
+        _check_int("n", n, 1, MAX_IMAGES)
+        _check_seed(seed)
+        latlon = torch.tensor([[lat, lon]], dtype=torch.float64).expand(int(n), 2)
+        with torch.no_grad():
+            images = self.model.sample(latlon, generator=torch.Generator().manual_seed(int(seed)))
+        return _to_uint8(images)
+
+    def journey(self, a: tuple[float, float], b: tuple[float, float], frames: int = 16,
+                seed: int = 0) -> list[np.ndarray]:
+        """One latent, the place moved from a to b along the great circle: `frames` images (for a GIF)."""
+        import torch
+
+        a, b = geo.check_latlon(*_pair(a, "a")), geo.check_latlon(*_pair(b, "b"))
+        _check_int("frames", frames, 2, MAX_FRAMES)
+        _check_seed(seed)
+        path = torch.from_numpy(great_circle(a, b, int(frames)))
+        z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
+        with torch.no_grad():
+            images = self.model.sample(path, latents=z.expand(int(frames), *self.model.latent_shape))
+        return _to_uint8(images)
+
+
+def _pair(point, name: str) -> tuple:
+    if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
+        raise ValueError(f"{name} must be a (latitude, longitude) pair, got {point!r}")
+    return tuple(point)
+
+
+def _check_int(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
+
+
+def _check_seed(seed) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _to_uint8(images) -> list[np.ndarray]:
+    """(B, 3, H, W) floats in [0, 1] → list of uint8 (H, W, 3) arrays."""
+    arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
+    return list(arr)
