@@ -68,11 +68,13 @@ def render_world_arrays(countries: list[str], per_country: int, size: int, seed:
                        np.array(cols[5]), np.array(cols[6]), list(countries))
 
 
-def load_camvid(root: str | Path, split: str, height: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """CamVid pairs resized to `height` rows (aspect kept; labels with nearest neighbour)."""
+def load_camvid(root: str | Path, split: str, height: int = 128, limit: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """CamVid pairs resized to `height` rows (aspect kept; labels with nearest neighbour); `limit` > 0: the first
+    `limit` pairs only (tests, smoke runs)."""
     root = Path(root) / split
     images, labels = [], []
-    for img_path in sorted((root / "images").glob("*.jpg")):
+    paths = sorted((root / "images").glob("*.jpg"))
+    for img_path in paths[:limit] if limit > 0 else paths:
         lab_path = root / "labels" / (img_path.stem + ".png")
         if not lab_path.exists():
             raise FileNotFoundError(f"CamVid label missing for {img_path}: expected {lab_path}")
