@@ -368,8 +368,8 @@ with gr.Blocks(title="streetgen") as demo:
     with gr.Tab("Map", id="map", elem_id="tab-map"):
         gr.Markdown("Tap anywhere on the map (or type coordinates, or pick a place) and get street views generated "
                     "for that point; the world's own render of the point is shown beside them. *The shipped map "
-                    "model is still an early, under-trained checkpoint: its images are colour sketches, not yet "
-                    "streets — the world render shows what it is learning toward.*")
+                    "model is still an early, under-trained checkpoint: its images are 16 × 16 sketches (sky over "
+                    "road), not yet street views — the world render shows what it is learning toward.*")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=360):
                 m_map = gr.Image(mapview.world_map(), type="pil", interactive=False, format="png", buttons=[],
@@ -450,10 +450,11 @@ with gr.Blocks(title="streetgen") as demo:
     demo.load(_country_pickers, None, [c_country, c_other], api_visibility="private")
 
     m_outputs = [m_gallery, m_reference, m_info, m_map]
-    m_map.select(_on_map_select, None, [m_lat, m_lon], api_visibility="private").then(
-        generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_visibility="private", concurrency_id="render")
+    # the public endpoint first: the chained private events below would otherwise take the name "generate_map"
     m_go.click(generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_name="generate_map",
                concurrency_id="render")
+    m_map.select(_on_map_select, None, [m_lat, m_lon], api_visibility="private").then(
+        generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_visibility="private", concurrency_id="render")
     m_preset.input(_preset, m_preset, [m_lat, m_lon], api_visibility="private").then(
         generate_map, [m_lat, m_lon, m_n, m_seed], m_outputs, api_visibility="private", concurrency_id="render")
     m_coast.click(_to_coast, [m_lat, m_lon], [m_lat, m_lon], api_visibility="private").then(

@@ -49,13 +49,18 @@ def test_journey_gif(client):
     assert im.format == "GIF" and im.n_frames >= 16
 
 
-@pytest.mark.parametrize("args,message", [
-    ((95.0, 0.0, 1, 0), "(latitude|Not a place)"), ((0.0, 200.0, 1, 0), "(longitude|Not a place)"),
-    ((35.0, 139.0, 0, 0), "Number of images"), ((35.0, 139.0, 1, -1), "Seed"),
+@pytest.mark.parametrize("args,message", [  # the widgets' own range checks answer first, with clear messages
+    ((95.0, 0.0, 1, 0), "(latitude|maximum value 90)"), ((0.0, 200.0, 1, 0), "(longitude|maximum value 180)"),
+    ((35.0, 139.0, 0, 0), "(Number of images|choices)"), ((35.0, 139.0, 1, -1), "(Seed|minimum value 0)"),
 ])
 def test_bad_input(client, args, message):
     with pytest.raises(Exception, match=message):
         client.predict(*args, api_name="/generate_map")
+
+
+def test_bad_coordinates_through_the_typed_api(client):
+    with pytest.raises(Exception, match="latitude"):
+        client.predict(95.0, 0.0, api_name="/describe_place")
 
 
 def test_click_outside_the_map(client):
