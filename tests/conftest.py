@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,3 +49,28 @@ def tiny_country_cache(tmp_path_factory):
     write_dataset(DatasetSpec(out=str(root / "w"), n=24, size=(32, 32), seed=5, countries=["FR", "JP", "KE"],
                               splits={"train": 1.0}), workers=1, progress=False)
     return build_cache(root / "w", root / "c", split="train", size=32, workers=1, progress=False)
+
+
+CAMVID_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "camvid"
+
+
+@pytest.fixture(scope="session")
+def camvid_root(tmp_path_factory) -> Path:
+    """The real CamVid pairs when ../shared has them, else a tiny folder in CamVid's layout made from world renders
+    (train/ and val/, images/*.jpg + labels/*.png class ids), so the CamVid code paths always run."""
+    if (CAMVID_SHARED / "train" / "labels").is_dir():
+        return CAMVID_SHARED
+    import numpy as np
+    from PIL import Image
+
+    from streetgen import world
+
+    root = tmp_path_factory.mktemp("camvid")
+    for split, seeds in (("train", range(8)), ("val", range(8, 10))):
+        (root / split / "images").mkdir(parents=True)
+        (root / split / "labels").mkdir(parents=True)
+        for s in seeds:
+            sample = world.render(51.2 + 0.01 * s, 0.1, seed=s, size=(96, 128))
+            Image.fromarray(sample.image).save(root / split / "images" / f"frame_{s:03d}.jpg", quality=95)
+            Image.fromarray(sample.labels.astype(np.uint8)).save(root / split / "labels" / f"frame_{s:03d}.png")
+    return root

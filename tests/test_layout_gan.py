@@ -10,7 +10,6 @@ from streetgen.layout_stats import class_histogram, layout_distance, row_profile
 from streetgen.models.layout_gan import LayoutGenerator, ModulatedConv2d
 
 TINY = dict(size=(32, 64), z_dim=16, w_dim=32, mapping_layers=2, channels=[32, 16, 16, 8, 8, 4])
-CAMVID = "/work/shared/datasets/camvid"
 
 
 def test_default_shapes_and_budget():
@@ -161,14 +160,13 @@ def test_trainer_world_end_to_end(tmp_path):
     assert "MIT" in card.data_license and 0 <= card.metrics["layout_class_l1"] <= 2
 
 
-@pytest.mark.skipif(not __import__("os").path.isdir(CAMVID + "/train/labels"), reason="CamVid not available")
-def test_trainer_camvid_end_to_end(tmp_path):
+def test_trainer_camvid_end_to_end(tmp_path, camvid_root):
     from streetgen.models.card import read_card
     from train.train_layout_gan import load_camvid_labels, main
 
-    maps = load_camvid_labels(CAMVID, "train", (32, 64), limit=3)
+    maps = load_camvid_labels(str(camvid_root), "train", (32, 64), limit=3)
     assert maps.shape == (3, 48, 64) and maps.max() <= 11
-    export = main(ARGS + ["--data", f"camvid:{CAMVID}", "--limit", "8", "--disc-input", "soft",
+    export = main(ARGS + ["--data", f"camvid:{camvid_root}", "--limit", "8", "--disc-input", "soft",
                           "--runs-dir", str(tmp_path / "runs"), "--name", "c"])
     card = read_card(export)
     assert card.data_license == "CamVid: CC BY-NC 4.0 (non-commercial)" and card.license == "cc-by-nc-4.0"

@@ -1,6 +1,5 @@
 """The SPADE layout → street generator: shapes, seeds and styles, checkpoints, its trainer (world and CamVid
 data), and the layout pipeline."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ import streetgen
 from streetgen.layout import colorize
 from streetgen.models.spade import SpadeGenerator
 
-CAMVID = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "camvid"
 TINY = dict(channels=[32, 32, 16, 16], spade_hidden=16, latent_dim=8)
 TINY_FLAGS = ["--channels", "32,32,16,16", "--spade-hidden", "16", "--latent-dim", "8", "--d-width", "8",
               "--d-layers", "3", "--batch-size", "2", "--steps", "3", "--log-every", "1", "--ckpt-every", "3",
@@ -92,15 +90,14 @@ def test_trainer_on_world_data_and_pipeline(tmp_path):
         pipe(layout, size=(50, 50))
 
 
-@pytest.mark.skipif(not (CAMVID / "train").is_dir(), reason="CamVid not present")
-def test_trainer_on_a_camvid_subset(tmp_path):
+def test_trainer_on_a_camvid_subset(tmp_path, camvid_root):
     from train.train_spade import CAMVID_LICENSE, main
 
-    export = main(["--runs-dir", str(tmp_path / "runs"), "--name", "c", "--data", f"camvid:{CAMVID}",
+    export = main(["--runs-dir", str(tmp_path / "runs"), "--name", "c", "--data", f"camvid:{camvid_root}",
                    "--camvid-limit", "4", "--size", "64x96", "--perceptual-weight", "0", *TINY_FLAGS])
     card = (export / "README.md").read_text()
     assert CAMVID_LICENSE in card and "cc-by-nc-4.0" in card
     assert streetgen.load(str(export)).image_size == (64, 96)
     with pytest.raises(ValueError, match="region-style"):
-        main(["--runs-dir", str(tmp_path / "runs"), "--name", "c2", "--data", f"camvid:{CAMVID}",
+        main(["--runs-dir", str(tmp_path / "runs"), "--name", "c2", "--data", f"camvid:{camvid_root}",
               "--region-style", *TINY_FLAGS])
