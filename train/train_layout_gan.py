@@ -3,7 +3,7 @@
     # world label maps rendered in memory (40 per country over the judge countries, 128×256):
     python -m train.train_layout_gan --name layout_world --steps 20000 --batch-size 32
     # CamVid's 367 training label maps (resized to 256 wide with nearest neighbour, random 128-row crops):
-    python -m train.train_layout_gan --name layout_camvid --data camvid:/work/shared/datasets/camvid --steps 20000
+    python -m train.train_layout_gan --name layout_camvid --data camvid:../shared/datasets/camvid --steps 20000
 
 The recipe is StyleGAN2's: non-saturating logistic loss, R1 on reals every --r1-every steps (lazy: the penalty is
 scaled by the interval, and Adam's lr / betas are adjusted for the D steps it adds), Adam lr 2e-3 betas (0, 0.99),
