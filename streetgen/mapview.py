@@ -110,24 +110,30 @@ def nearest_land(lat: float, lon: float, max_km: float = 2000.0) -> tuple[float,
 
 
 def great_circle(lat1: float, lon1: float, lat2: float, lon2: float, n: int = 100) -> np.ndarray:
-    """`n` points (lat, lon) along the shorter great-circle arc, by slerp on the unit sphere; shape (n, 2)."""
-    a, b = unit_xyz(*check_latlon(lat1, lon1)), unit_xyz(*check_latlon(lat2, lon2))
+    """`n` points (lat, lon) along the shorter great-circle arc, by slerp on the unit sphere; shape (n, 2).
+
+    Antipodes have no unique shortest arc; the path then leaves the start perpendicular to its meridian (due east
+    for points off the poles), a deterministic choice. The endpoints are returned exactly as given.
+    """
+    start, end = check_latlon(lat1, lon1), check_latlon(lat2, lon2)
+    a, b = unit_xyz(*start), unit_xyz(*end)
     omega = math.acos(float(np.clip(a @ b, -1.0, 1.0)))
     t = np.linspace(0.0, 1.0, n)[:, None]
     if omega < 1e-9:
         pts = np.repeat(a[None], n, axis=0)
+    elif math.pi - omega < 1e-9:
+        axis = np.cross(a, [0.0, 0.0, 1.0]) if abs(a[2]) < 0.999 else np.array([1.0, 0.0, 0.0])
+        u = axis - (axis @ a) * a
+        u /= np.linalg.norm(u)
+        pts = np.cos(t * math.pi) * a + np.sin(t * math.pi) * u
     else:
-        if math.pi - omega < 1e-6:
-            # Antipodes: every meridian-like circle is shortest; pick the one through a pole-ward helper axis.
-            helper = np.array([0.0, 0.0, 1.0]) if abs(a[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-            b_perp = helper - (helper @ a) * a
-            b_perp /= np.linalg.norm(b_perp)
-            pts = np.cos(t * math.pi) * a + np.sin(t * math.pi) * b_perp
-        else:
-            pts = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / math.sin(omega)
+        pts = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / math.sin(omega)
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
     lat = np.degrees(np.arcsin(np.clip(pts[:, 2], -1.0, 1.0)))
     lon = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
-    return np.stack([lat, lon], axis=1)
+    out = np.stack([lat, lon], axis=1)
+    out[0], out[-1] = start, end  # no round-trip error through xyz (and lon at a pole is arbitrary)
+    return out
 
 
 def _split_at_antimeridian(arc: np.ndarray) -> list[np.ndarray]:

@@ -8,35 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from streetgen import geo
+from streetgen import geo, mapview
+from streetgen.pipelines.country import _to_uint8
 
 MAX_IMAGES = 16
 MAX_FRAMES = 64
 
 
 def great_circle(a: tuple[float, float], b: tuple[float, float], frames: int) -> np.ndarray:
-    """(frames, 2) (lat, lon) degrees from a to b along the shorter great circle (slerp on the unit sphere).
-
-    Antipodal points have no unique great circle; the path then leaves a along the fixed direction a × north
-    (due west-east for a point off the poles), a deterministic choice.
-    """
-    pa, pb = geo.unit_xyz(*a), geo.unit_xyz(*b)
-    t = np.linspace(0.0, 1.0, frames)[:, None]
-    omega = float(np.arccos(np.clip(pa @ pb, -1.0, 1.0)))
-    if omega < 1e-9:
-        xyz = np.repeat(pa[None], frames, axis=0)
-    elif np.pi - omega < 1e-9:
-        axis = np.cross(pa, [0.0, 0.0, 1.0]) if abs(pa[2]) < 0.999 else np.array([1.0, 0.0, 0.0])
-        u = axis / np.linalg.norm(axis)
-        xyz = np.cos(t * np.pi) * pa + np.sin(t * np.pi) * u
-    else:
-        xyz = (np.sin((1 - t) * omega) * pa + np.sin(t * omega) * pb) / np.sin(omega)
-    xyz /= np.linalg.norm(xyz, axis=1, keepdims=True)
-    lat = np.degrees(np.arcsin(np.clip(xyz[:, 2], -1.0, 1.0)))
-    lon = np.degrees(np.arctan2(xyz[:, 1], xyz[:, 0]))
-    out = np.stack([lat, lon], axis=1)
-    out[0], out[-1] = a, b  # exact endpoints (no round-trip error through xyz; lon at the poles is arbitrary)
-    return out
+    """(frames, 2) (lat, lon) degrees from a to b along the shorter great circle (`mapview.great_circle`)."""
+    return mapview.great_circle(*a, *b, n=frames)
 
 
 class MapPipeline:
@@ -92,9 +73,3 @@ def _check_int(name: str, value, low: int, high: int) -> None:
 def _check_seed(seed) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-
-
-def _to_uint8(images) -> list[np.ndarray]:
-    """(B, 3, H, W) floats in [0, 1] → list of uint8 (H, W, 3) arrays."""
-    arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
-    return list(arr)
