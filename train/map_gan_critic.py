@@ -85,7 +85,7 @@ class MapCritic(nn.Module):
             h = self.blocks[stage](h)
             if alpha < 1.0:  # fade-in: the previous resolution's path on the downsampled image
                 old = F.leaky_relu(self.from_rgb[stage - 1](F.avg_pool2d(x, 2)), 0.2)
-                h = torch.lerp(old, h, float(alpha))
+                h = torch.lerp(old.to(h.dtype), h, float(alpha))
             for k in range(stage - 1, 0, -1):
                 h = self.blocks[k](h)
         h = minibatch_stddev(h, group or stddev_group(len(h)))

@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> Path | None:
             with torch.no_grad():
                 fake = generator(z, latlon, stage, alpha).float()
             eps = torch.rand(len(rows), 1, 1, 1, device=device)
-            mixed = torch.lerp(fake, real, eps).requires_grad_(True)
+            mixed = torch.lerp(fake, real.float(), eps).requires_grad_(True)
             # one critic pass over [real, fake, mixed]: one forward per backward, as DDP wants; the
             # minibatch-stddev groups never straddle two parts (group divides the per-part batch)
             scores = critic(torch.cat([real, fake, mixed]), latlon.repeat(3, 1), stage, alpha, group).float()

@@ -195,7 +195,7 @@ class MapGenerator(StreetgenModel, architecture="map_gan"):
         # fade-in: the new block's output blended with the previous resolution's, upsampled as the block does
         old = F.interpolate(self.to_rgb[stage - 1](h), scale_factor=2, mode="nearest")
         new = self.to_rgb[stage](self.blocks[stage](h, ctx))
-        return torch.lerp(old, new, float(alpha))
+        return torch.lerp(old.to(new.dtype), new, float(alpha))  # autocast may leave the two in different dtypes
 
     def forward(self, z: torch.Tensor, latlon: torch.Tensor, stage: int | None = None,
                 alpha: float = 1.0) -> torch.Tensor:
