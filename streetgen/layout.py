@@ -39,7 +39,7 @@ NUM_IDS = len(CLASS_NAMES)  # 12: eleven classes and void
 MAX_SIDE = 4096
 FIT_MODES = ("pad", "stretch", "crop")
 
-__all__ = ["snap_to_palette", "read_layout", "fit_layout", "check_layout", "colorize", "CLASS_NAMES", "PALETTE",
+__all__ = ["snap_to_palette", "read_layout", "fit_layout", "check_layout", "fill_void", "colorize", "CLASS_NAMES", "PALETTE",
            "VOID", "FIT_MODES"]
 
 
@@ -223,6 +223,24 @@ def check_layout(labels: np.ndarray) -> np.ndarray:
         raise ValueError(f"single-class layout: only {CLASS_NAMES[present[0]]} is painted; a street needs at least "
                          "two classes (e.g. Sky above Road)")
     return labels
+
+
+def fill_void(labels: np.ndarray, void: int = VOID) -> np.ndarray:
+    """Each void pixel takes the class of the nearest labelled pixel, for one (H, W) map or a stack (N, H, W).
+
+    A sketch of a few strokes becomes a whole scene this way (a Sky stroke above a Road stroke fills the top with
+    sky and the bottom with road), and CamVid's unlabelled pixels get a class for the layout GAN. A map with no
+    labelled pixel is returned as it is.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    out = np.array(labels, copy=True)
+    for m in out.reshape((-1,) + out.shape[-2:]):
+        hole = m >= void
+        if hole.any() and not hole.all():
+            iy, ix = distance_transform_edt(hole, return_distances=False, return_indices=True)
+            m[...] = m[iy, ix]
+    return out
 
 
 def colorize(labels: np.ndarray) -> np.ndarray:

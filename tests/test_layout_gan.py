@@ -125,7 +125,8 @@ def test_discriminator_inputs():
 
 
 def test_data_helpers():
-    from train.train_layout_gan import fill_void, real_batch
+    from streetgen.layout import fill_void
+    from train.train_layout_gan import real_batch
 
     m = np.array([[[0, 11, 11, 3]]], np.uint8)
     assert fill_void(m).tolist() == [[[0, 0, 3, 3]]]

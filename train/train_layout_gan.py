@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from streetgen import geo, world
+from streetgen.layout import fill_void
 from streetgen.layout_stats import layout_distance
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.layout_gan import NUM_CLASSES, LayoutGenerator, default_channels
@@ -110,18 +111,6 @@ def load_camvid_labels(root: str | Path, split: str, size: tuple[int, int], limi
         out.append(np.asarray(im.resize((max(w, round(im.width * scale)), max(h, round(im.height * scale))),
                                         Image.NEAREST)))
     return np.stack(out)
-
-
-def fill_void(labels: np.ndarray, void: int = world.VOID) -> np.ndarray:
-    """Each void pixel takes the class of the nearest labelled pixel (maps with no labelled pixel are left)."""
-    from scipy.ndimage import distance_transform_edt
-    out = labels.copy()
-    for m in out:
-        hole = m >= void
-        if hole.any() and not hole.all():
-            iy, ix = distance_transform_edt(hole, return_distances=False, return_indices=True)
-            m[...] = m[iy, ix]
-    return out
 
 
 def real_batch(maps: np.ndarray, idx: np.ndarray, size: tuple[int, int], g: torch.Generator) -> torch.Tensor:

@@ -3,7 +3,7 @@
 The app wires widgets to these; they hold no UI code and import torch lazily through their models.
 """
 from .country import CountryPipeline, save_gif
-from .layout import SpadePipeline
+from .layout import LayoutPipeline, SpadePipeline
 from .map import MapPipeline
 
-__all__ = ["CountryPipeline", "save_gif", "MapPipeline", "SpadePipeline"]
+__all__ = ["CountryPipeline", "save_gif", "MapPipeline", "LayoutPipeline", "SpadePipeline"]

@@ -1,4 +1,6 @@
-"""Layout → street: a photo painted for a segmentation map by a SPADE generator.
+"""Layout → street: random street layouts (a StyleGAN-style generator) and photos painted for a layout (SPADE).
+
+    layouts = LayoutPipeline.from_pretrained("layout_world")(n=4, seed=1)   # 4 × (128, 256) uint8 class ids
 
     pipe = SpadePipeline.from_pretrained("spade_world")
     photo = pipe("sketch.png", seed=3)                     # uint8 (H, W, 3) at the model's training size
@@ -12,9 +14,49 @@ from __future__ import annotations
 
 import numpy as np
 
-from streetgen.layout import check_layout, fit_layout, read_layout
+from streetgen.layout import check_layout, fill_void, fit_layout, read_layout
 
 MAX_SIDE = 1024  # the generator's cost grows with the pixel count; this keeps one call near ten seconds on a CPU
+MAX_LAYOUTS = 16
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+class LayoutPipeline:
+    """`pipe(n=1, seed=0, truncation=0.8)` → n street label maps, (H, W) uint8 class ids (never void)."""
+
+    def __init__(self, model) -> None:
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, name: str = "layout_world") -> "LayoutPipeline":
+        import streetgen
+
+        return cls(streetgen.load(name))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the generated maps."""
+        return tuple(self.model.size)
+
+    def __call__(self, n: int = 1, seed: int = 0, truncation: float = 0.8) -> list[np.ndarray]:
+        """n label maps; the same (n, seed, truncation) gives the same maps (noise inputs fixed: "const").
+
+        truncation < 1 pulls the style toward the average street (tidier maps, less variety), as in StyleGAN."""
+        import torch
+
+        seed = _check_seed(seed)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_LAYOUTS:
+            raise ValueError(f"n must be an integer in 1..{MAX_LAYOUTS}, got {n!r}")
+        if not 0.0 <= float(truncation) <= 1.0:
+            raise ValueError(f"truncation must be in 0..1, got {truncation!r}")
+        g = torch.Generator().manual_seed(seed)
+        maps = self.model.sample(int(n), generator=g, truncation=float(truncation), noise_mode="const")
+        return [m.numpy().astype(np.uint8) for m in maps]
 
 
 class SpadePipeline:
@@ -60,20 +102,22 @@ class SpadePipeline:
             raise ValueError(f"unknown region style {style!r}; choose one of {', '.join(self.styles)} or 'any'")
         return self.styles.index(key)
 
-    def prepare(self, layout, size=None, fit: str = "pad") -> np.ndarray:
-        """The (H, W) id map the generator will paint: read, fitted to the size, checked."""
+    def prepare(self, layout, size=None, fit: str = "pad", fill: bool = False) -> np.ndarray:
+        """The (H, W) id map the generator will paint: read, checked, (filled,) fitted to the size."""
         labels = read_layout(layout)
         check_layout(labels)  # before fitting: the user's map, not the padded one, must name two classes
+        if fill:
+            labels = fill_void(labels)
         return fit_layout(labels, self._size(size), mode=fit)
 
     def __call__(self, layout, seed: int = 0, style: str | int | None = None, size=None,
-                 fit: str = "pad") -> np.ndarray:
-        """A photo (uint8 H×W×3) for `layout`; `fit` is how a layout of another aspect is fitted (see fit_layout)."""
+                 fit: str = "pad", fill: bool = False) -> np.ndarray:
+        """A photo (uint8 H×W×3) for `layout`; `fit` is how a layout of another aspect is fitted (see fit_layout);
+        `fill` gives unpainted (void) pixels the nearest painted class first, so a sketch becomes a whole scene."""
         import torch
 
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        labels = torch.from_numpy(self.prepare(layout, size, fit).astype(np.int64))[None]
+        seed = _check_seed(seed)
+        labels = torch.from_numpy(self.prepare(layout, size, fit, fill).astype(np.int64))[None]
         s = self.style_index(style)
         style_t = None if s is None else torch.tensor([s])
         g = torch.Generator().manual_seed(int(seed))
