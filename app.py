@@ -368,8 +368,8 @@ with gr.Blocks(title="streetgen") as demo:
     with gr.Tab("Map", id="map", elem_id="tab-map"):
         gr.Markdown("Tap anywhere on the map (or type coordinates, or pick a place) and get street views generated "
                     "for that point; the world's own render of the point is shown beside them. *The shipped map "
-                    "model is still an early, under-trained checkpoint: its images are 16 × 16 sketches (sky over "
-                    "road), not yet street views — the world render shows what it is learning toward.*")
+                    "model is still an early, under-trained checkpoint: its images are blurry 64 × 64 street scenes "
+                    "whose place differences are still faint — the world render shows what it is learning toward.*")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=360):
                 m_map = gr.Image(mapview.world_map(), type="pil", interactive=False, format="png", buttons=[],
