@@ -21,8 +21,9 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from streetgen import geo, mapview, world  # noqa: E402
-from streetgen.pipelines import CountryPipeline, MapPipeline, save_gif  # noqa: E402
+from streetgen import geo, layout, mapview, world  # noqa: E402
+from streetgen.pipelines import (CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline,  # noqa: E402
+                                 save_gif)
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -308,6 +309,93 @@ def _preset(name: str):
     return lat, lon
 
 
+# ---- Layout → street -----------------------------------------------------------------------------------------------
+LAYOUT_MODELS = {"World (any country style)": ("layout_world", "spade_world"),  # label -> (layout GAN, SPADE)
+                 "CamVid (real Cambridge photos, non-commercial)": ("layout_camvid", "spade_camvid")}
+LAYOUT_SIZE = (128, 256)  # (height, width) both layout generators make and both SPADE models paint
+CANVAS_SCALE = 2  # the canvas shows the layout at 2× so fingers can paint details
+STYLE_CHOICES = [("Any", "any")] + [(name.replace("_", " ").capitalize(), name) for name in world.FAMILIES]
+BRUSH_COLOURS = ["#%02x%02x%02x" % tuple(int(v) for v in rgb) for rgb in world.PALETTE[:world.VOID]]
+WHITE = 255  # an empty canvas is white, and no class is white: unpainted pixels are told apart by it
+
+
+@functools.lru_cache(maxsize=4)
+def _load_layout_pipeline(name: str):
+    try:
+        return (LayoutPipeline if name.startswith("layout") else SpadePipeline).from_pretrained(name)
+    except (FileNotFoundError, ValueError) as err:
+        raise gr.Error(f"Model {name!r} could not be loaded: {err}") from None
+
+
+def _layout_pipelines(model: str) -> tuple[LayoutPipeline, SpadePipeline]:
+    if model not in LAYOUT_MODELS:
+        raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(LAYOUT_MODELS)}.")
+    with _LOAD_LOCK:
+        return tuple(_load_layout_pipeline(name) for name in LAYOUT_MODELS[model])
+
+
+def _editor_value(labels: np.ndarray) -> dict:
+    """An ImageEditor value whose background is the layout in palette colours, at the canvas scale."""
+    h, w = labels.shape
+    shown = Image.fromarray(layout.colorize(labels)).resize((w * CANVAS_SCALE, h * CANVAS_SCALE), Image.NEAREST)
+    return {"background": shown, "layers": [], "composite": shown}
+
+
+def new_layout(seed: int, model: str) -> dict:
+    """A random street layout from the model's layout generator, placed on the canvas."""
+    _, seed = _checked(1, seed, 1, "layouts")
+    return _editor_value(_layout_pipelines(model)[0](n=1, seed=seed)[0])
+
+
+def load_layout(path: str) -> dict:
+    """An uploaded label map (colour map in the class palette, or class-id PNG) placed on the canvas."""
+    if not path:
+        raise gr.Error("No file was uploaded.")
+    try:
+        labels = layout.fit_layout(layout.read_layout(path), LAYOUT_SIZE, mode="pad")
+    except (ValueError, OSError) as err:
+        raise gr.Error(f"Not a usable layout: {err}") from None
+    return _editor_value(labels)
+
+
+def _canvas_labels(editor) -> np.ndarray:
+    """The canvas composite as class ids: unpainted (white or transparent) pixels are void."""
+    comp = editor.get("composite") if isinstance(editor, dict) else None
+    if comp is None:
+        raise gr.Error("The canvas is empty: tap New layout, upload a label map, or paint with the class colours.")
+    rgba = np.asarray(Image.fromarray(np.asarray(comp)).convert("RGBA")).copy()
+    rgba[(rgba[..., :3] == WHITE).all(axis=-1), 3] = 0
+    try:
+        return layout.read_layout(rgba)
+    except ValueError as err:
+        raise gr.Error(f"Not a usable layout: {err}") from None
+
+
+def layout_to_photo(editor: dict, model: str, style: str, seed: int,
+                    fill: bool = True) -> tuple[Image.Image, Image.Image]:
+    """The canvas layout (as the model reads it) and the street photo SPADE paints for it."""
+    _, seed = _checked(1, seed, 1, "photos")
+    _, spade = _layout_pipelines(model)
+    labels = _canvas_labels(editor)
+    try:
+        used = spade.prepare(labels, size=LAYOUT_SIZE, fill=bool(fill))
+        photo = spade(used, seed=seed, style=style if spade.styles else None)
+    except ValueError as err:
+        raise gr.Error(f"Not a usable layout: {err}") from None
+    big = (LAYOUT_SIZE[1] * CANVAS_SCALE, LAYOUT_SIZE[0] * CANVAS_SCALE)
+    return (Image.fromarray(layout.colorize(used)).resize(big, Image.NEAREST),
+            Image.fromarray(photo).resize(big, Image.BICUBIC))
+
+
+def _on_layout_model(model: str):
+    styled = bool(_layout_pipelines(model)[1].styles)
+    return gr.update(interactive=styled, value="any")
+
+
+def _surprise_layout():
+    return random.randrange(10_000), random.randrange(10_000)
+
+
 def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
     """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
     with gr.Row():
@@ -400,6 +488,42 @@ with gr.Blocks(title="streetgen") as demo:
             m_gif = gr.Image(label="Journey", type="filepath", format="gif", elem_id="m-journey-out",
                              buttons=["download"])
 
+    with gr.Tab("Layout", id="layout", elem_id="tab-layout"):
+        gr.Markdown("Get a random street layout, paint over it with the class colours (or upload a label map), "
+                    "and turn it into a photo. Unpainted parts of the canvas take the nearest painted class.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=360):
+                l_editor = gr.ImageEditor(
+                    value=None, type="numpy", image_mode="RGBA", format="png", label="Layout (paint here)",
+                    brush=gr.Brush(colors=BRUSH_COLOURS, default_color=BRUSH_COLOURS[3], color_mode="fixed",
+                                   default_size=16),
+                    eraser=gr.Eraser(default_size=16), sources=[], transforms=[], layers=False,
+                    canvas_size=(LAYOUT_SIZE[1] * CANVAS_SCALE, LAYOUT_SIZE[0] * CANVAS_SCALE),
+                    fixed_canvas=True, elem_id="l-editor")
+                gr.HTML(LEGEND, label="Class colours", elem_id="l-legend")
+                with gr.Row():
+                    l_new = gr.Button("New layout", size="lg", elem_id="l-new")
+                    l_upload = gr.UploadButton("Upload a label map", file_types=["image"], type="filepath",
+                                               size="lg", elem_id="l-upload")
+                with gr.Row():
+                    l_layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, min_width=110,
+                                              elem_id="l-layout-seed")
+                    l_fill = gr.Checkbox(True, label="Unpainted areas take the nearest painted class",
+                                         elem_id="l-fill")
+            with gr.Column(scale=1, min_width=360):
+                l_photo = gr.Image(label="Photo", type="pil", format="png", interactive=False, elem_id="l-photo",
+                                   buttons=["download", "fullscreen"])
+                with gr.Row():
+                    l_surprise = gr.Button("Surprise me", size="lg", elem_id="l-surprise")
+                    l_go = gr.Button("Make photo", variant="primary", size="lg", elem_id="l-generate")
+                l_model = gr.Radio(list(LAYOUT_MODELS), value=next(iter(LAYOUT_MODELS)), label="Model",
+                                   elem_id="l-model")
+                l_seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, elem_id="l-seed")
+                with gr.Accordion("Region style (world model)", open=False):
+                    l_style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
+                l_used = gr.Image(label="Layout as the model reads it", type="pil", format="png",
+                                  interactive=False, elem_id="l-used", buttons=["download"])
+
     with gr.Tab("World", id="world", elem_id="tab-world"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
@@ -464,6 +588,20 @@ with gr.Blocks(title="streetgen") as demo:
                     concurrency_id="render")
     gr.api(map_click, api_name="map_click")
     gr.api(describe_place, api_name="describe_place")
+
+    l_photo_inputs = [l_editor, l_model, l_style, l_seed, l_fill]
+    l_go.click(layout_to_photo, l_photo_inputs, [l_used, l_photo], api_name="layout_to_photo",
+               concurrency_id="render")
+    l_new.click(new_layout, [l_layout_seed, l_model], l_editor, api_name="new_layout").then(
+        layout_to_photo, l_photo_inputs, [l_used, l_photo], api_visibility="private", concurrency_id="render")
+    l_upload.upload(load_layout, l_upload, l_editor, api_name="load_layout").then(
+        layout_to_photo, l_photo_inputs, [l_used, l_photo], api_visibility="private", concurrency_id="render")
+    l_surprise.click(_surprise_layout, None, [l_layout_seed, l_seed], api_visibility="private").then(
+        new_layout, [l_layout_seed, l_model], l_editor, api_visibility="private").then(
+        layout_to_photo, l_photo_inputs, [l_used, l_photo], api_visibility="private", concurrency_id="render")
+    l_model.change(_on_layout_model, l_model, l_style, api_visibility="private")
+    demo.load(new_layout, [l_layout_seed, l_model], l_editor, api_visibility="private").then(
+        layout_to_photo, l_photo_inputs, [l_used, l_photo], api_visibility="private", concurrency_id="render")
 
 demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
 
