@@ -379,7 +379,7 @@ def layout_to_photo(editor: dict, model: str, style: str, seed: int,
     labels = _canvas_labels(editor)
     try:
         used = spade.prepare(labels, size=LAYOUT_SIZE, fill=bool(fill))
-        photo = spade(used, seed=seed, style=style if spade.styles else None)
+        photo = spade(used, seed=seed, style=style if spade.styles else None, size=LAYOUT_SIZE)
     except ValueError as err:
         raise gr.Error(f"Not a usable layout: {err}") from None
     big = (LAYOUT_SIZE[1] * CANVAS_SCALE, LAYOUT_SIZE[0] * CANVAS_SCALE)

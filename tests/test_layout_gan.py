@@ -190,3 +190,34 @@ def test_layout_stats_on_hand_made_maps():
     all_road = np.full((1, 8, 12), 3, np.uint8)  # another size: rows are banded to the smaller height
     d2 = layout_distance(sky_over_road, all_road)
     assert d2["class_l1"] == pytest.approx(1.0) and d2["row_profile_l1"] == pytest.approx(1.0)
+
+
+def test_layout_pipeline_seeds_and_bad_arguments():
+    from streetgen.pipelines import LayoutPipeline
+
+    torch.manual_seed(0)
+    pipe = LayoutPipeline(LayoutGenerator(**TINY))
+    a, b, c = pipe(n=2, seed=5), pipe(n=2, seed=5), pipe(n=2, seed=6)
+    assert len(a) == 2 and a[0].shape == (32, 64) and a[0].dtype == np.uint8 and a[0].max() < 11
+    assert all((u == v).all() for u, v in zip(a, b)) and not all((u == v).all() for u, v in zip(a, c))
+    for kwargs, message in [({"n": 0}, "n must be"), ({"n": 17}, "n must be"), ({"seed": -1}, "seed"),
+                            ({"seed": 1.5}, "seed"), ({"truncation": 1.5}, "truncation")]:
+        with pytest.raises(ValueError, match=message):
+            pipe(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["layout_world", "layout_camvid"])
+def test_shipped_layout_generators_make_street_layouts(name):
+    """The shipped checkpoints load and make street-like maps: sky on top and road at the bottom, several classes."""
+    from streetgen.pipelines import LayoutPipeline
+    from streetgen.world import CLASS_NAMES
+
+    maps = np.stack(LayoutPipeline.from_pretrained(name)(n=8, seed=0))
+    assert maps.shape == (8, 128, 256)
+    sky, road = CLASS_NAMES.index("Sky"), CLASS_NAMES.index("Road")
+    hist = np.bincount(maps.ravel(), minlength=11) / maps.size
+    assert (hist > 0.01).sum() >= 4  # a street has at least road, sky, buildings / trees, pavement / cars
+    assert (maps[:, -16:] == road).mean() > 0.4  # the road is in the bottom rows
+    assert (maps[:, :16] == road).mean() < 0.05 and (maps[:, :16] != CLASS_NAMES.index("Car")).mean() > 0.9
+    if name == "layout_world":  # world streets show the sky; CamVid's top rows are often buildings and trees
+        assert (maps[:, :16] == sky).mean() > 0.3

@@ -122,3 +122,16 @@ def test_check_layout_rejects_empty_and_single_class_maps():
     one_and_void[4:] = 0
     with pytest.raises(ValueError, match="single-class.*Sky"):
         check_layout(one_and_void)
+
+
+def test_fill_void_turns_a_sketch_into_a_scene():
+    from streetgen.layout import fill_void
+
+    sketch = np.full((8, 6), VOID, np.uint8)
+    sketch[1, 1:5], sketch[6, 1:5] = 0, 3  # a Sky stroke high, a Road stroke low
+    filled = fill_void(sketch)
+    assert (filled[:3] == 0).all() and (filled[5:] == 3).all() and VOID not in filled
+    assert (sketch == VOID).sum() == 40  # the input is left alone
+    assert (fill_void(np.full((4, 4), VOID, np.uint8)) == VOID).all()  # nothing painted: nothing to copy
+    stack = fill_void(np.stack([sketch, sketch]))
+    assert stack.shape == (2, 8, 6) and (stack == filled).all()
