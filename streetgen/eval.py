@@ -94,12 +94,9 @@ def _register_world_generators() -> None:
     def map_world(seed: int):
         return lambda lat, lon, k, size: world.render(lat, lon, seed * 1000 + k, size).image
 
-    def layout_world(seed: int):
-        return lambda sample, k: sample.image  # the photo that the layout came from
-
     GENERATORS["country"].update({"world": country_world, "world-shuffled": country_shuffled})
     GENERATORS["map"].update({"world": map_world})
-    GENERATORS["layout"].update({"world": layout_world})
+    GENERATORS["layout"].update({"world": None})  # the layouts' own photos (eval_layout handles it)
 
 
 _register_world_generators()
@@ -176,27 +173,116 @@ def eval_map(model: str, n_points: int, per: int, size: int, place_judge) -> dic
             "country_top1": topk_accuracy(out["country"][known], truth[known], 1), "n_images": int(len(images))}
 
 
-def eval_layout(model: str, n: int, size: int, segmenter, depth_judge=None) -> dict:
-    """Layout fidelity (segmenter mIoU against the requested layout) and, with a depth judge, depth error (m)."""
+LAYOUT_SIZE = (128, 256)  # (height, width) of world layouts: the shipped layout GAN and SPADE work at this size
+CAMVID_SIZE = (128, 160)  # CamVid val at 128 rows, centre-cropped to a multiple of 32 wide
+
+
+def _layout_data(n: int, data: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(label maps (N, H, W) uint8, their photos (N, H, W, 3) uint8, depth (N, H, W) or None): world renders of
+    random places at LAYOUT_SIZE, or the first n pairs of CamVid val ('camvid:ROOT') at CAMVID_SIZE."""
+    if data.startswith("camvid:"):
+        from PIL import Image
+
+        from streetgen.data.paired import LabelPairs
+        from streetgen.layout import fit_layout
+
+        root = Path(data.split(":", 1)[1]) / "val"
+        pairs = LabelPairs(root / "images", root / "labels")
+        photos, labels = [], []
+        for i in range(min(n, len(pairs))):
+            photo, label = pairs[i]
+            h, w = CAMVID_SIZE[0], round(photo.shape[1] * CAMVID_SIZE[0] / photo.shape[0])
+            left = (w - CAMVID_SIZE[1]) // 2
+            im = Image.fromarray(photo).resize((w, h), Image.BILINEAR, reducing_gap=2.0)
+            photos.append(np.asarray(im)[:, left:left + CAMVID_SIZE[1]])
+            labels.append(fit_layout(np.minimum(label, world.VOID), CAMVID_SIZE, mode="crop"))
+        return np.stack(labels), np.stack(photos), None
+    if data != "world":
+        raise ValueError(f"layout data must be 'world' or 'camvid:ROOT', got {data!r}")
+    rng = np.random.default_rng(JUDGE_EVAL_SEED + 1)
+    samples = [world.render(*geo.sample_world(rng), seed=JUDGE_EVAL_SEED * 1000 + k, size=LAYOUT_SIZE)
+               for k in range(n)]
+    return (np.stack([s.labels for s in samples]), np.stack([s.image for s in samples]),
+            np.stack([s.depth for s in samples]))
+
+
+def _segment(segmenter, photos: np.ndarray, batch: int = 64) -> np.ndarray:
     import torch
 
-    gen = GENERATORS["layout"][model](JUDGE_EVAL_SEED)
-    rng = np.random.default_rng(JUDGE_EVAL_SEED + 1)
-    samples = [world.render(*geo.sample_world(rng), seed=JUDGE_EVAL_SEED * 1000 + k, size=size) for k in range(n)]
-    photos = np.stack([gen(s, k) for k, s in enumerate(samples)])
     with torch.no_grad():
-        pred = segmenter.predict(_to_tensor(photos)).numpy()
-    layouts = np.stack([s.labels for s in samples])
-    out = {"layout_miou": mean_iou(pred, layouts), "n_images": int(n)}
-    if depth_judge is not None:
+        return np.concatenate([segmenter.predict(_to_tensor(photos[i:i + batch])).numpy()
+                               for i in range(0, len(photos), batch)])
+
+
+def spatial_class_features(labels: np.ndarray, grid: tuple[int, int] = (4, 8), num_classes: int = 11) -> np.ndarray:
+    """(N, grid_h * grid_w * classes) share of each class in each cell of a coarse grid: where things are, the
+    feature behind `layout_frechet_distance` (void pixels count for no class)."""
+    n, h, w = labels.shape
+    gh, gw = grid
+    onehot = (labels[..., None] == np.arange(num_classes)).astype(np.float32)
+    cells = onehot[:, : h // gh * gh, : w // gw * gw].reshape(n, gh, h // gh, gw, w // gw, num_classes)
+    return cells.mean(axis=(2, 4)).reshape(n, -1)
+
+
+def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, data: str = "world",
+                painter: str = "", inception_weights: str | None = None) -> dict:
+    """Layout → street measures. `model` is 'world' (the real photos: the reference), a SPADE checkpoint (paints
+    the real layouts), or a layout-GAN checkpoint (its maps against the real maps, then painted by `painter`)."""
+    import streetgen
+    from streetgen.layout_stats import layout_distance
+    from streetgen.models.layout_gan import LayoutGenerator
+    from streetgen.models.spade import SpadeGenerator
+    from streetgen.pipelines import LayoutPipeline, SpadePipeline
+
+    layouts, real, depth = _layout_data(n, data)
+    real_feats = judge_outputs(place_judge, real)["features"]
+    real_miou = mean_iou(_segment(segmenter, real), layouts)
+    out: dict = {"n_images": int(len(layouts)), "data": data, "real_layout_miou": real_miou}
+    net = None if model in GENERATORS["layout"] else streetgen.load(model)
+    if isinstance(net, LayoutGenerator):
+        fake_layouts = np.concatenate([np.stack(LayoutPipeline(net)(n=min(16, n - i), seed=JUDGE_EVAL_SEED + i))
+                                       for i in range(0, n, 16)])
+        if fake_layouts.shape[1:] != layouts.shape[1:]:  # e.g. CamVid val crops: compare the same field of view
+            from streetgen.layout import fit_layout
+
+            fake_layouts = np.stack([fit_layout(m, layouts.shape[1:], mode="crop") for m in fake_layouts])
+        dist = layout_distance(fake_layouts, layouts)
+        out.update({"layout_class_l1": dist["class_l1"], "layout_row_profile_l1": dist["row_profile_l1"],
+                    "layout_frechet_distance": frechet_distance(spatial_class_features(fake_layouts),
+                                                                spatial_class_features(layouts))})
+        painter = painter or ("spade_camvid" if data.startswith("camvid:") else "spade_world")
+        spade = SpadePipeline.from_pretrained(painter)
+        photos = np.stack([spade(m, seed=k, size=m.shape) for k, m in enumerate(fake_layouts)])
+        out["painter"] = painter
+        prefix = "two_stage_"
+    elif isinstance(net, SpadeGenerator) or model in GENERATORS["layout"]:
+        if net is not None:
+            spade = SpadePipeline(net)
+            photos = np.stack([spade(m, seed=k, size=m.shape) for k, m in enumerate(layouts)])
+        else:
+            photos = real
+        miou = mean_iou(_segment(segmenter, photos), layouts)
+        out.update({"layout_miou": miou, "miou_ratio_to_real": miou / real_miou if real_miou > 0 else float("nan")})
+        prefix = ""
+    else:
+        raise ValueError(f"{model!r} is neither 'world', a SPADE nor a layout-GAN checkpoint")
+    feats = judge_outputs(place_judge, photos)["features"]
+    out[prefix + "judge_frechet_distance"] = frechet_distance(feats, real_feats)
+    out[prefix + "judge_kernel_distance"] = kernel_distance(feats, real_feats)
+    if inception_weights:
+        fa, fb = inception_features(inception_weights, photos), inception_features(inception_weights, real)
+        out[prefix + "inception_fid"] = frechet_distance(fa, fb)
+    if depth_judge is not None and depth is not None and not prefix:
+        import torch
+
         from streetgen.judges import MAX_DEPTH
 
         with torch.no_grad():
-            d = depth_judge.predict(_to_tensor(photos)).numpy()
-        gt = np.stack([s.depth for s in samples])
-        valid = gt < MAX_DEPTH
-        out["depth_rmse_m"] = float(np.sqrt(((d - gt)[valid] ** 2).mean()))
-        out["depth_abs_rel"] = float((np.abs(d - gt)[valid] / gt[valid]).mean())
+            d = np.concatenate([depth_judge.predict(_to_tensor(photos[i:i + 64])).numpy()
+                                for i in range(0, len(photos), 64)])
+        valid = depth < MAX_DEPTH
+        out["depth_rmse_m"] = float(np.sqrt(((d - depth)[valid] ** 2).mean()))
+        out["depth_abs_rel"] = float((np.abs(d - depth)[valid] / depth[valid]).mean())
     return out
 
 
@@ -227,6 +313,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--place-judge", default="judges/place")
     p.add_argument("--segmenter", default="judges/seg")
     p.add_argument("--depth-judge", default="judges/depth", help="layout task: '' to skip the depth error")
+    p.add_argument("--data", default="world", help="layout task: 'world' or 'camvid:ROOT' (CamVid val pairs)")
+    p.add_argument("--painter", default="", help="layout task, layout-GAN models: the SPADE checkpoint that paints "
+                                                 "the generated maps (default spade_world, or spade_camvid on CamVid)")
     p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
     p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
                                                     '\'{"steps": 10, "guidance": 2.0}\'')
@@ -242,14 +331,16 @@ def main(argv: list[str] | None = None) -> dict:
 
     if args.task == "city":
         p.error("the city task needs the City → city models (a later issue); available now: country, map, layout")
-    if args.model not in GENERATORS[args.task] and not (args.task in ("country", "map") and _is_checkpoint(args.model)):
+    if args.model not in GENERATORS[args.task] and not _is_checkpoint(args.model):
         p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}"
                 + {"country": " or a country checkpoint such as 'cvae'",
-                   "map": " or a map checkpoint such as 'map_gan'"}.get(args.task, ""))
+                   "map": " or a map checkpoint such as 'map_gan'",
+                   "layout": " or a SPADE / layout-GAN checkpoint such as 'spade_world'"}.get(args.task, ""))
     t0 = time.time()
     if args.task == "layout":
-        metrics = eval_layout(args.model, args.n, args.size, streetgen.load(args.segmenter),
-                              streetgen.load(args.depth_judge) if args.depth_judge else None)
+        metrics = eval_layout(args.model, args.n, streetgen.load(args.segmenter), streetgen.load(args.place_judge),
+                              streetgen.load(args.depth_judge) if args.depth_judge else None, args.data,
+                              args.painter, args.inception_weights or None)
     else:
         judge = streetgen.load(args.place_judge)
         metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge,

@@ -139,3 +139,24 @@ def test_inception_fid_when_weights_exist(tmp_path):
     m = eval_country("world", per=2, size=64, limit=None, place_judge=judge, inception_weights=str(weights))
     assert np.isfinite(m["inception_fid"]) and m["inception_fid"] >= 0
     assert "inception_kid" in m
+
+
+def test_layout_eval_rows_for_spade_and_layout_gan(camvid_root):
+    """The layout task's rows: a SPADE checkpoint keeps the layouts (mIoU near the real photos'), is further from
+    the real photos than they are from themselves; a layout GAN is measured against the real maps, then painted."""
+    import streetgen
+    from streetgen.eval import eval_layout
+
+    seg, place = streetgen.load("judges/seg"), streetgen.load("judges/place")
+    real = eval_layout("world", 12, seg, place)
+    spade = eval_layout("spade_world", 12, seg, place)
+    assert real["miou_ratio_to_real"] == 1.0 and real["judge_frechet_distance"] < 1e-6
+    assert spade["miou_ratio_to_real"] > 0.6 and spade["judge_frechet_distance"] > 1.0
+    gan = eval_layout("layout_world", 12, seg, place)
+    assert {"layout_class_l1", "layout_row_profile_l1", "layout_frechet_distance",
+            "two_stage_judge_frechet_distance"} <= set(gan) and gan["painter"] == "spade_world"
+    assert 0 < gan["layout_class_l1"] < 1.0
+    cam = eval_layout("spade_camvid", 2, seg, place, data=f"camvid:{camvid_root}")
+    assert cam["n_images"] == 2 and cam["data"].startswith("camvid:") and "layout_miou" in cam
+    with pytest.raises(ValueError, match="neither"):
+        eval_layout("judges/depth", 2, seg, place)
