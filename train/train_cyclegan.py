@@ -1,0 +1,319 @@
+"""Train CycleGAN city → city translators (Zhu et al. 2017): two generators G: A → B and F: B → A from unpaired photos.
+
+    # world renders of two famous cities (made in memory), the paper's recipe at 128²:
+    python -m train.train_cyclegan --name paris_venice --city-a Paris --city-b Venice --per-city 400 \\
+        --size 128 --steps 40000
+    # any two folders of photos (searched recursively; central squares); the export has no licence of its own:
+    python -m train.train_cyclegan --name day_night --city-a Day --city-b Night \\
+        --data-a folder:photos/day --data-b folder:photos/night
+
+Two exports: runs/<name>/export is G (A → B, the EMA weights, the usual export and what --push-to-hub uploads),
+runs/<name>/export_reverse is F (B → A, EMA weights too, with its own card; pushed to <repo>-reverse). Both load
+with streetgen.load(folder) as a CycleGenerator whose `source` / `target` name the cities.
+
+Losses, as the paper: least-squares GAN terms on two 70×70 PatchGANs (D_A judges city A, D_B city B),
+cycle consistency λ_cyc · (|F(G(a)) − a|₁ + |G(F(b)) − b|₁) with λ_cyc = 10, and the identity term
+λ_id · λ_cyc · (|G(b) − b|₁ + |F(a) − a|₁) with λ_id = 0.5, which keeps colours from drifting when the input is
+already in the target style. Each D minimises 0.5 · (LSGAN(real) + LSGAN(fake)), where the fake comes from a pool
+of the last 50 generated images half the time. Adam 2e-4, betas (0.5, 0.999); the LR is constant for the first
+--decay-start of the steps, then falls linearly to ~0. Batch 1 (the paper), random crops of a 1.12× resize, flips.
+Sample grids show, per row: real A | G(A) | F(G(A)) and real B | F(B) | G(F(B)) (EMA weights).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing as mp
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from streetgen import geo, world
+from streetgen.data import ImageFolder
+from streetgen.models.card import ModelCardInfo, read_card
+from streetgen.models.cyclegan import CycleGenerator
+from train.common.ema import EMA
+from train.common.export import export_model, push_export
+from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
+from train.patchgan import ImagePool, PatchDiscriminator, lsgan_loss
+
+WORLD_LICENSE = "streetgen.world renders (procedural, MIT)"
+SHOW = 3  # sample rows per domain
+
+
+@dataclass
+class CycleGANConfig(TrainConfig):
+    """CycleGAN: unpaired city A ↔ city B street photos."""
+
+    name: str = "cyclegan"
+    city_a: str = field(default="Paris", metadata={"help": "domain A's name; with 'world' data one of "
+                                                          "streetgen.geo.FAMOUS_CITIES"})
+    city_b: str = field(default="Venice", metadata={"help": "domain B's name (as --city-a)"})
+    data_a: str = field(default="world", metadata={"help": "'world' (renders of --city-a made in memory) or "
+                                                          "'folder:PATH' (every photo under PATH)"})
+    data_b: str = field(default="world", metadata={"help": "as --data-a, for domain B"})
+    per_city: int = field(default=400, metadata={"help": "world: renders per city"})
+    folder_limit: int = field(default=0, metadata={"help": "folder: first N photos only (smoke tests); 0 = all"})
+    data_seed: int = field(default=0, metadata={"help": "world: render seed (judges use 9001/9002)"})
+    render_workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
+    size: int = field(default=128, metadata={"help": "square training crop side"})
+    zoom: float = field(default=1.12, metadata={"help": "images are loaded at size x zoom and randomly cropped "
+                                                       "(the paper: 286 → 256)"})
+    flip: bool = field(default=True, metadata={"help": "random horizontal flips (mirrors the driving side)"})
+    steps: int = 40000
+    batch_size: int = field(default=1, metadata={"help": "per process (the paper: 1)"})
+    log_every: int = 100
+    ckpt_every: int = 2000
+    sample_every: int = 2000
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = field(default=0.5, metadata={"help": "LR constant for this fraction of --steps, then "
+                                                               "linear to ~0"})
+    lambda_cyc: float = 10.0
+    lambda_id: float = field(default=0.5, metadata={"help": "identity weight, as a fraction of --lambda-cyc"})
+    pool_size: int = field(default=50, metadata={"help": "fake image history per discriminator; 0 = none"})
+    ngf: int = 64
+    n_blocks: int = field(default=6, metadata={"help": "residual blocks (the paper: 6 at 128², 9 at 256²)"})
+    d_width: int = 64
+    d_layers: int = 3
+    ema_decay: float = 0.999
+    ema_warmup: int = 1000
+
+
+def lr_factor(step: int, total: int, decay_start: float = 0.5) -> float:
+    """LR multiplier for optimizer step `step` (1..total): 1 up to decay_start·total, then linear down to
+    1/(total − start + 1) at the last step — the paper's schedule, which never quite reaches 0 so the last step
+    still trains."""
+    start = int(decay_start * total)
+    if step <= start:
+        return 1.0
+    return max(0.0, (total - step + 1) / (total - start + 1))
+
+
+# ---- data ---------------------------------------------------------------------------------------------------------
+def _render_city(args) -> np.ndarray:
+    city, seed, size = args
+    return world.render_city(city, seed=seed, size=size).image
+
+
+def render_city_images(city: str, n: int, size: int, seed: int, offset: int = 0,
+                       workers: int | None = None) -> np.ndarray:
+    """(n, size, size, 3) uint8 renders of a famous city, rendered with all cores."""
+    if city not in geo.FAMOUS_CITIES:
+        raise ValueError(f"world data: unknown famous city {city!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
+    jobs = [(city, seed * 1_000_003 + offset + i, size) for i in range(n)]
+    geo.reverse(0.0, 0.0)  # load tables before forking
+    with mp.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
+        return np.stack(pool.map(_render_city, jobs, chunksize=16))
+
+
+class Domain:
+    """One city's photos (N, S, S, 3) uint8, S = load size; `batch` crops to size × size in [-1, 1]."""
+
+    def __init__(self, images: np.ndarray, size: int, flip: bool, description: str, world_data: bool):
+        if images.shape[1] < size or images.shape[2] < size:
+            raise ValueError(f"data is {images.shape[1]}x{images.shape[2]}, smaller than the crop {size}")
+        self.images, self.size, self.flip = images, size, flip
+        self.description, self.world = description, world_data
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batch(self, idx: np.ndarray, g: torch.Generator | None, device: torch.device) -> torch.Tensor:
+        """Random crops/flips when g is given, centre crops otherwise."""
+        S, (h, w) = self.size, self.images.shape[1:3]
+        if g is None:
+            tops, lefts, flips = [(h - S) // 2] * len(idx), [(w - S) // 2] * len(idx), [False] * len(idx)
+        else:
+            tops = torch.randint(0, h - S + 1, (len(idx),), generator=g).tolist()
+            lefts = torch.randint(0, w - S + 1, (len(idx),), generator=g).tolist()
+            flips = (torch.rand(len(idx), generator=g) < 0.5).tolist() if self.flip else [False] * len(idx)
+        ims = []
+        for i, t, l, fl in zip(np.asarray(idx).tolist(), tops, lefts, flips):
+            im = self.images[i, t:t + S, l:l + S]
+            ims.append(im[:, ::-1] if fl else im)
+        return torch.from_numpy(np.stack(ims)).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+
+
+def load_domain(cfg: CycleGANConfig, spec: str, city: str, offset: int) -> Domain:
+    """One domain from 'world' or 'folder:PATH'; `offset` keeps the two cities' render seeds disjoint."""
+    load = max(cfg.size, math.ceil(cfg.size * cfg.zoom))
+    if spec == "world":
+        # disjoint seed ranges for A and B: equal seeds would draw the same scene layout in both cities, a hidden
+        # pairing that unpaired training must not get
+        images = render_city_images(city, cfg.per_city, load, cfg.data_seed, offset, cfg.render_workers or None)
+        desc = (f"{len(images)} streetgen.world renders of {city} at {load}x{load} (data seed {cfg.data_seed}), "
+                f"random {cfg.size}x{cfg.size} crops{' and flips' if cfg.flip else ''}")
+        return Domain(images, cfg.size, cfg.flip, desc, True)
+    if spec.startswith("folder:"):
+        root = spec.split(":", 1)[1]
+        folder = ImageFolder(root, size=load, on_error="skip")  # central squares resized to the load size
+        n = min(len(folder), cfg.folder_limit) if cfg.folder_limit > 0 else len(folder)
+        images = np.stack([folder[i] for i in range(n)])
+        desc = (f"{n} photos of {city} from {root} (central squares resized to {load}x{load}), random "
+                f"{cfg.size}x{cfg.size} crops{' and flips' if cfg.flip else ''}")
+        return Domain(images, cfg.size, cfg.flip, desc, False)
+    raise ValueError(f"--data-a / --data-b must be 'world' or 'folder:PATH', got {spec!r}")
+
+
+# ---- model --------------------------------------------------------------------------------------------------------
+class CyclePair(nn.Module):
+    """G: A → B and F: B → A in one module whose forward runs the whole cycle, so that under DDP each generator
+    is inside a single forward per backward (calling G, then F, then G again through separate wrappers is not)."""
+
+    def __init__(self, g: CycleGenerator, f: CycleGenerator):
+        super().__init__()
+        self.g, self.f = g, f
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, identity: bool = True) -> dict[str, torch.Tensor]:
+        n = a.shape[0]
+        fb = self.f(torch.cat([b, a]) if identity else b)  # F(b), and F(a) for the identity term
+        fake_a = fb[:n]
+        ga = self.g(torch.cat([a, fake_a, b]) if identity else torch.cat([a, fake_a]))  # G(a), G(F(b)), G(b)
+        fake_b, rec_b = ga[:n], ga[n:2 * n]
+        out = {"fake_a": fake_a, "fake_b": fake_b, "rec_a": self.f(fake_b), "rec_b": rec_b}
+        if identity:
+            out["idt_a"], out["idt_b"] = fb[n:], ga[2 * n:]
+        return out
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    return ((x.float() + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def samples_view(g: CycleGenerator, f: CycleGenerator, ema_f: EMA, a: Domain, b: Domain,
+                 show_a: np.ndarray, show_b: np.ndarray, names: tuple[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Rows real A | G(A) | F(G(A)), then real B | F(B) | G(F(B)); G arrives with its EMA weights (Trainer.sample),
+    F gets its own here."""
+    device = next(g.parameters()).device
+    xa, xb = a.batch(show_a, None, device), b.batch(show_b, None, device)
+    with ema_f.apply_to(f):
+        fake_b = g(xa)
+        rec_a = f(fake_b)
+        fake_a = f(xb)
+        rec_b = g(fake_a)
+    rows = [np.stack([to_uint8(t) for t in trip], 1).reshape(-1, *xa.shape[2:], 3)
+            for trip in ((xa, fake_b, rec_a), (xb, fake_a, rec_b))]
+    na, nb = names
+    # plain ASCII and short: the grid's caption font has no arrow glyph and a 128-pixel cell fits ~20 characters
+    captions = ([c for _ in show_a for c in (na, f"as {nb}", "cycle")]
+                + [c for _ in show_b for c in (nb, f"as {na}", "cycle")])
+    return np.concatenate(rows), captions
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    cfg = parse_config(CycleGANConfig, argv)
+    if not 0.0 <= cfg.decay_start <= 1.0:
+        raise ValueError(f"--decay-start must be in [0, 1], got {cfg.decay_start}")
+    trainer = Trainer(cfg, argv, entry="train.train_cyclegan")
+    data_a = load_domain(cfg, cfg.data_a, cfg.city_a, offset=0)
+    data_b = load_domain(cfg, cfg.data_b, cfg.city_b, offset=max(len(data_a), cfg.per_city))
+    g_ab = CycleGenerator(cfg.ngf, cfg.n_blocks, source=cfg.city_a, target=cfg.city_b, train_size=cfg.size)
+    f_ba = CycleGenerator(cfg.ngf, cfg.n_blocks, source=cfg.city_b, target=cfg.city_a, train_size=cfg.size)
+    pair = CyclePair(g_ab, f_ba)
+    d_a = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real A vs F(b)
+    d_b = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real B vs G(a)
+    # one optimizer for both generators and one for both discriminators, as the reference code
+    opt_g = torch.optim.Adam(pair.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    pair, d_a, d_b, opt_g, opt_d = trainer.prepare(pair, d_a, d_b, opt_g, opt_d)
+    bare = trainer.accelerator.unwrap_model(pair)
+    # after prepare: DDP has broadcast rank 0's weights, so every rank's EMA starts from the same point
+    ema_g = EMA(bare.g, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    ema_f = EMA(bare.f, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    pool_a, pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)  # fakes of A (F(b)) / of B (G(a))
+    sampler_a = ResumableSampler(len(data_a), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    sampler_b = ResumableSampler(len(data_b), cfg.batch_size, cfg.seed + 1, trainer.rank, trainer.world_size)
+    trainer.track(generators=pair, d_a=d_a, d_b=d_b, opt_g=opt_g, opt_d=opt_d, ema_g=ema_g, ema_f=ema_f,
+                  sampler_a=sampler_a, sampler_b=sampler_b, pool_a=pool_a, pool_b=pool_b)
+    show_a = np.linspace(0, len(data_a) - 1, min(SHOW, len(data_a))).astype(np.int64)
+    show_b = np.linspace(0, len(data_b) - 1, min(SHOW, len(data_b))).astype(np.int64)
+    trainer.set_sampler(bare.g, lambda m: samples_view(m, bare.f, ema_f, data_a, data_b, show_a, show_b,
+                                                       (cfg.city_a, cfg.city_b)), ema_g, ncols=3)
+
+    start = trainer.start()
+    for pool in (pool_a, pool_b):  # a resumed pool comes back on the CPU; new fakes live on the device
+        pool.images = [t.to(trainer.device) for t in pool.images]
+    identity = cfg.lambda_id > 0
+    pair.train()
+    d_a.train()
+    d_b.train()
+    for step in range(start + 1, trainer.last_step + 1):
+        lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_start)
+        for opt in (opt_g, opt_d):  # stepped here, not by a scheduler: the schedule is a function of the step
+            for group in opt.param_groups:
+                group["lr"] = lr
+        # crops and pool draws from a stream keyed by (seed, step, rank): a resumed run draws the same ones
+        rng = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
+        a = data_a.batch(sampler_a.next().numpy(), rng, trainer.device)
+        b = data_b.batch(sampler_b.next().numpy(), rng, trainer.device)
+
+        # ---- generator step: both generators in one forward (see CyclePair) ----
+        out = pair(a, b, identity)
+        gan_ab = lsgan_loss(d_b(out["fake_b"]), real=True)
+        gan_ba = lsgan_loss(d_a(out["fake_a"]), real=True)
+        cyc = (out["rec_a"].float() - a).abs().mean() + (out["rec_b"].float() - b).abs().mean()
+        loss_g = gan_ab + gan_ba + cfg.lambda_cyc * cyc
+        logged = {"g_gan_ab": gan_ab.detach(), "g_gan_ba": gan_ba.detach(), "cycle": cyc.detach()}
+        if identity:
+            idt = (out["idt_b"].float() - b).abs().mean() + (out["idt_a"].float() - a).abs().mean()
+            loss_g = loss_g + cfg.lambda_id * cfg.lambda_cyc * idt
+            logged["identity"] = idt.detach()
+        opt_g.zero_grad(set_to_none=True)
+        trainer.accelerator.backward(loss_g)
+        opt_g.step()
+
+        # ---- discriminator step: real vs a pooled fake, one call per discriminator (instance norm is per image,
+        # so real and fake in one batch do not mix) ----
+        fake_b = pool_b.query(out["fake_b"].detach().float(), rng)
+        fake_a = pool_a.query(out["fake_a"].detach().float(), rng)
+        n = b.shape[0]
+        sb, sa = d_b(torch.cat([b, fake_b])), d_a(torch.cat([a, fake_a]))
+        loss_db = 0.5 * (lsgan_loss(sb[:n], real=True) + lsgan_loss(sb[n:], real=False))
+        loss_da = 0.5 * (lsgan_loss(sa[:n], real=True) + lsgan_loss(sa[n:], real=False))
+        opt_d.zero_grad(set_to_none=True)  # also drops the D gradients the generator step left behind
+        trainer.accelerator.backward(loss_da + loss_db)
+        opt_d.step()
+        ema_g.update(bare.g)
+        ema_f.update(bare.f)
+        losses = {"loss_g": loss_g, "loss_d_a": loss_da, "loss_d_b": loss_db, **logged}
+        if not trainer.step_done(step, losses, lr=lr):
+            break  # --time-limit reached
+
+    world_data = data_a.world and data_b.world
+    description = (f"CycleGAN ResNet generator ({cfg.n_blocks} residual blocks, width {cfg.ngf}): a street photo "
+                   f"of {cfg.city_a} → the same scene in the style of {cfg.city_b}; any image size, trained on "
+                   f"{cfg.size}x{cfg.size} crops. Its reverse ({cfg.city_b} → {cfg.city_a}) was trained with it "
+                   "and is exported next to it (export_reverse).")
+    card = ModelCardInfo(
+        description=description,
+        data=f"Unpaired. A ({cfg.city_a}): {data_a.description}. B ({cfg.city_b}): {data_b.description}.",
+        data_license=WORLD_LICENSE if world_data else (
+            "photos from local folders: their own licence applies" + (f"; {WORLD_LICENSE}" if data_a.world
+                                                                       or data_b.world else "")),
+        license="mit" if world_data else None, datasets=[],
+        tags=["cyclegan", "image-to-image", "gan"] + (["world"] if world_data else []),
+        notes=("Trained on procedural renders; real photos are out of domain. " if world_data else "")
+              + "Translation keeps the scene's geometry and changes its look; it cannot add what the scene lacks "
+                "(a canal where the street is).")
+    out = trainer.finish(bare.g, card=card, ema=ema_g)
+    if out is not None:  # main process, --steps reached: the reverse generator gets its own export and card
+        reverse = dataclasses.replace(
+            read_card(out), description=(
+                f"CycleGAN ResNet generator ({cfg.n_blocks} residual blocks, width {cfg.ngf}): a street photo of "
+                f"{cfg.city_b} → the same scene in the style of {cfg.city_a}; the reverse (F: B → A) of the "
+                f"{cfg.city_a} → {cfg.city_b} model in ../export, trained with it."))
+        rev = export_model(bare.f, trainer.run_dir / "export_reverse", card=reverse, ema=ema_f)
+        if cfg.push_to_hub:
+            push_export(rev, cfg.push_to_hub + "-reverse")
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
