@@ -100,9 +100,14 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None,
                latents: torch.Tensor | None = None, steps: int = 10, guidance: float = 6.0,
                solver: str = "sde-dpm", guidance_interval: tuple[float, float] = (0.1, 0.9),
-               shared_noise: bool = False, progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+               shared_noise: bool = False, progress: Callable[[int, int], None] | None = None,
+               init_images: torch.Tensor | None = None, strength: float = 1.0) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
 
+        init_images (B, 3, H, W) in [0, 1] with strength in (0, 1]: SDEdit (Meng et al., 2022) — the images are
+        noised to the step that `strength` of the schedule leaves (1 = pure noise, the images forgotten) and
+        denoised toward the labels from there; low strength keeps the scene, high strength takes the place's style.
+        `latents` is then the noise that is added.
         solver: "sde-dpm" (SDE-DPM-Solver++ 2M, the default: its fresh noise each step washes out the 4×4 patch
         grid that deterministic few-step solvers leave behind), "dpm" (DPM-Solver++ 2M) or "ddim".
         guidance_interval=(lo, hi): classifier-free guidance only while t / T lies in [lo, hi] — at the noisiest
@@ -130,11 +135,23 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         device = self.label_embed.weight.device
         x = latents if latents is not None else torch.randn((b, *self.latent_shape), generator=generator)
         x = x.to(device)
+        timesteps = sched.timesteps
+        if init_images is not None:
+            if not 0.0 < float(strength) <= 1.0:
+                raise ValueError(f"strength must be in (0, 1], got {strength!r}")
+            if tuple(init_images.shape) != (b, *self.latent_shape):
+                raise ValueError(f"init_images must be {(b, *self.latent_shape)}, got {tuple(init_images.shape)}")
+            keep = max(1, min(len(timesteps), round(len(timesteps) * float(strength))))
+            timesteps = timesteps[len(timesteps) - keep:]
+            if hasattr(sched, "set_begin_index"):  # multistep solvers: their step counter starts here, not at 0
+                sched.set_begin_index(len(sched.timesteps) - keep)
+            if float(strength) < 1.0:
+                x = sched.add_noise(init_images.to(device, torch.float32) * 2 - 1, x, timesteps[:1].repeat(b))
         noise_gen = generator if generator is not None else torch.Generator().manual_seed(0)
         cond = self.embed(labels.to(device))
         uncond = self.label_embed.weight[self.null_label].expand(b, -1)
         lo, hi = guidance_interval
-        for i, t in enumerate(sched.timesteps):
+        for i, t in enumerate(timesteps):
             tt = torch.full((b,), int(t), device=device, dtype=torch.long)
             if guidance == 1.0 or not lo <= int(t) / self.num_train_timesteps <= hi:
                 eps = self._eps(x, tt, cond)
@@ -147,5 +164,5 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             else:
                 x = sched.step(eps, t, x).prev_sample
             if progress is not None:
-                progress(i + 1, len(sched.timesteps))
+                progress(i + 1, len(timesteps))
         return ((x.clamp(-1, 1) + 1) / 2).float()

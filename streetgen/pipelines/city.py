@@ -1,0 +1,197 @@
+"""City → city: repaint a street photo in another place's style, keeping the scene. Three routes, one `__call__` each:
+
+    out = CycleGANPipeline.from_pretrained("cyclegan_paris_venice")(photo)            # a trained city pair
+    out, depth = DepthRoutePipeline.from_pretrained("pix2pix_depth_paris",
+                                                    "pix2pix_photo_venice")(photo)   # photo → depth → photo
+    out = AnyCityPipeline.from_pretrained("country_diffusion")(photo, "Venice", strength=0.2, seed=0)
+
+Photos may be any size and mode (`read_photo` converts RGBA / CMYK / 16-bit / grayscale and shrinks anything whose
+long side is above MAX_SIDE); CycleGAN and pix2pix are fully convolutional and keep the photo's size, the any-city
+route works at its model's square size and returns the photo's aspect. `translate_frames` runs any of them over a
+sequence with one seed (and one noise) for every frame, so a still scene stays still.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Union
+
+import numpy as np
+from PIL import Image
+
+from streetgen import geo
+
+MAX_SIDE = 512  # CPU cost grows with the pixel count; 512 keeps one translation within a few seconds
+MAX_FRAMES = 64
+PhotoInput = Union[np.ndarray, Image.Image, str, os.PathLike]
+
+
+def read_photo(photo: PhotoInput, max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]:
+    """(uint8 (H, W, 3), note): any image or path as RGB, shrunk so its long side is at most `max_side`; the note
+    says what was changed (empty when nothing was). ValueError for what is not an image."""
+    from streetgen.data.image import to_rgb8
+
+    notes = []
+    if isinstance(photo, (str, os.PathLike)):
+        try:
+            with Image.open(photo) as img:
+                img.load()
+                mode = img.mode
+                arr = to_rgb8(img, os.path.basename(str(photo)))
+        except (OSError, SyntaxError, Image.DecompressionBombError) as err:
+            raise ValueError(f"not a readable image: {os.path.basename(str(photo))} ({err})") from None
+        if mode != "RGB":
+            notes.append(f"converted from {mode} to RGB")
+    elif isinstance(photo, Image.Image):
+        arr = to_rgb8(photo)
+        if photo.mode != "RGB":
+            notes.append(f"converted from {photo.mode} to RGB")
+    else:
+        arr = np.asarray(photo)
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=-1)
+            notes.append("grayscale repeated to RGB")
+        if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+            raise ValueError(f"a photo must be (H, W, 3) or (H, W, 4), got shape {arr.shape}")
+        if arr.dtype != np.uint8:
+            if arr.dtype == np.uint16:
+                arr = np.round(arr / 257.0).astype(np.uint8)
+                notes.append("16-bit reduced to 8-bit")
+            else:
+                raise ValueError(f"a photo must be uint8 or uint16, got {arr.dtype}")
+        arr = np.ascontiguousarray(arr[..., :3])
+    h, w = arr.shape[:2]
+    if min(h, w) < 16:
+        raise ValueError(f"the photo is too small ({w}×{h}); at least 16 pixels per side")
+    if max(h, w) > max_side:
+        s = max_side / max(h, w)
+        size = (max(16, round(w * s)), max(16, round(h * s)))
+        arr = np.asarray(Image.fromarray(arr).resize(size, Image.LANCZOS, reducing_gap=3.0))
+        notes.append(f"resized from {w}×{h} to {size[0]}×{size[1]}")
+    return arr, "; ".join(notes)
+
+
+class CycleGANPipeline:
+    """`pipe(photo)` → the photo in the target city's style, same size (uint8 H×W×3)."""
+
+    def __init__(self, model) -> None:
+        self.model = model.eval()
+        self.source, self.target = model.source, model.target
+
+    @classmethod
+    def from_pretrained(cls, name: str) -> "CycleGANPipeline":
+        import streetgen
+
+        return cls(streetgen.load(name))
+
+    def __call__(self, photo: PhotoInput, seed: int = 0) -> np.ndarray:
+        """`seed` is accepted for a uniform interface; CycleGAN has no noise, so it changes nothing."""
+        arr, _ = read_photo(photo)
+        return self.model.translate(arr)
+
+
+class DepthRoutePipeline:
+    """`pipe(photo, seed=None)` → (photo in city B's style, depth in metres predicted by city A's model)."""
+
+    def __init__(self, to_depth, to_photo) -> None:
+        if to_depth.kind != "image_to_depth" or to_photo.kind != "depth_to_image":
+            raise ValueError(f"need an image→depth and a depth→image model, got {to_depth.kind} and {to_photo.kind}")
+        self.to_depth, self.to_photo = to_depth.eval(), to_photo.eval()
+        self.source, self.target = to_depth.city, to_photo.city
+
+    @classmethod
+    def from_pretrained(cls, to_depth: str, to_photo: str) -> "DepthRoutePipeline":
+        import streetgen
+
+        return cls(streetgen.load(to_depth), streetgen.load(to_photo))
+
+    def __call__(self, photo: PhotoInput, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """seed None: pix2pix's dropout off (one answer); a seed: dropout on, seeded (another plausible photo)."""
+        arr, _ = read_photo(photo)
+        depth = self.to_depth.image_to_depth(arr)
+        return self.to_photo.depth_to_image(depth, seed=seed), depth
+
+
+def target_country(target: str) -> str:
+    """ISO2 of a famous city (its country: the model knows countries, not cities) or of a country."""
+    if target in geo.FAMOUS_CITIES:
+        return geo.FAMOUS_CITIES[target].country
+    return geo.country(target).iso2  # ValueError naming the unknown place
+
+
+class AnyCityPipeline:
+    """`pipe(photo, target, strength=0.2, seed=0)` → the photo re-imagined in the target place (SDEdit)."""
+
+    def __init__(self, model) -> None:
+        self.model = model.eval()
+        self.countries: list[str] = list(model.countries)
+        self.size = int(model.image_size)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "country_diffusion") -> "AnyCityPipeline":
+        import streetgen
+
+        return cls(streetgen.load(name))
+
+    def __call__(self, photo: PhotoInput, target: str, strength: float = 0.2, seed: int = 0, steps: int = 40,
+                 guidance: float = 3.0, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """strength in (0, 1]: how much of the diffusion schedule is redone (0.1 keeps the scene almost exactly;
+        0.3 and above keep its layout but invent much of it). DDIM with `steps` over the whole schedule, so
+        strength × steps denoising steps run; guidance 3 (classifier-free) toward the target's country."""
+        import torch
+
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        if not 0.0 < float(strength) <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength!r}")
+        code = target_country(target)
+        if code not in self.countries:
+            raise ValueError(f"{geo.country(code).name} is not one of the {len(self.countries)} countries the model "
+                             "knows")
+        arr, _ = read_photo(photo)
+        h, w = arr.shape[:2]
+        square = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.BICUBIC, reducing_gap=2.0))
+        x = torch.from_numpy(square).permute(2, 0, 1)[None].float() / 255
+        label = torch.zeros(1, len(self.countries))
+        label[0, self.countries.index(code)] = 1
+        g = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            out = self.model.sample(label, generator=g, init_images=x, strength=float(strength), solver="ddim",
+                                    steps=int(steps), guidance=float(guidance), progress=progress)
+        img = (out[0].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        return np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))  # back to the photo's aspect
+
+
+def read_frames(source: str | os.PathLike, max_frames: int = MAX_FRAMES) -> list[np.ndarray]:
+    """Frames of an animated GIF/WebP, or the images of a folder in name order, as uint8 RGB (same size)."""
+    from streetgen.data.image import list_images
+
+    if os.path.isdir(source):
+        paths = sorted(list_images(source))
+        if not paths:
+            raise ValueError(f"no images in the folder {source}")
+        frames = [read_photo(p)[0] for p in paths[:max_frames]]
+    else:
+        try:
+            with Image.open(source) as img:
+                frames = []
+                for k in range(min(getattr(img, "n_frames", 1), max_frames)):
+                    img.seek(k)
+                    frames.append(read_photo(img.convert("RGB"))[0])
+        except (OSError, SyntaxError) as err:
+            raise ValueError(f"not a readable animation or image: {source} ({err})") from None
+    if len({f.shape for f in frames}) > 1:
+        raise ValueError("the frames differ in size; a sequence must have one frame size")
+    return frames
+
+
+def translate_frames(pipe: Callable[..., object], frames: list[np.ndarray], seed: int = 0,
+                     **options) -> list[np.ndarray]:
+    """Each frame through `pipe` with the same seed (so the same noise): static parts of the scene come out the
+    same in every frame instead of flickering. Depth-route outputs keep their photo."""
+    if not 1 <= len(frames) <= MAX_FRAMES:
+        raise ValueError(f"need 1..{MAX_FRAMES} frames, got {len(frames)}")
+    out = []
+    for frame in frames:
+        result = pipe(frame, seed=seed, **options)
+        out.append(result[0] if isinstance(result, tuple) else result)
+    return out

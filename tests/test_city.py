@@ -1,0 +1,177 @@
+"""City → city: pix2pix U-Net (shapes, depth encoding, seeds, save/load, trainer), the three translation pipelines
+(tiny models; the any-city route with the shipped diffusion model), frames, and odd photo inputs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import streetgen
+from streetgen import world
+from streetgen.models.cyclegan import CycleGenerator
+from streetgen.models.pix2pix import MAX_DEPTH, MIN_DEPTH, UNetTranslator, depth_to_unit, unit_to_depth
+from streetgen.pipelines import (AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline, read_frames, read_photo,
+                                 translate_frames)
+from streetgen.pipelines.city import target_country
+
+
+def _tiny_pair():
+    torch.manual_seed(0)
+    to_depth = UNetTranslator(3, 1, ngf=8, num_downs=4, kind="image_to_depth", city="Paris")
+    to_photo = UNetTranslator(1, 3, ngf=8, num_downs=4, kind="depth_to_image", city="Venice")
+    return to_depth.eval(), to_photo.eval()
+
+
+def test_unet_shapes_any_size_and_skips():
+    net = UNetTranslator(3, 1, ngf=8, num_downs=5).eval()
+    for h, w in [(64, 64), (64, 96), (50, 70), (33, 129)]:
+        y = net(torch.randn(2, 3, h, w))
+        assert y.shape == (2, 1, h, w) and y.abs().max() <= 1
+    assert len(net.downs) == 5 and len(net.ups) == 4
+    with pytest.raises(ValueError, match="kind"):
+        UNetTranslator(kind="photo_to_sketch")
+
+
+def test_depth_encoding_round_trip_and_range():
+    d = torch.tensor([0.1, 0.5, 3.0, 40.0, 200.0, 1000.0])
+    u = depth_to_unit(d)
+    assert u.min() >= -1 and u.max() <= 1 and u[0] == -1 and u[-1] == 1  # clamped to MIN_DEPTH..MAX_DEPTH
+    back = unit_to_depth(u)
+    assert torch.allclose(back[1:5], d[1:5], rtol=1e-4) and back[0] == pytest.approx(MIN_DEPTH)
+    assert back[-1] == pytest.approx(MAX_DEPTH)
+
+
+def test_numpy_helpers_dtypes_seeds_and_kind_checks():
+    to_depth, to_photo = _tiny_pair()
+    photo = world.render_city("Paris", seed=1, size=(48, 80)).image
+    depth = to_depth.image_to_depth(photo)
+    assert depth.shape == (48, 80) and depth.dtype == np.float32 and MIN_DEPTH <= depth.min() <= depth.max() <= MAX_DEPTH
+    assert to_depth.image_to_depth(np.stack([photo, photo])).shape == (2, 48, 80)
+    a, b, c = (to_photo.depth_to_image(depth, seed=s) for s in (3, 3, 4))
+    assert a.shape == (48, 80, 3) and a.dtype == np.uint8 and (a == b).all() and (a != c).any()
+    assert (to_photo.depth_to_image(depth) == to_photo.depth_to_image(depth)).all()  # no seed: dropout off
+    with pytest.raises(ValueError, match="not image to depth"):
+        to_photo.image_to_depth(photo)
+    with pytest.raises(ValueError, match="uint8"):
+        to_depth.image_to_depth(photo.astype(np.float32))
+    with pytest.raises(ValueError, match="finite"):
+        to_photo.depth_to_image(np.full((8, 8), np.nan, np.float32))
+
+
+def test_save_load_round_trip(tmp_path):
+    to_depth, _ = _tiny_pair()
+    to_depth.save_pretrained(tmp_path / "m")
+    loaded = streetgen.load(str(tmp_path / "m"))
+    assert isinstance(loaded, UNetTranslator) and loaded.kind == "image_to_depth" and loaded.city == "Paris"
+    x = torch.randn(1, 3, 32, 32)
+    assert torch.equal(loaded(x), to_depth(x))
+
+
+def test_pix2pix_trainer_both_directions(tmp_path):
+    from train.train_pix2pix import lr_factor, main
+
+    assert lr_factor(1, 10, 0.5) == 1.0 and lr_factor(5, 10, 0.5) == 1.0 and lr_factor(10, 10, 0.5) == 0.0
+    common = ["--runs-dir", str(tmp_path), "--per-city", "4", "--size", "32", "--num-downs", "4", "--ngf", "8",
+              "--d-width", "8", "--steps", "3", "--batch-size", "2", "--log-every", "1", "--sample-every", "3",
+              "--ckpt-every", "3", "--workers", "1", "--device", "cpu", "--no-progress"]
+    a = main(["--name", "d", "--direction", "image2depth", "--city", "Paris", "--l1-weight", "50"] + common)
+    b = main(["--name", "p", "--direction", "depth2image", "--city", "Venice", "--l1-weight", "100"] + common)
+    assert sorted(p.name for p in a.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    cfg = json.loads((b / "config.json").read_text())
+    assert cfg["kind"] == "depth_to_image" and cfg["city"] == "Venice" and cfg["architecture"] == "pix2pix"
+    records = [json.loads(x) for x in (tmp_path / "d" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and all("l1" in r and "loss_d" in r for r in records)
+    assert (tmp_path / "d" / "samples").is_dir() and any((tmp_path / "d" / "samples").iterdir())
+    route = DepthRoutePipeline.from_pretrained(str(a), str(b))
+    out, depth = route(world.render_city("Paris", seed=9, size=64).image)
+    assert out.shape == (64, 64, 3) and depth.shape == (64, 64)
+    with pytest.raises(ValueError, match="--city"):
+        main(["--name", "x", "--city", "Atlantis"] + common)
+
+
+def test_depth_route_chains_and_keeps_size():
+    route = DepthRoutePipeline(*_tiny_pair())
+    assert (route.source, route.target) == ("Paris", "Venice")
+    photo = world.render_city("Paris", seed=2, size=(72, 100)).image
+    out, depth = route(photo)
+    assert out.shape == photo.shape and depth.shape == photo.shape[:2] and depth.dtype == np.float32
+    expected = route.to_photo.depth_to_image(route.to_depth.image_to_depth(photo))
+    assert (out == expected).all()  # the route is exactly the chain, depth as float in between
+    with pytest.raises(ValueError, match="image→depth and a depth→image"):
+        DepthRoutePipeline(route.to_photo, route.to_depth)
+
+
+def test_cyclegan_pipeline_any_size():
+    torch.manual_seed(0)
+    pipe = CycleGANPipeline(CycleGenerator(ngf=8, n_blocks=1, source="Paris", target="Venice"))
+    photo = world.render_city("Paris", seed=2, size=(60, 90)).image
+    out = pipe(photo)
+    assert out.shape == photo.shape and out.dtype == np.uint8 and (pipe(photo) == out).all()
+
+
+def test_read_photo_odd_inputs(tmp_path):
+    rgba = Image.new("RGBA", (40, 30), (10, 20, 30, 0))
+    arr, note = read_photo(rgba)
+    assert arr.shape == (30, 40, 3) and (arr[0, 0] == (10, 20, 30)).all() and "RGBA" in note
+    cmyk = tmp_path / "c.jpg"
+    Image.new("CMYK", (40, 30), (0, 255, 255, 0)).save(cmyk)
+    arr, note = read_photo(str(cmyk))
+    assert arr.shape == (30, 40, 3) and arr[0, 0, 0] > 200 and arr[0, 0, 1] < 60 and "CMYK" in note
+    g16 = tmp_path / "g16.png"
+    Image.fromarray(np.full((30, 40), 65535, np.uint16)).save(g16)
+    arr, _ = read_photo(str(g16))
+    assert (arr == 255).all()
+    big, note = read_photo(np.zeros((1200, 2000, 3), np.uint8))
+    assert big.shape == (307, 512, 3) and "resized from 2000×1200" in note
+    gray, note = read_photo(np.zeros((20, 30), np.uint8))
+    assert gray.shape == (20, 30, 3) and "grayscale" in note
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_photo(str(bad))
+    with pytest.raises(ValueError, match="too small"):
+        read_photo(np.zeros((8, 100, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        read_photo(np.zeros((20, 20, 3), np.float64))
+
+
+def test_any_city_keeps_the_scene_at_low_strength_and_checks_targets():
+    pipe = AnyCityPipeline.from_pretrained("country_diffusion")
+    photo = world.render_city("Paris", seed=3, size=(96, 160)).image
+    low = pipe(photo, "Venice", strength=0.1, seed=0, steps=20)
+    high = pipe(photo, "Venice", strength=0.6, seed=0, steps=20)
+    assert low.shape == photo.shape and low.dtype == np.uint8
+    err_low = np.abs(low.astype(int) - photo).mean()
+    err_high = np.abs(high.astype(int) - photo).mean()
+    assert err_low < err_high and err_low < 30  # low strength keeps the scene; more strength changes more
+    assert (pipe(photo, "Venice", strength=0.1, seed=0, steps=20) == low).all()
+    assert target_country("Venice") == "IT" and target_country("Japan") == "JP"
+    with pytest.raises(ValueError):
+        pipe(photo, "Atlantis")
+    with pytest.raises(ValueError, match="strength"):
+        pipe(photo, "Venice", strength=0.0)
+
+
+def test_frames_from_gif_and_folder_are_stable(tmp_path):
+    to_depth, to_photo = _tiny_pair()
+    route = DepthRoutePipeline(to_depth, to_photo)
+    still = world.render_city("Paris", seed=4, size=64).image
+    frames = [still, still, np.roll(still, 2, axis=1)]
+    moving = [np.roll(still, k, axis=1) for k in (0, 2, 4)]  # a GIF writer merges identical frames
+    Image.fromarray(moving[0]).save(tmp_path / "a.gif", save_all=True,
+                                    append_images=[Image.fromarray(f) for f in moving[1:]], duration=100)
+    read = read_frames(tmp_path / "a.gif")
+    assert len(read) == 3 and read[0].shape == (64, 64, 3)
+    (tmp_path / "seq").mkdir()
+    for k, f in enumerate(frames):
+        Image.fromarray(f).save(tmp_path / "seq" / f"{k:03d}.png")
+    seq = read_frames(tmp_path / "seq")
+    assert len(seq) == 3 and (seq[0] == still).all()
+    out = translate_frames(route, seq, seed=5)
+    assert len(out) == 3 and (out[0] == out[1]).all()  # identical frames, identical outputs (one seed, one noise)
+    with pytest.raises(ValueError, match="no images"):
+        (tmp_path / "empty").mkdir()
+        read_frames(tmp_path / "empty")

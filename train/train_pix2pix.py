@@ -1,0 +1,219 @@
+"""Train a pix2pix U-Net for the depth route: photo → depth in city A, or depth → photo in city B.
+
+    # image → depth on Paris renders (L1 weight 50), depth → image on Venice renders (L1 weight 100):
+    python -m train.train_pix2pix --name depth_paris --direction image2depth --city Paris --l1-weight 50
+    python -m train.train_pix2pix --name photo_venice --direction depth2image --city Venice --l1-weight 100
+    # real pairs (any photo folder + depth maps matched by file stem; see streetgen.data.DepthPairs):
+    python -m train.train_pix2pix --name depth_kitti --direction image2depth --data pairs:IMAGES:DEPTH:kitti_depth
+
+The recipe is pix2pix's: a conditional PatchGAN (70×70) sees (input, output) pairs; the generator minimises the
+GAN loss plus `--l1-weight` × L1 to the target; Adam lr 2e-4, betas (0.5, 0.999), constant then linearly decayed
+to zero; random crops from slightly larger renders (the paper's 286 → 256 jitter). Depth is float metres
+throughout (streetgen.models.pix2pix.depth_to_unit), never 8-bit colours. World pairs come from
+`streetgen.world.render_city`, rendered in memory; no flips (a mirrored street swaps the driving side).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from streetgen import geo, world
+from streetgen.models.card import ModelCardInfo
+from streetgen.models.pix2pix import UNetTranslator, depth_to_unit, unit_to_depth
+from train.common.ema import EMA
+from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
+from train.patchgan import PatchDiscriminator
+
+DIRECTIONS = {"image2depth": "image_to_depth", "depth2image": "depth_to_image"}
+MAX_FOR_MISSING = 200.0  # metres: pixels without depth in real pairs (0 in KITTI-style maps) count as far
+
+
+@dataclass
+class Pix2PixConfig(TrainConfig):
+    """pix2pix on (photo, depth) pairs of one city, in one direction."""
+
+    name: str = "pix2pix"
+    direction: str = field(default="image2depth", metadata={"choices": list(DIRECTIONS)})
+    data: str = field(default="world", metadata={"help": "'world' (renders of --city) or 'pairs:IMAGES:DEPTH[:ENC]'"})
+    city: str = field(default="Paris", metadata={"help": "world: a streetgen.geo.FAMOUS_CITIES name"})
+    per_city: int = field(default=600, metadata={"help": "world: renders of the city"})
+    data_seed: int = 0
+    size: int = 128
+    jitter: float = field(default=1.12, metadata={"help": "renders are this much larger; random crops of --size"})
+    steps: int = 6000
+    batch_size: int = 4
+    log_every: int = 50
+    ckpt_every: int = 500
+    sample_every: int = 500
+    lr: float = 2e-4
+    beta1: float = 0.5
+    decay_start: float = field(default=0.5, metadata={"help": "share of --steps at constant lr before linear decay"})
+    l1_weight: float = field(default=50.0, metadata={"help": "50 for image→depth, 100 for depth→image (the study)"})
+    ngf: int = 32
+    num_downs: int = 7
+    d_width: int = 64
+    ema_decay: float = 0.999
+    ema_warmup: int = 200
+    workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
+
+
+def _render(args) -> tuple[np.ndarray, np.ndarray]:
+    city, seed, size = args
+    s = world.render_city(city, seed=seed, size=size)
+    return s.image, s.depth
+
+
+def load_pairs(cfg: Pix2PixConfig) -> tuple[np.ndarray, np.ndarray, str]:
+    """(photos (N, h, w, 3) uint8, depth (N, h, w) float32 metres, description) at --size × --jitter."""
+    big = int(round(cfg.size * cfg.jitter))
+    if cfg.data == "world":
+        if cfg.city not in geo.FAMOUS_CITIES:
+            raise ValueError(f"--city must be one of {', '.join(geo.FAMOUS_CITIES)}, got {cfg.city!r}")
+        jobs = [(cfg.city, cfg.data_seed * 1_000_003 + k, big) for k in range(cfg.per_city)]
+        geo.reverse(0.0, 0.0)  # load the tables before forking
+        with mp.get_context("fork").Pool(cfg.workers or os.cpu_count() or 1) as pool:
+            out = pool.map(_render, jobs, chunksize=16)
+        images, depth = (np.stack(c) for c in zip(*out))
+        return images, depth.astype(np.float32), (f"{len(images)} streetgen.world renders of {cfg.city} at {big}² "
+                                                  f"(data seed {cfg.data_seed}), exact depth from the renderer")
+    if cfg.data.startswith("pairs:"):
+        from PIL import Image
+
+        from streetgen.data import DepthPairs
+
+        parts = cfg.data.split(":")
+        if len(parts) not in (3, 4):
+            raise ValueError(f"--data pairs:IMAGES:DEPTH[:ENCODING], got {cfg.data!r}")
+        pairs = DepthPairs(parts[1], parts[2], **({"encoding": parts[3]} if len(parts) == 4 else {}))
+        images, depth = [], []
+        for i in range(len(pairs)):
+            im, d = pairs[i]
+            h, w = big, max(big, round(im.shape[1] * big / im.shape[0]))
+            images.append(np.asarray(Image.fromarray(im).resize((w, h), Image.BILINEAR))[:, :big])
+            dd = np.asarray(Image.fromarray(np.nan_to_num(d, nan=0.0).astype(np.float32)).resize((w, h),
+                                                                                               Image.NEAREST))
+            depth.append(np.where(dd > 0, dd, MAX_FOR_MISSING)[:, :big])  # missing depth (0) reads as far
+        return np.stack(images), np.stack(depth), f"{len(images)} photo/depth pairs from {parts[1]} and {parts[2]}"
+    raise ValueError(f"--data must be 'world' or 'pairs:IMAGES:DEPTH[:ENCODING]', got {cfg.data!r}")
+
+
+def batch(images: np.ndarray, depth: np.ndarray, idx: np.ndarray, size: int, g: torch.Generator | None,
+          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """[-1, 1] photos (B, 3, S, S) and depth (B, 1, S, S); random crops with g, centre crops without."""
+    n, h, w = depth.shape
+    if g is None:
+        tops, lefts = [(h - size) // 2] * len(idx), [(w - size) // 2] * len(idx)
+    else:
+        tops = torch.randint(0, h - size + 1, (len(idx),), generator=g).tolist()
+        lefts = torch.randint(0, w - size + 1, (len(idx),), generator=g).tolist()
+    ims = np.stack([images[i, t:t + size, l:l + size] for i, t, l in zip(idx.tolist(), tops, lefts)])
+    ds = np.stack([depth[i, t:t + size, l:l + size] for i, t, l in zip(idx.tolist(), tops, lefts)])
+    x = torch.from_numpy(ims).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+    d = depth_to_unit(torch.from_numpy(ds).to(device)[:, None])
+    return x, d
+
+
+def lr_factor(step: int, steps: int, decay_start: float) -> float:
+    """1 for the first decay_start × steps, then linearly down to 0 at the last step (pix2pix / CycleGAN)."""
+    start = int(steps * decay_start)
+    return 1.0 if step <= start else max(0.0, 1.0 - (step - start) / max(1, steps - start))
+
+
+def gan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
+    """pix2pix's "vanilla" GAN loss: binary cross-entropy on the patch logits."""
+    target = torch.ones_like(scores) if real else torch.zeros_like(scores)
+    return F.binary_cross_entropy_with_logits(scores.float(), target.float())
+
+
+def samples_view(model: UNetTranslator, images, depth, show: np.ndarray, size: int):
+    """Per shown pair: photo | true depth | generated (depth, or photo), depth drawn with world.colorize_depth."""
+    device = next(model.parameters()).device
+    x, d = batch(images, depth, show, size, None, device)
+    src, tgt = (x, d) if model.kind == "image_to_depth" else (d, x)
+    out = model(src, dropout=False)
+
+    def show_depth(t):
+        return world.colorize_depth(unit_to_depth(t[:, 0]).cpu().numpy())
+
+    def show_photo(t):
+        return ((t + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+
+    fake = show_depth(out) if model.kind == "image_to_depth" else show_photo(out)
+    rows = [show_photo(x), show_depth(d), fake]
+    imgs = np.stack(rows, 1).reshape(-1, *rows[0].shape[1:])
+    return imgs, [c for _ in show for c in ["photo", "depth", "generated"]]
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    cfg = parse_config(Pix2PixConfig, argv)
+    trainer = Trainer(cfg, argv, entry="train.train_pix2pix")
+    images, depth, description = load_pairs(cfg)
+    kind = DIRECTIONS[cfg.direction]
+    cin, cout = (3, 1) if kind == "image_to_depth" else (1, 3)
+    model = UNetTranslator(cin, cout, cfg.ngf, cfg.num_downs, kind=kind, city=cfg.city if cfg.data == "world" else "",
+                           train_size=cfg.size)
+    disc = PatchDiscriminator(cin + cout, cfg.d_width, norm="instance")
+    opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    model, disc, opt_g, opt_d = trainer.prepare(model, disc, opt_g, opt_d)
+    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    sampler = ResumableSampler(len(images), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    trainer.track(model=model, discriminator=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
+    show = np.linspace(0, len(images) - 1, min(4, len(images))).astype(np.int64)
+    trainer.set_sampler(model, lambda m: samples_view(m, images, depth, show, cfg.size), ema, ncols=3)
+
+    start = trainer.start()
+    model.train()
+    disc.train()
+    for step in range(start + 1, trainer.last_step + 1):
+        lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_start)
+        for opt in (opt_g, opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
+        x, d = batch(images, depth, np.sort(sampler.next().numpy()), cfg.size, g, trainer.device)
+        src, tgt = (x, d) if kind == "image_to_depth" else (d, x)
+        fake = model(src)
+
+        # ---- generator: fool the conditional PatchGAN and stay close to the target (L1) ----
+        g_gan = gan_loss(disc(torch.cat([src, fake], 1)), True)
+        l1 = (fake.float() - tgt).abs().mean()
+        loss_g = g_gan + cfg.l1_weight * l1
+        opt_g.zero_grad(set_to_none=True)
+        trainer.accelerator.backward(loss_g)
+        opt_g.step()
+
+        # ---- discriminator: real pairs vs the generated ones (detached); halved as in pix2pix ----
+        pred = disc(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
+        b = src.shape[0]
+        loss_d = 0.5 * (gan_loss(pred[:b], True) + gan_loss(pred[b:], False))
+        opt_d.zero_grad(set_to_none=True)
+        trainer.accelerator.backward(loss_d)
+        opt_d.step()
+        ema.update(model)
+        logged = {"loss_g": loss_g, "loss_d": loss_d, "g_gan": g_gan.detach(), "l1": l1.detach()}
+        if not trainer.step_done(step, logged, lr=lr):
+            break  # --time-limit reached
+
+    what = "photo → depth (float metres)" if kind == "image_to_depth" else "depth (float metres) → photo"
+    card = ModelCardInfo(
+        description=f"pix2pix U-Net (ngf {cfg.ngf}, {cfg.num_downs} levels, dropout as noise): {what}, trained at "
+                    f"{cfg.size}² on {cfg.city if cfg.data == 'world' else 'real pairs'}; fully convolutional "
+                    "(any size). One half of the City → city depth route.",
+        data=description, data_license="streetgen.world renders (procedural, MIT)" if cfg.data == "world"
+        else "see the source dataset", license="mit", datasets=[],
+        tags=["pix2pix", "depth", "city"] + ([cfg.city.lower()] if cfg.data == "world" else []),
+        notes=f"L1 weight {cfg.l1_weight:g}; conditional 70×70 PatchGAN; lr decay from {cfg.decay_start:.0%} of the "
+              "steps.")
+    return trainer.finish(model, card=card, ema=ema)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
