@@ -22,8 +22,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from streetgen import geo, layout, mapview, world  # noqa: E402
-from streetgen.pipelines import (CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline,  # noqa: E402
-                                 save_gif)
+from streetgen.pipelines import (AnyCityPipeline, CountryPipeline, CycleGANPipeline, DepthRoutePipeline,  # noqa: E402
+                                 LayoutPipeline, MapPipeline, SpadePipeline, read_frames, read_photo, save_gif,
+                                 translate_frames)
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -396,6 +397,104 @@ def _surprise_layout():
     return random.randrange(10_000), random.randrange(10_000)
 
 
+# ---- City → city ---------------------------------------------------------------------------------------------------
+CITY_METHODS = {  # label -> (route, checkpoint(s))
+    "CycleGAN: Paris → Venice": ("cyclegan", "cyclegan_paris_venice"),
+    "CycleGAN: Venice → Paris": ("cyclegan", "cyclegan_venice_paris"),
+    "CycleGAN: Manhattan → Paris": ("cyclegan", "cyclegan_manhattan_paris"),
+    "CycleGAN: Paris → Manhattan": ("cyclegan", "cyclegan_paris_manhattan"),
+    "Depth route: Paris depth → Venice photo": ("depth", ("pix2pix_depth_paris", "pix2pix_photo_venice")),
+    "Any city or country (diffusion)": ("any", "country_diffusion"),
+}
+CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
+MAX_CITY_FRAMES = 16
+
+
+@functools.lru_cache(maxsize=8)
+def _load_city_pipeline(method: str):
+    route, names = CITY_METHODS[method]
+    try:
+        if route == "cyclegan":
+            return CycleGANPipeline.from_pretrained(names)
+        if route == "depth":
+            return DepthRoutePipeline.from_pretrained(*names)
+        return AnyCityPipeline.from_pretrained(names)
+    except (FileNotFoundError, ValueError) as err:
+        raise gr.Error(f"The {method!r} model could not be loaded: {err}") from None
+
+
+def _city_pipeline(method: str):
+    if method not in CITY_METHODS:
+        raise gr.Error(f"Unknown method {method!r}; choose one of: {', '.join(CITY_METHODS)}.")
+    with _LOAD_LOCK:
+        return _load_city_pipeline(method)
+
+
+def city_example(city: str, seed: int) -> str:
+    """A world render of a famous city (256 × 256) as an input photo; returns its PNG path."""
+    _, seed = _checked(1, seed, 1, "photos")
+    try:
+        img = world.render_city(city, seed=seed, size=256).image
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    path = os.path.join(tempfile.mkdtemp(prefix="streetgen-city-"), f"{city.lower().replace(' ', '_')}-{seed}.png")
+    Image.fromarray(img).save(path)
+    return path
+
+
+def _translate(pipe, method: str, photo, target: str, strength: float, seed: int, progress=None):
+    route = CITY_METHODS[method][0]
+    if route == "any":
+        return pipe(photo, target, strength=float(strength), seed=seed, progress=progress), None
+    if route == "depth":
+        return pipe(photo, seed=seed)
+    return pipe(photo), None
+
+
+def translate_city(photo: str, method: str, target: str, strength: float, seed: int,
+                   progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, Image.Image | None, str | None, str]:
+    """The photo in another city's style; for the depth route also the intermediate depth (picture + float .npy)."""
+    _, seed = _checked(1, seed, 1, "photos")
+    if not photo:
+        raise gr.Error("No photo: upload one, or tap Use example for a world render.")
+    try:
+        arr, note = read_photo(photo)
+        out, depth = _translate(_city_pipeline(method), method, arr, target, strength, seed,
+                                _steps(progress, "Translating"))
+    except ValueError as err:
+        raise gr.Error(f"Cannot translate this photo: {err}") from None
+    depth_img = depth_file = None
+    if depth is not None:
+        depth_img = Image.fromarray(world.colorize_depth(depth))
+        depth_file = os.path.join(tempfile.mkdtemp(prefix="streetgen-depth-"), "depth_metres.npy")
+        np.save(depth_file, depth.astype(np.float32))
+    h, w = arr.shape[:2]
+    text = f"{method} · {w}×{h}" + (f" · toward {target}, strength {float(strength):.2f}"
+                                     if CITY_METHODS[method][0] == "any" else "") + (f" · input {note}" if note else "")
+    return Image.fromarray(out), depth_img, depth_file, text
+
+
+def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int) -> str:
+    """Every frame of a GIF (up to 16) translated with one seed and one noise; returns the translated GIF."""
+    _, seed = _checked(1, seed, 1, "photos")
+    if not animation:
+        raise gr.Error("No animation: upload a GIF (or WebP) of street frames.")
+    pipe = _city_pipeline(method)
+    try:
+        frames = read_frames(animation, max_frames=MAX_CITY_FRAMES)
+        out = translate_frames(lambda f, seed: _translate(pipe, method, f, target, strength, seed)[0], frames,
+                               seed=seed)
+    except ValueError as err:
+        raise gr.Error(f"Cannot translate these frames: {err}") from None
+    path = os.path.join(tempfile.mkdtemp(prefix="streetgen-frames-"), "translated.gif")
+    return save_gif(out, path, bounce=False)
+
+
+def _on_city_method(method: str):
+    any_city = CITY_METHODS.get(method, ("",))[0] == "any"
+    return gr.update(interactive=any_city), gr.update(interactive=any_city)
+
+
 def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
     """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
     with gr.Row():
@@ -524,6 +623,43 @@ with gr.Blocks(title="streetgen") as demo:
                 l_used = gr.Image(label="Layout as the model reads it", type="pil", format="png",
                                   interactive=False, elem_id="l-used", buttons=["download"])
 
+    with gr.Tab("City", id="city", elem_id="tab-city"):
+        gr.Markdown("Repaint a street photo in another city's style, keeping the scene: a **CycleGAN** city pair, "
+                    "the **depth route** (the photo's depth, estimated by a Paris model, painted by a Venice "
+                    "model; the depth map is shown), or **any city or country** with the diffusion model "
+                    "(*strength*: low keeps the photo, high takes more of the place).")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=340):
+                y_photo = gr.Image(label="Photo", type="filepath", image_mode=None, format="png",
+                                   sources=["upload", "clipboard"], elem_id="y-photo")
+                with gr.Row():
+                    y_example_city = gr.Dropdown(CITY_NAMES, value="Paris", label="Example: a world render of",
+                                                 filterable=False, elem_id="y-example-city", min_width=160)
+                    y_example = gr.Button("Use example", size="lg", elem_id="y-example")
+                y_method = gr.Radio(list(CITY_METHODS), value=next(iter(CITY_METHODS)), label="Method",
+                                    elem_id="y-method")
+                with gr.Row():
+                    y_target = gr.Dropdown(CITY_TARGETS, value="Venice", label="Target (any city)", filterable=True,
+                                           interactive=False, elem_id="y-target", min_width=160)
+                    y_strength = gr.Slider(0.05, 0.6, value=0.2, step=0.05, label="Strength", interactive=False,
+                                           elem_id="y-strength", min_width=160)
+                y_seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="y-seed")
+                y_go = gr.Button("Translate", variant="primary", size="lg", elem_id="y-translate")
+            with gr.Column(scale=1, min_width=340):
+                y_out = gr.Image(label="Translated", type="pil", format="png", interactive=False, elem_id="y-out",
+                                 buttons=["download", "fullscreen"])
+                y_depth = gr.Image(label="Depth (depth route; near = bright)", type="pil", format="png",
+                                   interactive=False, elem_id="y-depth")
+                y_depth_file = gr.File(label="Depth in metres (float32 .npy)", elem_id="y-depth-file")
+                y_note = gr.Markdown(elem_id="y-note")
+        with gr.Accordion("Frames: translate an animated GIF", open=False):
+            with gr.Row():
+                y_frames = gr.File(label="Animated GIF / WebP (up to 16 frames)", file_types=[".gif", ".webp"],
+                                   type="filepath", elem_id="y-frames")
+                y_frames_out = gr.Image(label="Translated frames", type="filepath", format="gif",
+                                        interactive=False, elem_id="y-frames-out", buttons=["download"])
+            y_frames_go = gr.Button("Translate frames", elem_id="y-frames-go")
+
     with gr.Tab("World", id="world", elem_id="tab-world"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
@@ -602,6 +738,14 @@ with gr.Blocks(title="streetgen") as demo:
     l_model.change(_on_layout_model, l_model, l_style, api_visibility="private")
     demo.load(new_layout, [l_layout_seed, l_model], l_editor, api_visibility="private").then(
         layout_to_photo, l_photo_inputs, [l_used, l_photo], api_visibility="private", concurrency_id="render")
+
+    y_inputs = [y_photo, y_method, y_target, y_strength, y_seed]
+    y_go.click(translate_city, y_inputs, [y_out, y_depth, y_depth_file, y_note], api_name="translate_city",
+               concurrency_id="render")
+    y_example.click(city_example, [y_example_city, y_seed], y_photo, api_name="city_example")
+    y_method.change(_on_city_method, y_method, [y_target, y_strength], api_visibility="private")
+    y_frames_go.click(translate_city_frames, [y_frames, y_method, y_target, y_strength, y_seed], y_frames_out,
+                      api_name="translate_city_frames", concurrency_id="render")
 
 demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
 

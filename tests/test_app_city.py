@@ -1,0 +1,96 @@
+"""The City tab's API (gradio_client): example renders, the three routes (shipped checkpoints), the depth map of the
+depth route, frames, odd uploads and bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+CYCLE, DEPTH, ANY = "CycleGAN: Paris → Venice", "Depth route: Paris depth → Venice photo", \
+    "Any city or country (diffusion)"
+
+
+def _rgb(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def paris(client) -> str:
+    return client.predict("Paris", 3, api_name="/city_example")
+
+
+def test_endpoints(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/translate_city", "/city_example", "/translate_city_frames"} <= set(api)
+    assert [p["parameter_name"] for p in api["/translate_city"]["parameters"]] == [
+        "photo", "method", "target", "strength", "seed"]
+
+
+def test_example_is_a_world_render(client, paris):
+    img = _rgb(paris)
+    assert img.shape == (256, 256, 3) and img.std() > 10
+    assert (_rgb(client.predict("Paris", 3, api_name="/city_example")) == img).all()
+
+
+@pytest.mark.parametrize("method", [CYCLE, "CycleGAN: Venice → Paris", "CycleGAN: Manhattan → Paris",
+                                    "CycleGAN: Paris → Manhattan"])
+def test_cyclegan_keeps_size_and_scene(client, paris, method):
+    out, depth, depth_file, note = client.predict(handle_file(paris), method, "Venice", 0.2, 0,
+                                                  api_name="/translate_city")
+    a, b = _rgb(out), _rgb(paris)
+    assert a.shape == b.shape and depth is None and depth_file is None and "256×256" in note
+    assert 0 < np.abs(a.astype(int) - b).mean() < 60  # changed, but the same scene
+
+
+def test_depth_route_shows_the_depth(client, paris):
+    out, depth, depth_file, note = client.predict(handle_file(paris), DEPTH, "Venice", 0.2, 0,
+                                                  api_name="/translate_city")
+    assert _rgb(out).shape == (256, 256, 3) and _rgb(depth).shape == (256, 256, 3)
+    metres = np.load(depth_file)
+    assert metres.shape == (256, 256) and metres.dtype == np.float32
+    assert metres[-10:].mean() < metres[:10].mean()  # the road at the bottom is nearer than the sky at the top
+
+
+def test_any_city_strength(client, paris):
+    low, _, _, note = client.predict(handle_file(paris), ANY, "Venice", 0.1, 0, api_name="/translate_city")
+    high, _, _, _ = client.predict(handle_file(paris), ANY, "Venice", 0.5, 0, api_name="/translate_city")
+    src = _rgb(paris).astype(int)
+    assert _rgb(low).shape == (256, 256, 3) and "Venice" in note
+    assert np.abs(_rgb(low) - src).mean() < np.abs(_rgb(high) - src).mean()
+
+
+def test_odd_uploads_are_converted_with_a_note(client, paris, tmp_path):
+    big = tmp_path / "big.png"
+    Image.open(paris).convert("RGBA").resize((1600, 900)).save(big)
+    out, _, _, note = client.predict(handle_file(str(big)), CYCLE, "Venice", 0.2, 0, api_name="/translate_city")
+    assert _rgb(out).shape == (288, 512, 3) and "resized from 1600×900" in note
+    gray = tmp_path / "gray16.png"
+    Image.fromarray((np.asarray(Image.open(paris).convert("L")).astype(np.uint16) * 257)).save(gray)
+    out, _, _, note = client.predict(handle_file(str(gray)), CYCLE, "Venice", 0.2, 0, api_name="/translate_city")
+    assert _rgb(out).shape == (256, 256, 3) and "converted" in note
+
+
+def test_frames_gif(client, paris, tmp_path):
+    base = np.asarray(Image.open(paris).convert("RGB"))
+    frames = [Image.fromarray(np.roll(base, k, axis=1)) for k in (0, 4, 8)]
+    gif = tmp_path / "walk.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    out = client.predict(handle_file(str(gif)), CYCLE, "Venice", 0.2, 0, api_name="/translate_city_frames")
+    im = Image.open(out)
+    assert im.format == "GIF" and im.n_frames == 3 and im.size == (256, 256)
+
+
+def test_bad_input(client, paris, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(Exception):  # Gradio's own upload check or ours: either way a clear failure, no crash
+        client.predict(handle_file(str(broken)), CYCLE, "Venice", 0.2, 0, api_name="/translate_city")
+    with pytest.raises(Exception, match="(Cannot translate|Atlantis)"):
+        client.predict(handle_file(paris), ANY, "Atlantis", 0.2, 0, api_name="/translate_city")
+    with pytest.raises(Exception, match="(Unknown method|choices)"):
+        client.predict(handle_file(paris), "Teleport", "Venice", 0.2, 0, api_name="/translate_city")
+    with pytest.raises(Exception, match="(Seed|minimum value 0)"):
+        client.predict(handle_file(paris), CYCLE, "Venice", 0.2, -1, api_name="/translate_city")
+    with pytest.raises(Exception, match="(unknown famous city|choices)"):
+        client.predict("Atlantis", 0, api_name="/city_example")
