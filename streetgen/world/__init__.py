@@ -31,7 +31,8 @@ PALETTE = np.array([(128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128
 VOID = 11
 MAX_SIDE = 2048
 
-__all__ = ["WorldSample", "render", "render_country", "render_city", "render_place", "colorize_labels",
+__all__ = ["WorldSample", "render", "render_panorama", "render_country", "render_city", "render_place",
+           "colorize_labels",
            "colorize_depth",
            "CLASS_NAMES", "PALETTE", "FAMILIES", "FAR"]
 
@@ -69,6 +70,17 @@ def render(lat: float, lon: float, seed: int = 0, size=128, famous_city: str | N
     """Render a street at (lat, lon). `size` is an int or (height, width); `famous_city` forces a city's look."""
     lat, lon = geo.check_latlon(lat, lon)
     h, w = _size(size)
+    rng, place, style = _place_style(lat, lon, seed, famous_city)
+    scene = make_scene(style, h, w, rng)
+    light = Light(style)
+    cv = _paint(scene, style, light)
+    image = _finish(cv, light, scene, rng)
+    meta = _meta(lat, lon, seed, (h, w), place, style, scene)
+    return WorldSample(image, cv.label, cv.depth, meta)
+
+
+def _place_style(lat: float, lon: float, seed: int, famous_city: str | None):
+    """(rng, place, style): the random stream of this (seed, place) and the look drawn from it first."""
     rng = _rng(seed, lat, lon)
     if famous_city is not None and famous_city not in geo.FAMOUS_CITIES:
         raise ValueError(f"unknown famous city {famous_city!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
@@ -78,11 +90,69 @@ def render(lat: float, lon: float, seed: int = 0, size=128, famous_city: str | N
     style.extras["edge_lines"] = bool(rng.random() < style["edge_lines"])
     style.extras["crosswalk_z"] = float(rng.uniform(12, 40)) if (style.density > 0.6 and rng.random() < 0.3) else None
     style.spec["asphalt_i"] = int(rng.integers(8))
-    scene = make_scene(style, h, w, rng)
-    light = Light(style)
+    return rng, place, style
 
-    cv = Canvas(h, w)
-    paint_sky(cv, scene.cam, light)
+
+def render_panorama(lat: float, lon: float, seed: int = 0, height: int = 256,
+                    famous_city: str | None = None) -> WorldSample:
+    """A 360° equirectangular panorama (height × 2·height) of one street: image, labels, and depth as metres
+    along each ray. Heading 0 (the middle column) looks down the street; x grows clockwise seen from above.
+
+    Made from four pinhole views a quarter turn apart (90° wide, 126.9° tall: the renderer's camera has no pitch),
+    resampled onto the sphere; above ±63.4° of elevation the views' first and last rows are stretched (open sky
+    overhead, the road under the camera). The street is laid out 25 m behind the camera, so looking back shows
+    where it ends. For testing `streetgen.panorama` with a known scene; not one of the training distributions."""
+    from dataclasses import replace
+
+    from streetgen.panorama import _bilinear
+
+    from .canvas import Camera
+
+    lat, lon = geo.check_latlon(lat, lon)
+    if isinstance(height, bool) or not isinstance(height, (int, np.integer)) or not 32 <= height <= MAX_SIDE // 2:
+        raise ValueError(f"panorama height must be an integer in [32, {MAX_SIDE // 2}], got {height!r}")
+    rng, place, style = _place_style(lat, lon, seed, famous_city)
+    fw, fh = int(height), 2 * int(height)  # views twice as wide as the panorama samples them: no aliasing
+    scene = make_scene(style, fh, fw, rng)  # where the camera stands and how high; the views set the direction
+    light = Light(style)
+    u = ((np.arange(fw) + 0.5 - fw / 2) / (fw / 2)).astype(F32)
+    v = ((fh / 2 - np.arange(fh) - 0.5) / (fw / 2)).astype(F32)
+    ray = np.sqrt(1 + u[None, :] ** 2 + v[:, None] ** 2)  # metres along the ray per metre of camera depth
+    images, labels, depths = [], [], []
+    for k in range(4):
+        cam = Camera(fh, fw, fw / 2, fh / 2, k * math.pi / 2, scene.cam.height, scene.cam.x)
+        view = replace(scene, cam=cam)
+        for row in scene.rows:  # row caches hold material ids of one canvas: each view paints a new canvas
+            row.cache.clear()
+        cv = _paint(view, style, light)
+        dist = np.where(cv.depth >= FAR, cv.depth, cv.depth * ray).astype(F32)
+        images.append(_finish(cv, light, view, np.random.default_rng([seed, k, 17]), dist, vignette=0.0))
+        labels.append(cv.label.copy())
+        depths.append(dist)
+    ph, pw = int(height), 2 * int(height)
+    az = (np.arange(pw) + 0.5) / pw * 2 * math.pi - math.pi
+    el = math.pi / 2 - (np.arange(ph) + 0.5) / ph * math.pi
+    face = np.round(az / (math.pi / 2)).astype(np.int64) % 4
+    rel = az - np.round(az / (math.pi / 2)) * (math.pi / 2)  # within ±45° of the view's axis
+    cols = np.broadcast_to(fw / 2 + (fw / 2) * np.tan(rel) - 0.5, (ph, pw))
+    rows = fh / 2 - (fw / 2) * np.tan(el)[:, None] / np.cos(rel)[None, :] - 0.5
+    rows = np.clip(rows, 0, fh - 1)
+    faces = np.broadcast_to(face, (ph, pw)).ravel()
+    image = _bilinear(np.stack(images), rows.ravel(), cols.ravel(), False, faces)
+    image = np.clip(np.round(image), 0, 255).astype(np.uint8).reshape(ph, pw, 3)
+    ri, ci = np.round(rows).astype(np.int64).ravel(), np.clip(np.round(cols), 0, fw - 1).astype(np.int64).ravel()
+    label = np.stack(labels)[faces, ri, ci].reshape(ph, pw)
+    depth = np.stack(depths)[faces, ri, ci].reshape(ph, pw)
+    meta = _meta(lat, lon, seed, (ph, pw), place, style, scene)
+    meta["projection"] = "equirectangular"
+    return WorldSample(image, label, depth, meta)
+
+
+def _paint(scene, style, light: Light) -> Canvas:
+    """Every surface of the scene, seen by scene.cam, onto a fresh canvas (sky, terrain, ground, rows, objects)."""
+    cam = scene.cam
+    cv = Canvas(cam.h, cam.w)
+    paint_sky(cv, cam, light)
     paint_terrain(cv, scene, style, light)
     fronts = {}
     for row in scene.rows:
@@ -94,19 +164,19 @@ def render(lat: float, lon: float, seed: int = 0, size=128, famous_city: str | N
         side = 0 if row.x < 0 else 1
         paint_row(cv, scene, style, light, row, fronts.get(1 - side) if row.kind == "buildings" else None)
     paint_objects(cv, scene, style, light)
-    image = _finish(cv, light, scene, rng)
-    meta = _meta(lat, lon, seed, (h, w), place, style, scene)
-    return WorldSample(image, cv.label, cv.depth, meta)
+    return cv
 
 
-def _finish(cv: Canvas, light: Light, scene, rng: np.random.Generator) -> np.ndarray:
-    """Compose materials and light, then aerial perspective, vignette and sensor grain (one compiled pass)."""
+def _finish(cv: Canvas, light: Light, scene, rng: np.random.Generator, fog_depth: np.ndarray | None = None,
+            vignette: float = 0.35) -> np.ndarray:
+    """Compose materials and light, then aerial perspective, vignette and sensor grain (one compiled pass).
+    `fog_depth`: the distances the haze grows with (default: the canvas depth)."""
     amb, sun = cv.light_tables(light.ambient, light.direct)
     oy, ox = (int(v) for v in rng.integers(0, 256, 2))
     sky = cv.sky_rgb if cv.sky_rgb is not None else np.zeros((0, cv.w, 3), F32)
     out = np.empty((cv.h, cv.w, 3), np.uint8)
-    kernels.finish(out, cv.mat, cv.tex, cv.lit, cv.depth, amb, sun, sky, light.horizon.astype(F32),
-                   float(light.fog_dist), noise().white, oy, ox)
+    kernels.finish(out, cv.mat, cv.tex, cv.lit, cv.depth if fog_depth is None else fog_depth, amb, sun, sky,
+                   light.horizon.astype(F32), float(light.fog_dist), noise().white, oy, ox, float(vignette))
     return out
 
 

@@ -2,6 +2,8 @@
 
     python -m streetgen.world dataset --out data/world --n 10000 --size 128 --countries world --splits train=0.9,test=0.1
     python -m streetgen.world grid --countries NO,MA,JP,US,IN,FR,BR,RU,KE,AU,EG,DE --size 256 --out world_grid.png
+    python -m streetgen.world panorama --place Paris --height 512 --out paris_pano   # equirect image, labels, depth
+    python -m streetgen.panorama split paris_pano/panorama.png --out views          # its six cube faces
 """
 from __future__ import annotations
 
@@ -56,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--per", type=int, default=1, help="renders per place")
     g.add_argument("--photos-only", action="store_true", help="photos only, arranged in 4 columns")
     g.add_argument("--out", default="world_grid.png")
+    q = sub.add_parser("panorama", help="a 360° equirectangular panorama of one street (image, labels, depth)")
+    q.add_argument("--place", default="Paris", help="a famous city or a country (ISO code or name)")
+    q.add_argument("--lat", type=float, default=None, help="with --lon: render this point instead of --place")
+    q.add_argument("--lon", type=float, default=None)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--height", type=int, default=512, help="panorama height; the width is twice it")
+    q.add_argument("--out", default="world_panorama", help="output folder")
     args = p.parse_args(argv)
 
     from streetgen.world import colorize_depth, colorize_labels, render_city, render_country
@@ -74,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         from PIL import Image
         from streetgen import geo
 
+        if args.cmd == "panorama":
+            return _panorama(args)
         tiles = []
         for name in [c.strip() for c in args.countries.split(",") if c.strip()]:
             for k in range(args.per):
@@ -96,6 +107,37 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def _panorama(args) -> int:
+    """Write panorama.png, labels.png (CamVid colours), labels_ids.png, depth.npy (float32 metres) and meta.json."""
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+    from streetgen import geo
+    from streetgen.world import colorize_labels, render_panorama
+
+    if (args.lat is None) != (args.lon is None):
+        raise ValueError("give both --lat and --lon, or neither (then --place)")
+    if args.lat is not None:
+        lat, lon, city = args.lat, args.lon, None
+    elif args.place in geo.FAMOUS_CITIES:
+        c = geo.FAMOUS_CITIES[args.place]
+        lat, lon, city = c.lat, c.lon, args.place
+    else:
+        lat, lon = geo.sample_place(geo.country(args.place).iso2, np.random.default_rng(args.seed))
+        city = None
+    s = render_panorama(lat, lon, args.seed, args.height, famous_city=city)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(s.image).save(out / "panorama.png")
+    Image.fromarray(colorize_labels(s.labels)).save(out / "labels.png")
+    Image.fromarray(s.labels).save(out / "labels_ids.png")
+    np.save(out / "depth.npy", s.depth)
+    (out / "meta.json").write_text(json.dumps(s.meta, indent=2, default=str))
+    print(f"{s.meta['city']}, {s.meta['country_name']}: {s.image.shape[1]}x{s.image.shape[0]} panorama in {out}/")
+    return 0
 
 
 if __name__ == "__main__":

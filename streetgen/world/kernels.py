@@ -68,8 +68,9 @@ def sky(out, dy, dx, dz, sun, horizon, zenith, direct, cloud_cover, fbm, fine):
 
 
 @njit(cache=True)
-def finish(out, mat, tex, lit, depth, amb, sun, sky_rgb, horizon, fog_dist, white, oy, ox):
-    """Compose albedo × light, sky, aerial perspective, vignette and grain into uint8 RGB."""
+def finish(out, mat, tex, lit, depth, amb, sun, sky_rgb, horizon, fog_dist, white, oy, ox, vignette):
+    """Compose albedo × light, sky, aerial perspective, vignette (0.35 for a lens; 0 for panorama views, which
+    must meet without seams) and grain into uint8 RGB."""
     h, w = mat.shape
     r_sky = sky_rgb.shape[0]
     for r in range(h):
@@ -77,7 +78,7 @@ def finish(out, mat, tex, lit, depth, amb, sun, sky_rgb, horizon, fog_dist, whit
         for c in range(w):
             xx = (c - w / 2) / w
             m = mat[r, c]
-            scale = (1 - 0.35 * (xx * xx + yy * yy)) * 255 * (1 + 0.05 * (white[(r + oy) & TEXM, (c + ox) & TEXM] - 0.5))
+            scale = (1 - vignette * (xx * xx + yy * yy)) * 255 * (1 + 0.05 * (white[(r + oy) & TEXM, (c + ox) & TEXM] - 0.5))
             if m == 0 and r < r_sky:
                 for k in range(3):
                     out[r, c, k] = np.uint8(min(max(sky_rgb[r, c, k] * scale + 0.5, 0.0), 255.0))
