@@ -24,7 +24,7 @@ from PIL import Image  # noqa: E402
 from streetgen import geo, layout, mapview, world  # noqa: E402
 from streetgen.pipelines import (AnyCityPipeline, CountryPipeline, CycleGANPipeline, DepthRoutePipeline,  # noqa: E402
                                  LayoutPipeline, MapPipeline, SpadePipeline, read_frames, read_photo, save_gif,
-                                 translate_frames)
+                                 translate_frames, translate_panorama)
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -490,6 +490,41 @@ def translate_city_frames(animation: str, method: str, target: str, strength: fl
     return save_gif(out, path, bounce=False)
 
 
+def city_panorama_example(city: str, seed: int) -> str:
+    """A 360° world panorama (512 × 256) of a famous city; returns its PNG path."""
+    _, seed = _checked(1, seed, 1, "photos")
+    if city not in geo.FAMOUS_CITIES:
+        raise gr.Error(f"Unknown city {city!r}; choose one of: {', '.join(geo.FAMOUS_CITIES)}.")
+    c = geo.FAMOUS_CITIES[city]
+    pano = world.render_panorama(c.lat, c.lon, seed=seed, height=256, famous_city=city).image
+    path = os.path.join(tempfile.mkdtemp(prefix="streetgen-pano-"), f"{city.lower().replace(' ', '_')}-360.png")
+    Image.fromarray(pano).save(path)
+    return path
+
+
+def translate_city_panorama(pano: str, method: str, target: str, strength: float, seed: int,
+                            progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, Image.Image | None, str]:
+    """A 2:1 equirectangular panorama translated through its six cube faces and stitched back (+ depth route)."""
+    _, seed = _checked(1, seed, 1, "photos")
+    if not pano:
+        raise gr.Error("No panorama: upload a 2:1 equirectangular image, or tap Use a world panorama.")
+    pipe = _city_pipeline(method)
+    faces_done = [0]
+
+    def one_face(face, seed):
+        faces_done[0] += 1
+        progress((faces_done[0] - 1) / 6, desc=f"Translating face {faces_done[0]} of 6")
+        return _translate(pipe, method, face, target, strength, seed)
+
+    try:
+        out, depth = translate_panorama(one_face, pano, seed=seed)
+    except ValueError as err:
+        raise gr.Error(f"Cannot translate this panorama: {err}") from None
+    h, w = out.shape[:2]
+    depth_img = Image.fromarray(world.colorize_depth(depth)) if depth is not None else None
+    return Image.fromarray(out), depth_img, f"{method} · {w}×{h} panorama, six 90° faces translated and stitched"
+
+
 def _on_city_method(method: str):
     any_city = CITY_METHODS.get(method, ("",))[0] == "any"
     return gr.update(interactive=any_city), gr.update(interactive=any_city)
@@ -659,6 +694,19 @@ with gr.Blocks(title="streetgen") as demo:
                 y_frames_out = gr.Image(label="Translated frames", type="filepath", format="gif",
                                         interactive=False, elem_id="y-frames-out", buttons=["download"])
             y_frames_go = gr.Button("Translate frames", elem_id="y-frames-go")
+        with gr.Accordion("360° panorama: translate its six views and stitch them back", open=False):
+            with gr.Row():
+                with gr.Column():
+                    y_pano = gr.Image(label="Equirectangular panorama (2:1)", type="filepath", image_mode=None,
+                                      format="png", sources=["upload", "clipboard"], elem_id="y-pano")
+                    y_pano_example = gr.Button("Use a world panorama of the example city", elem_id="y-pano-example")
+                    y_pano_go = gr.Button("Translate panorama", variant="primary", elem_id="y-pano-go")
+                with gr.Column():
+                    y_pano_out = gr.Image(label="Translated panorama", type="pil", format="png", interactive=False,
+                                          elem_id="y-pano-out", buttons=["download", "fullscreen"])
+                    y_pano_depth = gr.Image(label="Depth panorama (depth route)", type="pil", format="png",
+                                            interactive=False, elem_id="y-pano-depth")
+                    y_pano_note = gr.Markdown(elem_id="y-pano-note")
 
     with gr.Tab("World", id="world", elem_id="tab-world"):
         with gr.Row(equal_height=False):
@@ -744,6 +792,10 @@ with gr.Blocks(title="streetgen") as demo:
                concurrency_id="render")
     y_example.click(city_example, [y_example_city, y_seed], y_photo, api_name="city_example")
     y_method.change(_on_city_method, y_method, [y_target, y_strength], api_visibility="private")
+    y_pano_example.click(city_panorama_example, [y_example_city, y_seed], y_pano, api_name="city_panorama_example")
+    y_pano_go.click(translate_city_panorama, [y_pano, y_method, y_target, y_strength, y_seed],
+                    [y_pano_out, y_pano_depth, y_pano_note], api_name="translate_city_panorama",
+                    concurrency_id="render")
     y_frames_go.click(translate_city_frames, [y_frames, y_method, y_target, y_strength, y_seed], y_frames_out,
                       api_name="translate_city_frames", concurrency_id="render")
 

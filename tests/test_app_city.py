@@ -94,3 +94,22 @@ def test_bad_input(client, paris, tmp_path):
         client.predict(handle_file(paris), CYCLE, "Venice", 0.2, -1, api_name="/translate_city")
     with pytest.raises(Exception, match="(unknown famous city|choices)"):
         client.predict("Atlantis", 0, api_name="/city_example")
+
+
+def test_panorama_through_its_cube_faces(client):
+    """A world panorama through the depth route: a 2:1 panorama back, with a depth panorama whose ground ring (bottom)
+    is nearer than the sky (top); a photo that is not 2:1 gets a clear error."""
+    from gradio_client.exceptions import AppError
+
+    pano = client.predict("Venice", 1, api_name="/city_panorama_example")
+    assert _rgb(pano).shape == (256, 512, 3)
+    out, depth, note = client.predict(handle_file(pano), DEPTH, "Venice", 0.2, 0, api_name="/translate_city_panorama")
+    a, d = _rgb(out), np.asarray(Image.open(depth).convert("L"), dtype=float)
+    assert a.shape == (256, 512, 3) and "panorama" in note
+    assert 0 < np.abs(a.astype(int) - _rgb(pano)).mean() < 90
+    assert d[-20:].mean() > d[:20].mean()  # near = bright: the ground under the camera, not the sky
+    cyc, no_depth, _ = client.predict(handle_file(pano), CYCLE, "Venice", 0.2, 0, api_name="/translate_city_panorama")
+    assert _rgb(cyc).shape == (256, 512, 3) and no_depth is None
+    square = client.predict("Paris", 3, api_name="/city_example")
+    with pytest.raises(AppError, match="2:1|equirect|panorama"):
+        client.predict(handle_file(square), CYCLE, "Venice", 0.2, 0, api_name="/translate_city_panorama")

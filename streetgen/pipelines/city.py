@@ -149,7 +149,7 @@ class AnyCityPipeline:
                              "knows")
         arr, _ = read_photo(photo)
         h, w = arr.shape[:2]
-        square = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.BICUBIC, reducing_gap=2.0))
+        square = np.array(Image.fromarray(arr).resize((self.size, self.size), Image.BICUBIC, reducing_gap=2.0))
         x = torch.from_numpy(square).permute(2, 0, 1)[None].float() / 255
         label = torch.zeros(1, len(self.countries))
         label[0, self.countries.index(code)] = 1
@@ -195,3 +195,23 @@ def translate_frames(pipe: Callable[..., object], frames: list[np.ndarray], seed
         result = pipe(frame, seed=seed, **options)
         out.append(result[0] if isinstance(result, tuple) else result)
     return out
+
+
+def translate_panorama(pipe: Callable[..., object], pano: PhotoInput, seed: int = 0, face_size: int | None = None,
+                       **options) -> tuple[np.ndarray, np.ndarray | None]:
+    """(translated panorama uint8, depth panorama float32 metres or None): an equirectangular (2:1) panorama cut
+    into its six 90° cube faces (the study's perspective views), each face through `pipe` with one seed, and the
+    faces stitched back at the panorama's size. Faces are translated independently, so a translator that changes
+    colours a lot can leave faint edges where faces meet. Depth-route depth comes back as a panorama too."""
+    from streetgen.panorama import cube_to_equirect, equirect_to_cube
+
+    arr, _ = read_photo(pano, max_side=max(MAX_SIDE * 2, 1024))
+    faces = equirect_to_cube(arr, face_size)  # ValueError when it is not 2:1
+    photos, depths = {}, {}
+    for name, face in faces.items():
+        result = pipe(face, seed=seed, **options)
+        photos[name], depths[name] = result if isinstance(result, tuple) else (result, None)
+    out = cube_to_equirect(photos, size=arr.shape[:2])
+    if any(d is None for d in depths.values()):
+        return out, None
+    return out, cube_to_equirect({k: d.astype(np.float32) for k, d in depths.items()}, size=arr.shape[:2])
