@@ -4,6 +4,7 @@
     python -m streetgen.eval --task country --model world-shuffled       # sanity: conditions shuffled → chance
     python -m streetgen.eval --task map --model world
     python -m streetgen.eval --task layout --model world
+    python -m streetgen.eval --task city --model cyclegan_paris_venice     # see streetgen/eval_city.py
 
 A *model* is something that answers the task's request: `world` answers with real renders (the reference every
 generator is compared with), `world-shuffled` with real renders of the wrong condition (a sanity floor), and
@@ -28,7 +29,7 @@ from streetgen.metrics import diversity, frechet_distance, kernel_distance, mean
 
 JUDGE_EVAL_SEED = 9003  # reference renders and requests; disjoint from judge training (9001/9002)
 # task -> model name -> factory(seed) returning a callable that answers one request
-GENERATORS: dict[str, dict[str, Callable]] = {"country": {}, "map": {}, "layout": {}}
+GENERATORS: dict[str, dict[str, Callable]] = {"country": {}, "map": {}, "layout": {}, "city": {}}
 
 
 def _to_tensor(images: np.ndarray):
@@ -97,6 +98,7 @@ def _register_world_generators() -> None:
     GENERATORS["country"].update({"world": country_world, "world-shuffled": country_shuffled})
     GENERATORS["map"].update({"world": map_world})
     GENERATORS["layout"].update({"world": None})  # the layouts' own photos (eval_layout handles it)
+    GENERATORS["city"].update({"world": None})  # the source renders untranslated (eval_city handles it)
 
 
 _register_world_generators()
@@ -177,9 +179,10 @@ LAYOUT_SIZE = (128, 256)  # (height, width) of world layouts: the shipped layout
 CAMVID_SIZE = (128, 160)  # CamVid val at 128 rows, centre-cropped to a multiple of 32 wide
 
 
-def _layout_data(n: int, data: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _layout_data(n: int, data: str, size: tuple[int, int] = LAYOUT_SIZE
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(label maps (N, H, W) uint8, their photos (N, H, W, 3) uint8, depth (N, H, W) or None): world renders of
-    random places at LAYOUT_SIZE, or the first n pairs of CamVid val ('camvid:ROOT') at CAMVID_SIZE."""
+    random places at `size`, or the first n pairs of CamVid val ('camvid:ROOT') at CAMVID_SIZE."""
     if data.startswith("camvid:"):
         from PIL import Image
 
@@ -200,7 +203,7 @@ def _layout_data(n: int, data: str) -> tuple[np.ndarray, np.ndarray, np.ndarray 
     if data != "world":
         raise ValueError(f"layout data must be 'world' or 'camvid:ROOT', got {data!r}")
     rng = np.random.default_rng(JUDGE_EVAL_SEED + 1)
-    samples = [world.render(*geo.sample_world(rng), seed=JUDGE_EVAL_SEED * 1000 + k, size=LAYOUT_SIZE)
+    samples = [world.render(*geo.sample_world(rng), seed=JUDGE_EVAL_SEED * 1000 + k, size=size)
                for k in range(n)]
     return (np.stack([s.labels for s in samples]), np.stack([s.image for s in samples]),
             np.stack([s.depth for s in samples]))
@@ -224,22 +227,49 @@ def spatial_class_features(labels: np.ndarray, grid: tuple[int, int] = (4, 8), n
     return cells.mean(axis=(2, 4)).reshape(n, -1)
 
 
+def unconditional_photos(model, n: int, seed: int = JUDGE_EVAL_SEED, batch: int = 16) -> np.ndarray:
+    """n uint8 photos from a class-conditional diffusion model asked for no class (its classifier-free-guidance
+    branch, trained on every country): the study's "unconditional generator on photos" row."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(0, n, batch):
+        labels = torch.full((min(batch, n - i),), model.null_label, dtype=torch.long)
+        x = model.sample(labels, generator=g, guidance=1.0)
+        out.append((x.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8))
+    return np.concatenate(out)
+
+
 def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, data: str = "world",
-                painter: str = "", inception_weights: str | None = None) -> dict:
+                painter: str = "", inception_weights: str | None = None,
+                size: tuple[int, int] = LAYOUT_SIZE) -> dict:
     """Layout → street measures. `model` is 'world' (the real photos: the reference), a SPADE checkpoint (paints
-    the real layouts), or a layout-GAN checkpoint (its maps against the real maps, then painted by `painter`)."""
+    the real layouts), a layout-GAN checkpoint (its maps against the real maps, then painted by `painter`), or a
+    country diffusion checkpoint sampled without a country (an unconditional photo generator; it makes square
+    images, so the world photos are rendered square to match)."""
     import streetgen
     from streetgen.layout_stats import layout_distance
+    from streetgen.models.country_diffusion import CountryDiffusion
     from streetgen.models.layout_gan import LayoutGenerator
     from streetgen.models.spade import SpadeGenerator
     from streetgen.pipelines import LayoutPipeline, SpadePipeline
 
-    layouts, real, depth = _layout_data(n, data)
+    net = None if model in GENERATORS["layout"] else streetgen.load(model)
+    if isinstance(net, CountryDiffusion):
+        if data != "world":
+            raise ValueError("the unconditional photo row is measured on world photos (the model's training data)")
+        size = (net.image_size, net.image_size)
+    layouts, real, depth = _layout_data(n, data, size)
     real_feats = judge_outputs(place_judge, real)["features"]
     real_miou = mean_iou(_segment(segmenter, real), layouts)
     out: dict = {"n_images": int(len(layouts)), "data": data, "real_layout_miou": real_miou}
-    net = None if model in GENERATORS["layout"] else streetgen.load(model)
-    if isinstance(net, LayoutGenerator):
+    if data == "world":
+        out["size"] = f"{size[0]}x{size[1]}"
+    if isinstance(net, CountryDiffusion):
+        photos = unconditional_photos(net, len(layouts))
+        prefix = "unconditional_"
+    elif isinstance(net, LayoutGenerator):
         fake_layouts = np.concatenate([np.stack(LayoutPipeline(net)(n=min(16, n - i), seed=JUDGE_EVAL_SEED + i))
                                        for i in range(0, n, 16)])
         if fake_layouts.shape[1:] != layouts.shape[1:]:  # e.g. CamVid val crops: compare the same field of view
@@ -265,7 +295,7 @@ def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, da
         out.update({"layout_miou": miou, "miou_ratio_to_real": miou / real_miou if real_miou > 0 else float("nan")})
         prefix = ""
     else:
-        raise ValueError(f"{model!r} is neither 'world', a SPADE nor a layout-GAN checkpoint")
+        raise ValueError(f"{model!r} is neither 'world', a SPADE, a layout-GAN nor a country diffusion checkpoint")
     feats = judge_outputs(place_judge, photos)["features"]
     out[prefix + "judge_frechet_distance"] = frechet_distance(feats, real_feats)
     out[prefix + "judge_kernel_distance"] = kernel_distance(feats, real_feats)
@@ -301,21 +331,39 @@ def to_markdown(task: str, model: str, metrics: dict) -> str:
     return f"# streetgen eval: task `{task}`, model `{model}`\n\n| metric | value |\n|---|---|\n{rows}\n"
 
 
+def _parse_size(text: str, parser: argparse.ArgumentParser) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+        if h < 32 or w < 32 or h % 32 or w % 32:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--layout-size must be HxW with multiples of 32 (e.g. 128x256), got {text!r}")
+    return h, w
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m streetgen.eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", required=True, choices=["country", "map", "layout", "city"])
     p.add_argument("--model", default="world", help="world | world-shuffled | a registered generator")
-    p.add_argument("--n", type=int, default=4, help="images per condition (country) / per point (map) / total (layout)")
+    p.add_argument("--n", type=int, default=4,
+                   help="images per condition (country) / per point (map) / total (layout, city)")
     p.add_argument("--points", type=int, default=100, help="map task: number of requested points")
     p.add_argument("--countries", type=int, default=0, help="country task: only the first N judge countries")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--place-judge", default="judges/place")
     p.add_argument("--segmenter", default="judges/seg")
-    p.add_argument("--depth-judge", default="judges/depth", help="layout task: '' to skip the depth error")
+    p.add_argument("--depth-judge", default="judges/depth",
+                   help="layout and city tasks: '' to skip the depth errors")
     p.add_argument("--data", default="world", help="layout task: 'world' or 'camvid:ROOT' (CamVid val pairs)")
+    p.add_argument("--layout-size", default="128x256", help="layout task, world data: HxW of the layouts "
+                                                            "(a country diffusion model sets its own square size)")
     p.add_argument("--painter", default="", help="layout task, layout-GAN models: the SPADE checkpoint that paints "
                                                  "the generated maps (default spade_world, or spade_camvid on CamVid)")
+    p.add_argument("--source", default=None, help="city task: source city (models trained on a pair know theirs)")
+    p.add_argument("--target", default=None, help="city task: target city (any-city and 'world' need it)")
+    p.add_argument("--strength", type=float, default=0.2, help="city task, any-city (diffusion): SDEdit strength")
+    p.add_argument("--city-judge", default="judges/city")
     p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
     p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
                                                     '\'{"steps": 10, "guidance": 2.0}\'')
@@ -329,25 +377,34 @@ def main(argv: list[str] | None = None) -> dict:
         p.error(f"--sample must be a JSON object, got {args.sample!r} ({err})")
     import streetgen
 
-    if args.task == "city":
-        p.error("the city task needs the City → city models (a later issue); available now: country, map, layout")
-    if args.model not in GENERATORS[args.task] and not _is_checkpoint(args.model):
+    if args.model not in GENERATORS[args.task] and not all(_is_checkpoint(m) for m in args.model.split("+")):
         p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}"
                 + {"country": " or a country checkpoint such as 'cvae'",
                    "map": " or a map checkpoint such as 'map_gan'",
-                   "layout": " or a SPADE / layout-GAN checkpoint such as 'spade_world'"}.get(args.task, ""))
+                   "layout": " or a SPADE / layout-GAN / country diffusion checkpoint such as 'spade_world'",
+                   "city": " or a CycleGAN / pix2pix / country diffusion checkpoint, or 'to_depth+to_photo'"}.get(args.task, ""))
     t0 = time.time()
-    if args.task == "layout":
+    if args.task == "city":
+        from streetgen.eval_city import eval_city
+
+        try:
+            metrics = eval_city(args.model, args.n, args.size, streetgen.load(args.city_judge),
+                                streetgen.load(args.segmenter),
+                                streetgen.load(args.depth_judge) if args.depth_judge else None,
+                                args.source, args.target, args.strength)
+        except ValueError as err:
+            p.error(str(err))
+    elif args.task == "layout":
         metrics = eval_layout(args.model, args.n, streetgen.load(args.segmenter), streetgen.load(args.place_judge),
                               streetgen.load(args.depth_judge) if args.depth_judge else None, args.data,
-                              args.painter, args.inception_weights or None)
+                              args.painter, args.inception_weights or None, _parse_size(args.layout_size, p))
     else:
         judge = streetgen.load(args.place_judge)
         metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge,
                                 args.inception_weights or None, options) if args.task == "country"
                    else eval_map(args.model, args.points, args.n, args.size, judge))
     metrics["seconds"] = round(time.time() - t0, 1)
-    out = Path(args.out or f"runs/eval/{args.task}_{args.model}")
+    out = Path(args.out or f"runs/eval/{args.task}_{args.model.replace('+', '_')}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
                                                   **metrics}, indent=2))

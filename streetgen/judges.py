@@ -4,6 +4,7 @@
   plus a 256-d feature vector used for Fréchet/kernel distances and diversity.
 - `Segmenter`: the 11 CamVid classes per pixel (layout fidelity: does the photo keep the asked-for layout?).
 - `DepthEstimator`: metric depth per pixel (depth error of generated or translated images).
+- `CityJudge`: which famous city (`geo.FAMOUS_CITIES`) a street looks like (City → city: did the style move?).
 
 They are trained on held-out world renders (and CamVid for the segmenter) by `train/train_judges.py`; their scores
 on unseen real renders are the "real" baseline that every generator is compared with (see their model cards).
@@ -91,6 +92,27 @@ class _UNet(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = dec(torch.cat([x, skip], dim=1))
         return F.interpolate(self.out(x), size=size, mode="bilinear", align_corners=False)
+
+
+class CityJudge(StreetgenModel, architecture="city_judge"):
+    """Logits over famous cities. Why its own judge: the place judge knows countries, and Venice and Burano (or a
+    Paris street and a French village) share one; city → city translation is scored by the city look itself."""
+
+    def __init__(self, cities: list[str] | None = None, width: int = 24, input_size: int = 96):
+        super().__init__()
+        self.cities = list(cities or [])
+        self.input_size = input_size
+        w = width
+        self.body = nn.Sequential(_block(3, w, 2), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2),
+                                  _block(4 * w, 8 * w, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(8 * w, max(len(self.cities), 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1], any size (resized to the judge's input) → (B, cities) logits."""
+        if images.shape[-2:] != (self.input_size, self.input_size):
+            images = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear",
+                                   align_corners=False, antialias=True)
+        return self.head(self.body(_normalise(images)))
 
 
 class Segmenter(StreetgenModel, architecture="segmenter"):

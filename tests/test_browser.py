@@ -263,3 +263,35 @@ def test_layout_tab_paint_two_strokes(browser, app_url, tmp_path):
         pred = streetgen.load("judges/seg").predict(x[None].float() / 255).numpy()[0]
     assert (pred[:32] == sky).mean() > 0.7 and (pred[-32:] == road).mean() > 0.7
     page.close()
+
+
+def test_city_tab_upload_depth_route(browser, app_url, tmp_path):
+    """Upload a photo (an RGBA PNG, converted with a note), tap the depth route, translate: the translated photo
+    and the depth map appear, the translation keeps the photo's size and the depth map is far (dark) in the sky."""
+    from streetgen import world
+
+    sample = world.render_city("Paris", seed=7, size=(192, 256))
+    rgba = np.dstack([sample.image, np.full(sample.image.shape[:2], 255, np.uint8)])
+    upload = tmp_path / "my_street.png"
+    Image.fromarray(rgba, "RGBA").save(upload)
+    ctx, page = _touch_tab(browser, app_url, "City")
+    page.locator("#y-photo input[type=file]").set_input_files(str(upload))
+    expect(page.locator("#y-photo img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    page.locator("#y-method").get_by_text("Depth route", exact=False).tap()
+    page.locator("#y-translate").tap()
+    out, depth = page.locator("#y-out img").first, page.locator("#y-depth img").first
+    expect(out).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(depth).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#y-note")).to_contain_text("RGBA", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator(".toast-body").count() == 0
+    _shot(page, tmp_path, "city_depth_route")
+
+    def fetch(locator) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(page.request.get(locator.get_attribute("src")).body())).convert("L"),
+                          dtype=float)
+
+    translated, depth_map = fetch(out), fetch(depth)
+    assert translated.shape == (192, 256) and depth_map.shape[:2] == (192, 256)
+    sky = sample.labels == world.CLASS_NAMES.index("Sky")
+    assert sky.mean() > 0.05 and depth_map[sky].mean() < depth_map[~sky].mean()  # near = bright, the sky is far
+    ctx.close()

@@ -45,12 +45,14 @@ def _example_input(arch: str):
     return torch.rand(2, 3, 64, 64)
 
 
-@pytest.mark.parametrize("arch", ["place_judge", "segmenter", "depth_estimator"])
+@pytest.mark.parametrize("arch", ["place_judge", "segmenter", "depth_estimator", "city_judge"])
 def test_registered_models_round_trip(arch, tmp_path):
     cls = REGISTRY[arch]
     kwargs = {"width": 8}
     if arch == "place_judge":
         kwargs.update(countries=["FR", "JP", "NA"], styles=list(world.FAMILIES), input_size=64)
+    if arch == "city_judge":
+        kwargs.update(cities=["Paris", "Venice"], input_size=32)
     model = cls(**kwargs).eval()
     x = _example_input(arch)
     with torch.no_grad():
@@ -64,6 +66,8 @@ def test_registered_models_round_trip(arch, tmp_path):
         for k in y:
             assert torch.allclose(y[k], y2[k], atol=1e-5), k
         assert y["country"].shape == (2, 3) and y["features"].shape[0] == 2
+    elif arch == "city_judge":
+        assert torch.allclose(y, y2, atol=1e-5) and y.shape == (2, 2)  # logits over its cities, any input size
     else:
         assert torch.allclose(y, y2, atol=1e-5)
         assert y.shape[-2:] == (64, 64)
@@ -160,3 +164,20 @@ def test_layout_eval_rows_for_spade_and_layout_gan(camvid_root):
     assert cam["n_images"] == 2 and cam["data"].startswith("camvid:") and "layout_miou" in cam
     with pytest.raises(ValueError, match="neither"):
         eval_layout("judges/depth", 2, seg, place)
+
+
+def test_layout_eval_unconditional_photo_row():
+    """The study's unconditional-photo-generator row: the country diffusion model asked for no country, measured
+    against square world renders; its photos vary by sample and sit further from the real photos than they do."""
+    import streetgen
+    from streetgen.eval import eval_layout, unconditional_photos
+
+    seg, place = streetgen.load("judges/seg"), streetgen.load("judges/place")
+    photos = unconditional_photos(streetgen.load("country_diffusion"), 3, batch=2)
+    assert photos.shape == (3, 128, 128, 3) and photos.dtype == np.uint8
+    assert np.abs(photos[0].astype(int) - photos[1]).mean() > 5  # different samples, not one fixed image
+    row = eval_layout("country_diffusion", 4, seg, place)
+    assert row["size"] == "128x128" and row["unconditional_judge_frechet_distance"] > 1.0
+    assert "layout_miou" not in row  # nothing to keep: no layout went in
+    with pytest.raises(ValueError, match="world photos"):
+        eval_layout("country_diffusion", 2, seg, place, data="camvid:/nonexistent")

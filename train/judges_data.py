@@ -68,6 +68,21 @@ def render_world_arrays(countries: list[str], per_country: int, size: int, seed:
                        np.array(cols[5]), np.array(cols[6]), list(countries))
 
 
+def _render_city(args) -> np.ndarray:
+    city, seed = args[:2]
+    return world.render_city(city, seed=seed, size=args[2]).image
+
+
+def render_city_arrays(cities: list[str], per_city: int, size: int, seed: int,
+                       workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, size, size, 3) uint8, city index (N,)): `per_city` renders of each famous city."""
+    jobs = [(c, seed * 1_000_003 + k, size) for k in range(per_city) for c in cities]
+    geo.reverse(0.0, 0.0)  # load tables before forking
+    with mp.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
+        images = pool.map(_render_city, jobs, chunksize=16)
+    return np.stack(images), np.array([cities.index(j[0]) for j in jobs])
+
+
 def load_camvid(root: str | Path, split: str, height: int = 128, limit: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """CamVid pairs resized to `height` rows (aspect kept; labels with nearest neighbour); `limit` > 0: the first
     `limit` pairs only (tests, smoke runs)."""

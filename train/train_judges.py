@@ -3,6 +3,7 @@
     python train/train_judges.py --judge place --steps 3000
     python train/train_judges.py --judge seg --steps 2500 --camvid ../shared/datasets/camvid
     python train/train_judges.py --judge depth --steps 2500
+    python train/train_judges.py --judge city --per-country 300 --steps 1500   # per-country = renders per city
 
 Each run renders its data in memory (seeds disjoint from every generator's data), trains with an explicit loop,
 measures the judge on unseen renders (the "real" baseline every generator is compared with) and exports the
@@ -26,17 +27,17 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streetgen import geo, world  # noqa: E402
-from streetgen.judges import IGNORE, MAX_DEPTH, DepthEstimator, PlaceJudge, Segmenter  # noqa: E402
+from streetgen.judges import IGNORE, MAX_DEPTH, CityJudge, DepthEstimator, PlaceJudge, Segmenter  # noqa: E402
 from streetgen.metrics import class_iou  # noqa: E402
 from train.judges_data import (JUDGE_TEST_SEED, JUDGE_TRAIN_SEED, judge_countries, load_camvid,  # noqa: E402
-                               render_world_arrays)
+                               render_city_arrays, render_world_arrays)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
 class JudgeConfig:
-    judge: str = "place"  # place | seg | depth
+    judge: str = "place"  # place | seg | depth | city
     countries: int = 100
     per_country: int = 120  # training renders per country (world data is balanced over countries)
     test_per_country: int = 20
@@ -128,7 +129,54 @@ def _random_crops(images, labels, size, n, g):
     return im, lab
 
 
+def evaluate_city(model: CityJudge, images: np.ndarray, city: np.ndarray, batch: int = 256) -> dict:
+    model.eval()
+    with torch.no_grad():
+        pred = np.concatenate([model(_to_tensor(images[i:i + batch])).argmax(1).numpy()
+                               for i in range(0, len(images), batch)])
+    per_city = {c: float((pred[city == k] == k).mean()) for k, c in enumerate(model.cities)}
+    return {"city_top1": float((pred == city).mean()), "chance_top1": 1.0 / len(model.cities),
+            "n_test": len(images), "per_city_top1": per_city}
+
+
+def train_city(cfg: JudgeConfig, argv: list[str]) -> dict:
+    """The city judge: famous-city renders only, balanced; same jitter and optimiser as the place judge."""
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    g = torch.Generator().manual_seed(cfg.seed)
+    t0 = time.time()
+    cities = list(geo.FAMOUS_CITIES)
+    images, city = render_city_arrays(cities, cfg.per_country, cfg.size, JUDGE_TRAIN_SEED)
+    test_images, test_city = render_city_arrays(cities, cfg.test_per_country, cfg.size, JUDGE_TEST_SEED)
+    print(f"rendered {len(images)} train / {len(test_images)} test images in {time.time() - t0:.0f}s")
+    model = CityJudge(cities=cities, width=cfg.width)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
+                                                pct_start=max(0.05, 2.0 / cfg.steps))
+    t1 = time.time()
+    for step in range(1, cfg.steps + 1):
+        model.train()
+        idx = torch.randint(len(images), (cfg.batch,), generator=g).numpy()
+        loss = F.cross_entropy(model(_jitter(_to_tensor(images[idx]), g)), torch.from_numpy(city[idx]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == 1:
+            print(f"step {step}/{cfg.steps} loss {loss.item():.4f} ({step / (time.time() - t1):.2f} steps/s)",
+                  flush=True)
+    metrics = evaluate_city(model, test_images, test_city)
+    wall = time.time() - t0
+    print(json.dumps(metrics, indent=2))
+    out = Path(cfg.out) if cfg.out else ROOT / "checkpoints" / "judges" / "city"
+    _export(model, out, cfg, argv, metrics, wall, len(images))
+    return metrics
+
+
 def train(cfg: JudgeConfig, argv: list[str]) -> dict:
+    if cfg.judge == "city":
+        return train_city(cfg, argv)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -213,9 +261,15 @@ def _export(model, out: Path, cfg: JudgeConfig, argv: list[str], metrics: dict, 
     from streetgen.models.card import ModelCardInfo
 
     camvid = cfg.judge == "seg"
-    data = (f"{n_train} streetgen.world renders at {cfg.size}² ({cfg.countries} countries, balanced; dataset seed "
-            f"{JUDGE_TRAIN_SEED}), evaluated on {cfg.test_per_country * cfg.countries} unseen renders (seed "
-            f"{JUDGE_TEST_SEED}).") + (" Plus CamVid train (367 Cambridge photos, SegNet 11-class labels), "
+    if cfg.judge == "city":
+        data = (f"{n_train} streetgen.world renders of the {len(geo.FAMOUS_CITIES)} famous cities at {cfg.size}² "
+                f"(balanced; dataset seed {JUDGE_TRAIN_SEED}), evaluated on {cfg.test_per_country} unseen renders "
+                f"per city (seed {JUDGE_TEST_SEED}).")
+    else:
+        data = (f"{n_train} streetgen.world renders at {cfg.size}² ({cfg.countries} countries, balanced; dataset "
+                f"seed {JUDGE_TRAIN_SEED}), evaluated on {cfg.test_per_country * cfg.countries} unseen renders "
+                f"(seed {JUDGE_TEST_SEED}).")
+    data = data + (" Plus CamVid train (367 Cambridge photos, SegNet 11-class labels), "
                                        "evaluated on CamVid val (101)." if camvid else "")
     card = ModelCardInfo(
         description=f"streetgen {cfg.judge} judge for `python -m streetgen.eval`: its scores on unseen real renders "
