@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -368,6 +370,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
                                                     '\'{"steps": 10, "guidance": 2.0}\'')
     p.add_argument("--out", default="")
+    p.add_argument("--card", action="store_true", help="also record the command and numbers in the model's card "
+                                                       "(local checkpoint folders; every model of an 'A+B' route)")
     args = p.parse_args(argv)
     try:
         options = json.loads(args.sample)
@@ -410,6 +414,20 @@ def main(argv: list[str] | None = None) -> dict:
                                                   **metrics}, indent=2))
     (out / "metrics.md").write_text(to_markdown(args.task, args.model, metrics))
     print(to_markdown(args.task, args.model, metrics))
+    if args.card and args.model not in GENERATORS[args.task]:
+        from streetgen.hub import default_checkpoints_root
+        from streetgen.models.card import add_evaluation
+
+        command = "python -m streetgen.eval " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
+                                                                                   else argv))
+        for name in args.model.split("+"):
+            # local folders only: a Hub download lives in the shared cache, which is not ours to edit
+            folder = next((f for f in (Path(name).expanduser(), default_checkpoints_root() / name)
+                           if (f / "config.json").is_file()), None)
+            if folder is None:
+                print(f"--card: {name} is not a local checkpoint folder; its card is left alone", file=sys.stderr)
+            else:
+                print(f"recorded in {add_evaluation(folder, command, metrics)}")
     return metrics
 
 

@@ -215,3 +215,23 @@ def test_fresh_process_finds_model_classes_inside_the_package(tmp_path, monkeypa
     m = streetgen.load(tmp_path / "judge")
     assert type(m).__name__ == "PlaceJudge" and m.countries == ["FR", "JP"] and not m.training
     assert sys.modules["streetgen.judges"] is not judges
+
+
+def test_add_evaluation_records_commands_and_numbers(tmp_path):
+    """`eval --card`: the eval command and its numbers land in the card; a rerun replaces its own entry only, and
+    the weights and the rest of the card are untouched."""
+    from streetgen.models.card import add_evaluation
+
+    model, folder = saved(tmp_path)
+    before = (folder / "model.safetensors").read_bytes()
+    info = ModelCardInfo(description="tiny", training_command="python train/x.py --steps 3", steps=3)
+    model.save_pretrained(folder, card=info)
+    add_evaluation(folder, "python -m streetgen.eval --task map --model m", {"median_km": 812.5, "n": 4})
+    add_evaluation(folder, "python -m streetgen.eval --task map --model m --n 2", {"median_km": 900.0})
+    add_evaluation(folder, "python -m streetgen.eval --task map --model m", {"median_km": 700.25, "n": 4})
+    card = read_card(folder)
+    assert [e["metrics"]["median_km"] for e in card.evaluation] == [900.0, 700.25]
+    assert card.training_command == "python train/x.py --steps 3" and card.steps == 3
+    text = (folder / "README.md").read_text()
+    assert "## Evaluation" in text and "| median_km | 700.2 |" in text
+    assert (folder / "model.safetensors").read_bytes() == before and type(streetgen.load(str(folder))) is TinyNet

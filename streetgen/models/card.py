@@ -30,6 +30,7 @@ class ModelCardInfo:
     datasets: list[str] = field(default_factory=list)  # Hub dataset ids, if any
     tags: list[str] = field(default_factory=list)
     notes: str = ""  # limitations, known failure modes
+    evaluation: list[dict] = field(default_factory=list)  # [{"command": eval command line, "metrics": {...}}]
 
 
 def _fmt_time(seconds: float | None) -> str:
@@ -43,11 +44,11 @@ def _card_data(arch: str, info: ModelCardInfo, base_tags: list[str]) -> ModelCar
     extra = {"architecture": arch, "training_command": info.training_command, "steps": info.steps,
              "wall_time_s": info.wall_time_s, "hardware": info.hardware, "metric_values": dict(info.metrics),
              "data": info.data, "data_license": info.data_license, "description": info.description,
-             "notes": info.notes}
+             "notes": info.notes, "evaluation": list(info.evaluation)}
     return ModelCardData(
         license=info.license, library_name=LIBRARY, tags=sorted(set(base_tags) | set(info.tags)) or None,
         datasets=list(info.datasets) or None, metrics=sorted(info.metrics) or None,
-        streetgen={k: v for k, v in extra.items() if v not in (None, "", {})},
+        streetgen={k: v for k, v in extra.items() if v not in (None, "", {}, [])},
     )
 
 
@@ -91,6 +92,12 @@ import streetgen
 model = streetgen.load("<folder or repo id>")  # config.json + model.safetensors, strict, eval mode
 ```
 """
+    if info.evaluation:
+        body += "\n## Evaluation\n"
+        for entry in info.evaluation:
+            values = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+                               for k, v in entry.get("metrics", {}).items())
+            body += f"\n```bash\n{entry.get('command', '')}\n```\n\n| metric | value |\n|---|---|\n{values}\n"
     if info.notes:
         body += f"\n## Notes\n\n{info.notes}\n"
     return f"---\n{data.to_yaml()}\n---\n{body}"
@@ -115,3 +122,20 @@ def read_card(path: str | Path) -> ModelCardInfo:
     return ModelCardInfo(**values)
 
 
+
+
+def add_evaluation(folder: str | Path, command: str, metrics: dict[str, Any]) -> Path:
+    """Record an eval run (its command line and numbers) in a local checkpoint's card; a rerun of the same command
+    replaces its entry. Returns the README path. Weights and config are untouched."""
+    import json
+
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text())
+    info = read_card(folder)
+    plain = {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in metrics.items()
+             if isinstance(v, (int, float, str, bool))}
+    info.evaluation = [e for e in info.evaluation if e.get("command") != command] + [
+        {"command": command, "metrics": plain}]
+    readme = folder / "README.md"
+    readme.write_text(card_text(config["architecture"], info, [LIBRARY]))
+    return readme
