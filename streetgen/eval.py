@@ -173,7 +173,10 @@ def eval_map(model: str, n_points: int, per: int, size: int, place_judge) -> dic
     truth = np.array([place_judge.countries.index(geo.reverse(lat, lon).country)
                       if geo.reverse(lat, lon).country in place_judge.countries else -1 for lat, lon, _ in requests])
     known = truth >= 0
-    return {"median_location_error_km": float(np.median(km)), "mean_location_error_km": float(np.mean(km)),
+    # a 95% bootstrap interval of the median: model comparisons (e.g. ablations) need to know what is noise
+    boot = np.median(km[np.random.default_rng(0).integers(len(km), size=(1000, len(km)))], axis=1)
+    return {"median_location_error_km": float(np.median(km)), "median_km_ci95_low": float(np.percentile(boot, 2.5)),
+            "median_km_ci95_high": float(np.percentile(boot, 97.5)), "mean_location_error_km": float(np.mean(km)),
             "country_top1": topk_accuracy(out["country"][known], truth[known], 1), "n_images": int(len(images))}
 
 

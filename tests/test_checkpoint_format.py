@@ -223,9 +223,11 @@ def test_add_evaluation_records_commands_and_numbers(tmp_path):
     from streetgen.models.card import add_evaluation
 
     model, folder = saved(tmp_path)
-    before = (folder / "model.safetensors").read_bytes()
     info = ModelCardInfo(description="tiny", training_command="python train/x.py --steps 3", steps=3)
     model.save_pretrained(folder, card=info)
+    before = (folder / "model.safetensors").read_bytes()
+    with open(folder / "README.md", "a") as f:  # a hand-written section must survive
+        f.write("\n## Training notes\n\nThree invocations of one run.\n")
     add_evaluation(folder, "python -m streetgen.eval --task map --model m", {"median_km": 812.5, "n": 4})
     add_evaluation(folder, "python -m streetgen.eval --task map --model m --n 2", {"median_km": 900.0})
     add_evaluation(folder, "python -m streetgen.eval --task map --model m", {"median_km": 700.25, "n": 4})
@@ -233,5 +235,6 @@ def test_add_evaluation_records_commands_and_numbers(tmp_path):
     assert [e["metrics"]["median_km"] for e in card.evaluation] == [900.0, 700.25]
     assert card.training_command == "python train/x.py --steps 3" and card.steps == 3
     text = (folder / "README.md").read_text()
-    assert "## Evaluation" in text and "| median_km | 700.2 |" in text
+    assert "## Evaluation" in text and "| median_km | 700.2 |" in text and "| median_km | 812.5 |" not in text
+    assert text.count("## Evaluation") == 1 and "Three invocations of one run." in text
     assert (folder / "model.safetensors").read_bytes() == before and type(streetgen.load(str(folder))) is TinyNet

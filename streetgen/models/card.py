@@ -137,5 +137,26 @@ def add_evaluation(folder: str | Path, command: str, metrics: dict[str, Any]) ->
     info.evaluation = [e for e in info.evaluation if e.get("command") != command] + [
         {"command": command, "metrics": plain}]
     readme = folder / "README.md"
-    readme.write_text(card_text(config["architecture"], info, [LIBRARY]))
+    new = card_text(config["architecture"], info, [LIBRARY])
+    cut_new = new.index("\n---\n", 4) + 5
+    old = readme.read_text()
+    old_body = old[old.index("\n---\n", 4) + 5:] if old.startswith("---\n") and "\n---\n" in old[4:] else ""
+    # the body may hold hand-written sections (training notes): keep it, and only swap in the Evaluation section
+    section = _section(new[cut_new:], "Evaluation")
+    if _section(old_body, "Evaluation"):
+        body = old_body.replace(_section(old_body, "Evaluation"), section)
+    elif "\n## Notes\n" in old_body:
+        body = old_body.replace("\n## Notes\n", section + "\n## Notes\n", 1)
+    else:
+        body = old_body.rstrip("\n") + "\n" + section
+    readme.write_text(new[:cut_new] + body)
     return readme
+
+
+def _section(body: str, title: str) -> str:
+    """'\\n## title\\n…' up to the next '## ' heading (or the end); '' when absent."""
+    start = body.find(f"\n## {title}\n")
+    if start < 0:
+        return ""
+    end = body.find("\n## ", start + 1)
+    return body[start:] if end < 0 else body[start:end]
