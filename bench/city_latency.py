@@ -40,22 +40,22 @@ def main() -> None:
     routes = []
     if args.cyclegan:
         pipe = CycleGANPipeline.from_pretrained(args.cyclegan)
-        routes.append((f"CycleGAN {args.cyclegan}", pipe.model, lambda k: pipe(photo)))
+        routes.append((f"CycleGAN {args.cyclegan}", [pipe.model], lambda k: pipe(photo)))
     if args.n9:
         from streetgen.models.cyclegan import CycleGenerator
 
         study = CycleGANPipeline(CycleGenerator(n_blocks=9, ngf=64, source="Paris", target="Venice").eval())
-        routes.append(("CycleGAN, the study's design (9 blocks, ngf 64, untrained)", study.model,
+        routes.append(("CycleGAN, the study's design (9 blocks, ngf 64, untrained)", [study.model],
                        lambda k: study(photo)))
     if args.depth_route:
         route = DepthRoutePipeline.from_pretrained(*args.depth_route.split("+", 1))
-        routes.append((f"depth route {args.depth_route}", route.to_depth, lambda k: route(photo)))
+        routes.append((f"depth route {args.depth_route}", [route.to_depth, route.to_photo], lambda k: route(photo)))
     if args.any_city:
         anycity = AnyCityPipeline.from_pretrained(args.any_city)
-        routes.append((f"any city {args.any_city} (strength {args.strength})", anycity.model,
+        routes.append((f"any city {args.any_city} (strength {args.strength})", [anycity.model],
                        lambda k: anycity(photo, "Venice", strength=args.strength, seed=k)))
-    for name, model, call in routes:
-        params = sum(t.numel() for t in model.parameters()) / 1e6
+    for name, models, call in routes:
+        params = sum(t.numel() for m in models for t in m.parameters()) / 1e6
         best, median = time_calls(call, args.repeats)
         print(report(f"{name} ({params:.1f}M params)", 1, f"{h}x{w}", args.device, best, median))
 
