@@ -23,6 +23,8 @@ from typing import Callable
 import numpy as np
 
 from streetgen import geo, world
+from streetgen.eval import _segment as segment
+from streetgen.eval import _to_tensor as _tensor
 from streetgen.judges import MAX_DEPTH
 from streetgen.metrics import mean_iou
 
@@ -37,26 +39,12 @@ def city_renders(city: str, n: int, size: int, seed: int = CITY_EVAL_SEED):
             np.stack([s.depth for s in samples]))
 
 
-def _tensor(images: np.ndarray):
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
-
-
 def judge_cities(city_judge, images: np.ndarray, batch: int = 64) -> np.ndarray:
     """Predicted famous-city index for each uint8 image."""
     import torch
 
     with torch.no_grad():
         return np.concatenate([city_judge(_tensor(images[i:i + batch])).argmax(1).numpy()
-                               for i in range(0, len(images), batch)])
-
-
-def segment(segmenter, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    import torch
-
-    with torch.no_grad():
-        return np.concatenate([segmenter.predict(_tensor(images[i:i + batch])).numpy()
                                for i in range(0, len(images), batch)])
 
 
@@ -71,7 +59,8 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
                ) -> tuple[Translator | None, str, str, dict]:
     """(translate(image, seed) → (output, depth or None), source city, target city, extra info) for a model spec:
     'world' (no translation: the real references), a CycleGAN checkpoint, 'to_depth+to_photo' (the depth route),
-    or a country diffusion checkpoint (any city, SDEdit at `strength`). Pix2pix image→depth alone: translate None."""
+    or a country diffusion checkpoint (any city, SDEdit at `strength`). Pix2pix image→depth alone: translate None
+    and the loaded model under info["depth_model"]."""
     import streetgen
     from streetgen.models.country_diffusion import CountryDiffusion
     from streetgen.models.cyclegan import CycleGenerator
@@ -102,7 +91,7 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
         return ((lambda image, seed: (pipe(image), None)), agree(source, net.source, "from"),
                 agree(target, net.target, "to"), {"train_size": net.train_size})
     if isinstance(net, UNetTranslator) and net.kind == "image_to_depth":
-        return None, agree(source, net.city, "from"), net.city, {"train_size": net.train_size}
+        return None, agree(source, net.city, "from"), net.city, {"depth_model": net}
     if isinstance(net, CountryDiffusion):
         pipe = AnyCityPipeline(net)
         return ((lambda image, seed: (pipe(image, target, strength=strength, seed=seed), None)),
@@ -111,14 +100,11 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
                      "checkpoints, a pix2pix image→depth checkpoint, a country diffusion checkpoint or 'world'")
 
 
-def eval_depth(model: str, n: int, depth_judge=None) -> dict:
-    """Image → depth RMSE on unseen renders of the model's city at its training size and at 2× (and the depth
-    judge's on the same images, a reference trained on every place)."""
+def eval_depth(net, n: int, depth_judge=None) -> dict:
+    """Image → depth RMSE of a pix2pix image→depth model on unseen renders of its city at its training size and at
+    2× (and the depth judge's on the same images, a reference trained on every place)."""
     import torch
 
-    import streetgen
-
-    net = streetgen.load(model)
     out: dict = {"city": net.city, "n_images": n}
     for scale in (1, 2):
         size = net.train_size * scale
@@ -141,7 +127,7 @@ def eval_city(model: str, n: int, size: int, city_judge, segmenter, depth_judge=
     """Style moved (city judge) and scene kept (segmenter) for n translations of source-city renders at `size`."""
     translate, source, target, info = translator(model, source, target, strength)
     if translate is None:
-        return eval_depth(model, n, depth_judge)
+        return eval_depth(info["depth_model"], n, depth_judge)
     cities = list(city_judge.cities)
     if target not in cities or source not in cities:
         raise ValueError(f"the city judge knows {', '.join(cities)}; {source} → {target} cannot be scored")

@@ -139,21 +139,32 @@ def evaluate_city(model: CityJudge, images: np.ndarray, city: np.ndarray, batch:
             "n_test": len(images), "per_city_top1": per_city}
 
 
-def train_city(cfg: JudgeConfig, argv: list[str]) -> dict:
-    """The city judge: famous-city renders only, balanced; same jitter and optimiser as the place judge."""
+def _seeded(cfg: JudgeConfig) -> torch.Generator:
+    """Seed torch, set the thread count, and return the batch-drawing generator."""
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    g = torch.Generator().manual_seed(cfg.seed)
+    return torch.Generator().manual_seed(cfg.seed)
+
+
+def _optimiser(model: torch.nn.Module, cfg: JudgeConfig):
+    """AdamW with a one-cycle schedule over the run: every judge trains the same way."""
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
+                                                pct_start=max(0.05, 2.0 / cfg.steps))
+    return opt, sched
+
+
+def train_city(cfg: JudgeConfig, argv: list[str]) -> dict:
+    """The city judge: famous-city renders only, balanced; same jitter and optimiser as the place judge."""
+    g = _seeded(cfg)
     t0 = time.time()
     cities = list(geo.FAMOUS_CITIES)
     images, city = render_city_arrays(cities, cfg.per_country, cfg.size, JUDGE_TRAIN_SEED)
     test_images, test_city = render_city_arrays(cities, cfg.test_per_country, cfg.size, JUDGE_TEST_SEED)
     print(f"rendered {len(images)} train / {len(test_images)} test images in {time.time() - t0:.0f}s")
     model = CityJudge(cities=cities, width=cfg.width)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
-                                                pct_start=max(0.05, 2.0 / cfg.steps))
+    opt, sched = _optimiser(model, cfg)
     t1 = time.time()
     for step in range(1, cfg.steps + 1):
         model.train()
@@ -177,10 +188,7 @@ def train_city(cfg: JudgeConfig, argv: list[str]) -> dict:
 def train(cfg: JudgeConfig, argv: list[str]) -> dict:
     if cfg.judge == "city":
         return train_city(cfg, argv)
-    torch.manual_seed(cfg.seed)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    g = torch.Generator().manual_seed(cfg.seed)
+    g = _seeded(cfg)
     t0 = time.time()
     countries = judge_countries(cfg.countries)
     per_train = cfg.per_country if cfg.judge == "place" else max(cfg.per_country // 2, 1)
@@ -199,9 +207,7 @@ def train(cfg: JudgeConfig, argv: list[str]) -> dict:
         model = DepthEstimator(width=cfg.width)
     else:
         raise ValueError(f"unknown judge {cfg.judge!r}: use place, seg or depth")
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
-                                                pct_start=max(0.05, 2.0 / cfg.steps))
+    opt, sched = _optimiser(model, cfg)
     n = len(train_data.images)
     xyz = _latlon_to_xyz(train_data.latlon)
     t1 = time.time()
