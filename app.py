@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from streetgen import geo, layout, mapview, world  # noqa: E402
-from streetgen.pipelines import (AnyCityPipeline, CountryPipeline, CycleGANPipeline, DepthRoutePipeline,  # noqa: E402
-                                 LayoutPipeline, MapPipeline, SpadePipeline, read_frames, read_photo, save_gif,
-                                 translate_frames, translate_panorama)
+from streetgen.pipelines import (STEADY, AnyCityPipeline, CountryPipeline, CycleGANPipeline,  # noqa: E402
+                                 DepthRoutePipeline, LayoutPipeline, MapPipeline, SpadePipeline, read_frames,
+                                 read_photo, save_gif, translate_frames, translate_panorama)
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -474,20 +474,32 @@ def translate_city(photo: str, method: str, target: str, strength: float, seed: 
     return Image.fromarray(out), depth_img, depth_file, text
 
 
-def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int) -> str:
-    """Every frame of a GIF (up to 16) translated with one seed and one noise; returns the translated GIF."""
+def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int,
+                          steady: bool = True) -> str:
+    """Every frame of a GIF (up to 16) translated with one seed and one noise and, with `steady`, carried along the
+    video's motion so the texture does not shimmer; returns the translated GIF."""
     _, seed = _checked(1, seed, 1, "photos")
     if not animation:
-        raise gr.Error("No animation: upload a GIF (or WebP) of street frames.")
+        raise gr.Error("No animation: upload a GIF (or WebP) of street frames, or tap Use a world pan.")
     pipe = _city_pipeline(method)
     try:
         frames = read_frames(animation, max_frames=MAX_CITY_FRAMES)
         out = translate_frames(lambda f, seed: _translate(pipe, method, f, target, strength, seed)[0], frames,
-                               seed=seed)
+                               seed=seed, steady=STEADY if steady else 0.0)
     except ValueError as err:
         raise gr.Error(f"Cannot translate these frames: {err}") from None
     path = os.path.join(tempfile.mkdtemp(prefix="streetgen-frames-"), "translated.gif")
     return save_gif(out, path, bounce=False)
+
+
+def city_pan_example(city: str, seed: int) -> str:
+    """A 16-frame world video (256², the camera turning 1° a frame) of a famous city; returns its GIF path."""
+    _, seed = _checked(1, seed, 1, "photos")
+    if city not in geo.FAMOUS_CITIES:
+        raise gr.Error(f"Unknown city {city!r}; choose one of: {', '.join(geo.FAMOUS_CITIES)}.")
+    frames = [s.image for s in world.render_pan(city, seed=seed, size=256, frames=MAX_CITY_FRAMES)]
+    path = os.path.join(tempfile.mkdtemp(prefix="streetgen-pan-"), f"{city.lower().replace(' ', '_')}-pan.gif")
+    return save_gif(frames, path, bounce=False)
 
 
 def city_panorama_example(city: str, seed: int) -> str:
@@ -693,7 +705,12 @@ with gr.Blocks(title="streetgen") as demo:
                                    type="filepath", elem_id="y-frames")
                 y_frames_out = gr.Image(label="Translated frames", type="filepath", format="gif",
                                         interactive=False, elem_id="y-frames-out", buttons=["download"])
-            y_frames_go = gr.Button("Translate frames", elem_id="y-frames-go")
+            with gr.Row():
+                y_pan_example = gr.Button("Use a world pan (example city above)", size="lg",
+                                          elem_id="y-pan-example")
+                y_steady = gr.Checkbox(True, label="Steady: follow the motion so textures do not shimmer",
+                                       elem_id="y-steady")
+                y_frames_go = gr.Button("Translate frames", variant="primary", size="lg", elem_id="y-frames-go")
         with gr.Accordion("360° panorama: translate its six views and stitch them back", open=False):
             with gr.Row():
                 with gr.Column():
@@ -796,7 +813,9 @@ with gr.Blocks(title="streetgen") as demo:
     y_pano_go.click(translate_city_panorama, [y_pano, y_method, y_target, y_strength, y_seed],
                     [y_pano_out, y_pano_depth, y_pano_note], api_name="translate_city_panorama",
                     concurrency_id="render")
-    y_frames_go.click(translate_city_frames, [y_frames, y_method, y_target, y_strength, y_seed], y_frames_out,
+    y_pan_example.click(city_pan_example, [y_example_city, y_seed], y_frames, api_name="city_pan_example")
+    y_frames_go.click(translate_city_frames, [y_frames, y_method, y_target, y_strength, y_seed, y_steady],
+                      y_frames_out,
                       api_name="translate_city_frames", concurrency_id="render")
 
 demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id

@@ -369,6 +369,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--target", default=None, help="city task: target city (any-city and 'world' need it)")
     p.add_argument("--strength", type=float, default=0.2, help="city task, any-city (diffusion): SDEdit strength")
     p.add_argument("--city-judge", default="judges/city")
+    p.add_argument("--frames", type=int, default=0,
+                   help="city task: also measure temporal stability on n // FRAMES turning-camera videos")
     p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
     p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
                                                     '\'{"steps": 10, "guidance": 2.0}\'')
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> dict:
             metrics = eval_city(args.model, args.n, args.size, streetgen.load(args.city_judge),
                                 streetgen.load(args.segmenter),
                                 streetgen.load(args.depth_judge) if args.depth_judge else None,
-                                args.source, args.target, args.strength)
+                                args.source, args.target, args.strength, args.frames)
         except ValueError as err:
             p.error(str(err))
     elif args.task == "layout":

@@ -5,6 +5,7 @@
     python -m streetgen.eval --task city --model pix2pix_depth_paris                        # depth only, 1× and 2×
     python -m streetgen.eval --task city --model country_diffusion --source Paris --target Venice --strength 0.2
     python -m streetgen.eval --task city --model world --source Paris --target Venice       # the real references
+    python -m streetgen.eval --task city --model cyclegan_paris_venice --n 96 --frames 8     # + temporal stability
 
 Inputs are world renders of the source city (eval seeds, disjoint from every training set). Two numbers have to
 hold at once, since each alone is easy to game (copy the input: perfect structure; paint the target city from
@@ -13,6 +14,9 @@ scratch: perfect style):
   renders of the target city (goal ≥ 0.9);
 - scene kept: mIoU between the segmenter's classes on the input and on the output (goal ≥ 0.7), plus the mIoU of
   the output against the input's true labels as a ratio to the input's own.
+With --frames K: temporal stability on world videos of a turning camera (`world.render_pan`): the warp error
+(each frame against the previous one warped by the exact turn) of the translations, as a ratio to the input
+video's own, with one seed for every frame (what the City tab's frames tool does) and with a fresh seed per frame.
 Image → depth models: depth RMSE (metres, sky excluded) against the renderer's depth at the training size and at
 twice it — the study's claim that a model trained small works larger, measured.
 """
@@ -26,7 +30,7 @@ from streetgen import geo, world
 from streetgen.eval import _segment as segment
 from streetgen.eval import _to_tensor as _tensor
 from streetgen.judges import MAX_DEPTH
-from streetgen.metrics import mean_iou
+from streetgen.metrics import mean_iou, warp_error
 
 CITY_EVAL_SEED = 9004  # renders here: disjoint from judge (9001/9002) and generator (small) seeds
 Translator = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray | None]]
@@ -122,12 +126,60 @@ def eval_depth(net, n: int, depth_judge=None) -> dict:
     return out
 
 
+PAN_DEGREES = 1.0  # per frame: a slow pan, ~1.8 px per frame at 128²
+
+
+def _sharpness(video: list[np.ndarray]) -> float:
+    """Mean absolute horizontal + vertical pixel difference: a blur check for the steadied frames."""
+    v = np.stack(video).astype(np.float32)
+    return float(np.abs(np.diff(v, axis=1)).mean() + np.abs(np.diff(v, axis=2)).mean())
+
+
+def eval_frames(translate: Translator, source: str, pans: int, frames: int, size: int,
+                degrees: float = PAN_DEGREES, seed: int = CITY_EVAL_SEED + 2) -> dict:
+    """Warp errors (0–255) of `pans` turning-camera videos of the source city and of their translations — a fresh
+    seed per frame, one seed for all frames, and one seed made steady along the motion (`steady_frames`, what the
+    City tab's frames tool does) — with ratios to the input's (1 = as stable as the input video), and the steadied
+    frames' sharpness relative to the raw ones (a steadier video that is just blurrier would show here)."""
+    from streetgen.pipelines.city import steady_frames
+
+    def err(video: list[np.ndarray], meta: dict) -> float:
+        h, w = video[0].shape[:2]  # a model may answer at its own size: scale the camera with it
+        focal = meta["focal_px"] * w / meta["width"]
+        horizon = meta["horizon_row"] * h / meta["height"]
+        return warp_error(video, degrees, focal, horizon)
+
+    sums = {"input": 0.0, "fresh_seed": 0.0, "shared_seed": 0.0, "steady": 0.0, "sharp_raw": 0.0, "sharp_steady": 0.0}
+    for p in range(pans):
+        video = world.render_pan(source, seed=seed * 1_000_003 + p, size=size, frames=frames, degrees_per_frame=degrees)
+        inputs, meta = [s.image for s in video], video[0].meta
+        shared = [translate(im, p)[0] for im in inputs]
+        steady = steady_frames(inputs, shared)
+        sums["input"] += err(inputs, meta)
+        sums["fresh_seed"] += err([translate(im, p * frames + k)[0] for k, im in enumerate(inputs)], meta)
+        sums["shared_seed"] += err(shared, meta)
+        sums["steady"] += err(steady, meta)
+        sums["sharp_raw"] += _sharpness(shared)
+        sums["sharp_steady"] += _sharpness(steady)
+    mean = {k: v / pans for k, v in sums.items()}
+    out = {"pans": pans, "frames_per_pan": frames, "pan_degrees_per_frame": degrees,
+           "warp_error_input": mean["input"]}
+    for k in ("fresh_seed", "shared_seed", "steady"):
+        out[f"warp_error_{k}"] = mean[k]
+        out[f"warp_error_ratio_{k}"] = mean[k] / mean["input"]
+    out["steady_sharpness_ratio"] = mean["sharp_steady"] / mean["sharp_raw"]
+    return out
+
+
 def eval_city(model: str, n: int, size: int, city_judge, segmenter, depth_judge=None, source: str | None = None,
-              target: str | None = None, strength: float = 0.2) -> dict:
-    """Style moved (city judge) and scene kept (segmenter) for n translations of source-city renders at `size`."""
+              target: str | None = None, strength: float = 0.2, frames: int = 0) -> dict:
+    """Style moved (city judge) and scene kept (segmenter) for n translations of source-city renders at `size`;
+    with frames ≥ 2 also temporal stability on max(1, n // frames) turning-camera videos of that many frames."""
     translate, source, target, info = translator(model, source, target, strength)
     if translate is None:
         return eval_depth(info["depth_model"], n, depth_judge)
+    if frames and not 2 <= frames <= world.MAX_PAN_FRAMES:
+        raise ValueError(f"--frames must be 0 (off) or in [2, {world.MAX_PAN_FRAMES}], got {frames}")
     cities = list(city_judge.cities)
     if target not in cities or source not in cities:
         raise ValueError(f"the city judge knows {', '.join(cities)}; {source} → {target} cannot be scored")
@@ -153,4 +205,6 @@ def eval_city(model: str, n: int, size: int, city_judge, segmenter, depth_judge=
     if results[0][1] is not None:  # the depth route's intermediate, against the renderer's depth
         for k, v in depth_errors(np.stack([r[1] for r in results]), depth).items():
             out[f"intermediate_depth_{k}"] = v
+    if frames:
+        out.update(eval_frames(translate, source, max(1, n // frames), frames, size))
     return out

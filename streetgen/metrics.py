@@ -79,3 +79,38 @@ def mean_iou(pred: np.ndarray, target: np.ndarray, num_classes: int = 11, ignore
     """Mean IoU over the classes present in either map."""
     ious = [v for v in class_iou(pred, target, num_classes, ignore) if v == v]
     return float(np.mean(ious)) if ious else float("nan")
+
+
+def yaw_flow(h: int, w: int, focal: float, horizon: float, degrees: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each pixel of a frame shows up in the previous frame when a pinhole camera (no pitch) turned by
+    `degrees` between them: (rows, cols, inside) arrays of shape (h, w), continuous pixel coordinates.
+
+    Why exact: a pure turn is a homography, independent of depth. With u = (col + ½ − w/2)/f and
+    v = (horizon − row − ½)/f, a ray at u in the new frame sits at u_prev = (u cos δ + sin δ)/(cos δ − u sin δ) and
+    v_prev = v/(cos δ − u sin δ) in the old one (δ the turn toward +x, the renderer's yaw)."""
+    d = np.radians(degrees)
+    u = (np.arange(w) + 0.5 - w / 2) / focal
+    v = (horizon - np.arange(h) - 0.5) / focal
+    den = np.cos(d) - u * np.sin(d)
+    u_prev = (u * np.cos(d) + np.sin(d)) / den
+    cols = np.broadcast_to(u_prev * focal + w / 2 - 0.5, (h, w))
+    rows = horizon - 0.5 - (v[:, None] / den[None, :]) * focal
+    inside = (den[None, :] > 0) & (cols >= 0) & (cols <= w - 1) & (rows >= 0) & (rows <= h - 1)
+    return rows, np.ascontiguousarray(cols), inside
+
+
+def warp_error(frames: list[np.ndarray], degrees_per_frame: float, focal: float, horizon: float) -> float:
+    """Temporal instability of a video of a turning camera: mean absolute difference (0–255 scale) between each
+    frame and the previous frame warped onto it by the exact turn (`yaw_flow`), over pixels seen in both.
+    `focal` and `horizon` are in the pixels of the frames given (scale them when a model changed the size)."""
+    from streetgen.panorama import _bilinear
+
+    if len(frames) < 2:
+        raise ValueError("warp error needs at least two frames")
+    h, w = frames[0].shape[:2]
+    rows, cols, inside = yaw_flow(h, w, focal, horizon, degrees_per_frame)
+    errors = []
+    for prev, cur in zip(frames[:-1], frames[1:]):
+        warped = _bilinear(np.asarray(prev, np.float32), rows[inside], cols[inside], False)
+        errors.append(np.abs(warped - np.asarray(cur, np.float32)[inside]).mean())
+    return float(np.mean(errors))

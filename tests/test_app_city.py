@@ -22,7 +22,7 @@ def paris(client) -> str:
 
 def test_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/translate_city", "/city_example", "/translate_city_frames"} <= set(api)
+    assert {"/translate_city", "/city_example", "/translate_city_frames", "/city_pan_example"} <= set(api)
     assert [p["parameter_name"] for p in api["/translate_city"]["parameters"]] == [
         "photo", "method", "target", "strength", "seed"]
 
@@ -76,9 +76,35 @@ def test_frames_gif(client, paris, tmp_path):
     frames = [Image.fromarray(np.roll(base, k, axis=1)) for k in (0, 4, 8)]
     gif = tmp_path / "walk.gif"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
-    out = client.predict(handle_file(str(gif)), CYCLE, "Venice", 0.2, 0, api_name="/translate_city_frames")
+    out = client.predict(handle_file(str(gif)), CYCLE, "Venice", 0.2, 0, True, api_name="/translate_city_frames")
     im = Image.open(out)
     assert im.format == "GIF" and im.n_frames == 3 and im.size == (256, 256)
+
+
+def _gif_frames(path) -> list[np.ndarray]:
+    with Image.open(path) as im:
+        frames = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            frames.append(np.asarray(im.convert("RGB"), np.float32))
+    return frames
+
+
+def test_world_pan_example_translated_steady_and_raw(client):
+    """The example GIF is a 16-frame turning-camera video; the steady option changes successive frames less than
+    the raw translation does (the texture follows the pan instead of being re-invented every frame)."""
+    pan = client.predict("Paris", 2, api_name="/city_pan_example")
+    frames = _gif_frames(pan)
+    assert len(frames) == 16 and frames[0].shape == (256, 256, 3)
+    assert np.abs(frames[1] - frames[0]).mean() > 1  # the camera moved
+    steady = _gif_frames(client.predict(handle_file(pan), CYCLE, "Venice", 0.2, 0, True,
+                                        api_name="/translate_city_frames"))
+    raw = _gif_frames(client.predict(handle_file(pan), CYCLE, "Venice", 0.2, 0, False,
+                                     api_name="/translate_city_frames"))
+    change = [np.mean([np.abs(v[k + 1] - v[k]).mean() for k in range(15)]) for v in (steady, raw)]
+    assert len(steady) == 16 and change[0] < 0.9 * change[1]
+    with pytest.raises(Exception, match="(Unknown city|not in the list of choices)"):  # gradio or ours: clear
+        client.predict("Atlantis", 0, api_name="/city_pan_example")
 
 
 def test_bad_input(client, paris, tmp_path):

@@ -79,3 +79,15 @@ def test_cli_writes_metrics_and_rejects_bad_models(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "city", "--model", "judges/place",
                           "--n", "2", "--out", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "not a city model" in bad.stderr
+
+
+def test_temporal_stability_on_turning_camera_videos(judges):
+    """--frames: warp errors of the input videos and of the translations (fresh seed, shared seed, steadied), as
+    ratios to the input's; the steadied frames move less than the raw ones and their sharpness is reported."""
+    row = eval_city("cyclegan_paris_venice", 8, 64, *judges, frames=4)
+    assert (row["pans"], row["frames_per_pan"]) == (2, 4) and row["warp_error_input"] > 0
+    assert row["warp_error_ratio_shared_seed"] == pytest.approx(row["warp_error_shared_seed"] / row["warp_error_input"])
+    assert row["warp_error_steady"] < row["warp_error_shared_seed"]
+    assert 0 < row["steady_sharpness_ratio"] <= 1.05
+    with pytest.raises(ValueError, match="frames"):
+        eval_city("cyclegan_paris_venice", 8, 64, *judges, frames=1)

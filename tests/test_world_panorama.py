@@ -88,3 +88,35 @@ def test_cli_writes_the_panorama_and_its_truth(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "streetgen.world", "panorama", "--lat", "10", "--out", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--lon" in bad.stderr
+
+
+def test_pan_is_a_turning_camera_with_exact_flow():
+    """render_pan: frame 0 is render_place's image; successive frames match under the exact turn (yaw_flow) and
+    not under a wrong one — labels to within a few boundary pixels, images to within grain."""
+    from streetgen.metrics import warp_error, yaw_flow
+
+    video = world.render_pan("Venice", seed=2, size=(96, 128), frames=5, degrees_per_frame=2.0)
+    assert len(video) == 5 and video[0].image.shape == (96, 128, 3)
+    assert video[0].image.tobytes() == world.render_place("Venice", seed=2, size=(96, 128)).image.tobytes()
+    yaws = [s.meta["camera_yaw_deg"] for s in video]
+    assert np.allclose(np.diff(yaws), 2.0, atol=0.11)
+    m = video[0].meta
+    images = [s.image for s in video]
+
+    def label_mismatch(degrees: float) -> float:  # nearest-pixel label disagreement after the warp
+        rows, cols, inside = yaw_flow(96, 128, m["focal_px"], m["horizon_row"], degrees)
+        r, c = np.round(rows[inside]).astype(int), np.round(cols[inside]).astype(int)
+        return float(np.mean([(a.labels[r, c] != b.labels[inside]).mean() for a, b in zip(video, video[1:])]))
+
+    assert label_mismatch(2.0) < 0.03 and label_mismatch(2.0) < 0.25 * label_mismatch(0.0)
+    right = warp_error(images, 2.0, m["focal_px"], m["horizon_row"])
+    assert right < warp_error(images, 1.0, m["focal_px"], m["horizon_row"])
+    assert right < warp_error(images, 3.0, m["focal_px"], m["horizon_row"])
+    rows, cols, inside = yaw_flow(8, 10, 5.0, 4.0, 0.0)  # no turn: every pixel stays where it is
+    assert inside.all() and np.allclose(cols, np.arange(10)[None]) and np.allclose(rows, np.arange(8)[:, None])
+    with pytest.raises(ValueError, match="frames"):
+        world.render_pan("Paris", frames=0)
+    with pytest.raises(ValueError, match="degrees_per_frame"):
+        world.render_pan("Paris", degrees_per_frame=45)
+    with pytest.raises(ValueError):
+        world.render_pan("Atlantis")

@@ -127,7 +127,8 @@ class UNetTranslator(StreetgenModel, architecture="pix2pix"):
         single = a.ndim == 3
         if a.ndim not in (3, 4) or a.shape[-1] != 3 or a.dtype != np.uint8:
             raise ValueError(f"images must be uint8 (H, W, 3) or (B, H, W, 3), got {a.dtype} {a.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(a[None] if single else a)).permute(0, 3, 1, 2)
+        # a copy: photos read through PIL are read-only arrays, which torch.from_numpy warns about
+        x = torch.from_numpy(np.array(a[None] if single else a)).permute(0, 3, 1, 2)
         x = x.to(self._device(), torch.float32) / 127.5 - 1
         d = unit_to_depth(self(x, dropout=False)[:, 0]).float().cpu().numpy()
         return d[0] if single else d

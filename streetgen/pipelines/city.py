@@ -8,7 +8,8 @@
 Photos may be any size and mode (`read_photo` converts RGBA / CMYK / 16-bit / grayscale and shrinks anything whose
 long side is above MAX_SIDE); CycleGAN and pix2pix are fully convolutional and keep the photo's size, the any-city
 route works at its model's square size and returns the photo's aspect. `translate_frames` runs any of them over a
-sequence with one seed (and one noise) for every frame, so a still scene stays still.
+sequence with one seed (and one noise) for every frame and carries the previous output along the optical flow, so
+a still scene stays still and a pan does not shimmer.
 """
 from __future__ import annotations
 
@@ -184,17 +185,70 @@ def read_frames(source: str | os.PathLike, max_frames: int = MAX_FRAMES) -> list
     return frames
 
 
+STEADY = 0.6  # how much of the motion-compensated previous output a well-tracked pixel keeps
+
+
+def _gray(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    img = Image.fromarray(frame)
+    if img.size != (hw[1], hw[0]):
+        img = img.resize((hw[1], hw[0]), Image.BILINEAR)
+    return np.asarray(img.convert("L"))
+
+
+def _track_back(cur: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(map_x, map_y) float32: where each pixel of `cur` was in `prev` (DIS optical flow on the inputs, so it
+    works on any user video with no known camera motion)."""
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = dis.calc(cur, prev, None)
+    h, w = cur.shape
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return xs + flow[..., 0], ys + flow[..., 1]
+
+
+def steady_frames(inputs: list[np.ndarray], outputs: list[np.ndarray], steady: float = STEADY) -> list[np.ndarray]:
+    """Translated `outputs` made temporally steady: each blended with the previous steady output carried along the
+    *inputs'* optical flow, out_t = (1 − s·c)·raw_t + s·c·warp(out_{t−1}), c the confidence that the flow holds at
+    that pixel (the warped previous input matches the current one; 0 where the pixel came into view).
+
+    Why: translators re-invent texture from each frame's grain, so raw outputs shimmer even where the camera moves
+    smoothly; the blend follows the motion instead of averaging in place, so a pan leaves no ghosts."""
+    import cv2
+
+    if len(inputs) != len(outputs):
+        raise ValueError(f"{len(inputs)} input frames but {len(outputs)} outputs")
+    if not 0 <= float(steady) < 1:
+        raise ValueError(f"steady must be in [0, 1), got {steady!r}")
+    out = [np.asarray(outputs[0])] if outputs else []
+    for k in range(1, len(outputs)):
+        raw = np.asarray(outputs[k])
+        hw = raw.shape[:2]  # a model may answer at its own size: track at the output's size
+        cur, prev = _gray(inputs[k], hw), _gray(inputs[k - 1], hw)
+        map_x, map_y = _track_back(cur, prev)
+        prev_out = cv2.remap(out[-1].astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=(-1, -1, -1))
+        prev_in = cv2.remap(prev.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR)
+        # a mismatch of ~10 grey levels (well above sensor grain) halves the trust; new pixels get none
+        conf = np.exp(-((prev_in - cur.astype(np.float32)) / 12.0) ** 2) * (prev_out[..., 0] >= 0)
+        weight = (float(steady) * conf)[..., None]
+        out.append(np.clip((1 - weight) * raw + weight * np.maximum(prev_out, 0), 0, 255).round().astype(np.uint8))
+    return out
+
+
 def translate_frames(pipe: Callable[..., object], frames: list[np.ndarray], seed: int = 0,
-                     **options) -> list[np.ndarray]:
-    """Each frame through `pipe` with the same seed (so the same noise): static parts of the scene come out the
-    same in every frame instead of flickering. Depth-route outputs keep their photo."""
+                     steady: float = STEADY, **options) -> list[np.ndarray]:
+    """Each frame through `pipe` with the same seed (so the same noise), made steady along the motion by
+    `steady_frames` (steady=0: the raw translations). Depth-route outputs keep their photo."""
     if not 1 <= len(frames) <= MAX_FRAMES:
         raise ValueError(f"need 1..{MAX_FRAMES} frames, got {len(frames)}")
-    out = []
+    if not 0 <= float(steady) < 1:
+        raise ValueError(f"steady must be in [0, 1), got {steady!r}")
+    raws = []
     for frame in frames:
         result = pipe(frame, seed=seed, **options)
-        out.append(result[0] if isinstance(result, tuple) else result)
-    return out
+        raws.append(np.asarray(result[0] if isinstance(result, tuple) else result))
+    return steady_frames(frames, raws, steady) if steady else raws
 
 
 def translate_panorama(pipe: Callable[..., object], pano: PhotoInput, seed: int = 0, face_size: int | None = None,

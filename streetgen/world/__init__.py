@@ -217,24 +217,70 @@ def render_country(country: str, seed: int = 0, size=128) -> WorldSample:
     return render(lat, lon, seed, size)
 
 
-def render_city(name: str, seed: int = 0, size=128) -> WorldSample:
-    """Render one of `geo.FAMOUS_CITIES` with its own look, somewhere within its radius."""
+def _city_latlon(name: str, seed: int) -> tuple[float, float]:
     if name not in geo.FAMOUS_CITIES:
         raise ValueError(f"unknown famous city {name!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
     c = geo.FAMOUS_CITIES[name]
     rng = np.random.default_rng([int(seed), 11])
     r = c.radius_km * 0.5 * math.sqrt(rng.random())
     a = rng.uniform(0, 2 * math.pi)
-    lat = c.lat + r * math.cos(a) / 111.2
-    lon = c.lon + r * math.sin(a) / (111.2 * math.cos(math.radians(c.lat)))
+    return c.lat + r * math.cos(a) / 111.2, c.lon + r * math.sin(a) / (111.2 * math.cos(math.radians(c.lat)))
+
+
+def render_city(name: str, seed: int = 0, size=128) -> WorldSample:
+    """Render one of `geo.FAMOUS_CITIES` with its own look, somewhere within its radius."""
+    lat, lon = _city_latlon(name, seed)
     return render(lat, lon, seed, size, famous_city=name)
+
+
+def _place_latlon(place: str, seed: int) -> tuple[float, float, str | None]:
+    """(lat, lon, famous city or None) that `render_place` draws for a place name and seed."""
+    name = (place or "").strip() if isinstance(place, str) else place
+    city = next((c for c in geo.FAMOUS_CITIES if isinstance(name, str) and c.lower() == name.lower()), None)
+    if city:
+        return (*_city_latlon(city, seed), city)
+    c = geo.country(name)
+    return (*geo.sample_place(c.iso2, np.random.default_rng([int(seed), 7])), None)
 
 
 def render_place(place: str, seed: int = 0, size=128) -> WorldSample:
     """Render a famous city (name, any case) or else a country (ISO code or English name)."""
-    name = (place or "").strip() if isinstance(place, str) else place
-    city = next((c for c in geo.FAMOUS_CITIES if isinstance(name, str) and c.lower() == name.lower()), None)
-    return render_city(city, seed, size) if city else render_country(name, seed, size)
+    lat, lon, city = _place_latlon(place, seed)
+    return render(lat, lon, seed, size, famous_city=city)
+
+
+MAX_PAN_FRAMES = 64
+
+
+def render_pan(place: str, seed: int = 0, size=128, frames: int = 16, degrees_per_frame: float = 1.0
+               ) -> list[WorldSample]:
+    """A video of the camera turning on the spot: `frames` renders of the street `render_place(place, seed, size)`
+    shows (frame 0 is that render, byte for byte), the yaw growing by `degrees_per_frame` each frame.
+
+    A pure turn moves every pixel by a known homography whatever its depth (`streetgen.metrics.yaw_flow`), so
+    temporal stability of a translator can be measured exactly. Each frame has its own sensor grain, like video."""
+    from dataclasses import replace
+
+    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 1 <= frames <= MAX_PAN_FRAMES:
+        raise ValueError(f"frames must be an integer in [1, {MAX_PAN_FRAMES}], got {frames!r}")
+    if not isinstance(degrees_per_frame, (int, float)) or not abs(degrees_per_frame) <= 10:
+        raise ValueError(f"degrees_per_frame must be a number in [-10, 10], got {degrees_per_frame!r}")
+    lat, lon, city = _place_latlon(place, seed)
+    lat, lon = geo.check_latlon(lat, lon)
+    h, w = _size(size)
+    rng, where, style = _place_style(lat, lon, seed, city)
+    scene = make_scene(style, h, w, rng)
+    light = Light(style)
+    out = []
+    for k in range(int(frames)):
+        view = replace(scene, cam=replace(scene.cam, yaw=scene.cam.yaw + math.radians(k * degrees_per_frame)))
+        for row in scene.rows:  # row caches hold material ids of one canvas: each frame paints a new canvas
+            row.cache.clear()
+        cv = _paint(view, style, light)
+        # frame 0 continues render()'s random stream (so it is that render); later frames draw fresh grain
+        image = _finish(cv, light, view, rng if k == 0 else np.random.default_rng([int(seed), k, 29]))
+        out.append(WorldSample(image, cv.label, cv.depth, _meta(lat, lon, seed, (h, w), where, style, view)))
+    return out
 
 
 def colorize_labels(labels: np.ndarray) -> np.ndarray:
