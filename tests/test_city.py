@@ -93,6 +93,33 @@ def test_pix2pix_trainer_both_directions(tmp_path):
         main(["--name", "x", "--city", "Atlantis"] + common)
 
 
+def test_pix2pix_multiscale_crops():
+    """--max-zoom: crops of random side in [S, S·zoom] resized to S; a zoomed-in crop of a street shows the same
+    metres (depth is resampled by nearest pixel, never blended), and the single-scale draws are unchanged."""
+    from train.train_pix2pix import batch
+
+    s = world.render_city("Paris", seed=3, size=128)
+    images, depth = s.image[None], s.depth[None]
+    g = torch.Generator().manual_seed(0)
+    sides = set()
+    for k in range(6):
+        x, d = batch(images, depth, np.array([0]), 32, g, torch.device("cpu"), max_zoom=4.0)
+        assert x.shape == (1, 3, 32, 32) and d.shape == (1, 1, 32, 32) and -1 <= x.min() and x.max() <= 1
+        metres = unit_to_depth(d)[0, 0].numpy()
+        values = np.unique(np.clip(depth, MIN_DEPTH, MAX_DEPTH))  # every depth is one the render has (±0.5%)
+        nearest = np.abs(metres.ravel()[:, None] - values[None]).min(1) / metres.ravel()
+        assert (nearest < 0.005).all()
+        sides.add(float(np.abs(np.diff(x.numpy(), axis=-1)).mean()))
+    assert len(sides) > 1  # different zooms, different pictures
+    _, centre = batch(images, depth, np.array([0]), 32, None, torch.device("cpu"), max_zoom=4.0)
+    full = unit_to_depth(centre)[0, 0].numpy()  # centre crop without g: the whole view, downsized
+    assert abs(np.median(full) - np.median(depth[0])) < 0.25 * np.median(depth[0])
+    x, _ = batch(images, depth, np.array([0]), 32, torch.Generator().manual_seed(1), torch.device("cpu"))
+    g = torch.Generator().manual_seed(1)  # single scale: the original draws (tops, then lefts), so runs resume
+    t, l = (torch.randint(0, 128 - 32 + 1, (1,), generator=g).item() for _ in range(2))
+    assert np.allclose(((x[0].permute(1, 2, 0) + 1) * 127.5).numpy(), images[0, t:t + 32, l:l + 32], atol=0.01)
+
+
 def test_depth_route_chains_and_keeps_size():
     route = DepthRoutePipeline(*_tiny_pair())
     assert (route.source, route.target) == ("Paris", "Venice")

@@ -47,6 +47,9 @@ class Pix2PixConfig(TrainConfig):
     data_seed: int = 0
     size: int = 128
     jitter: float = field(default=1.12, metadata={"help": "renders are this much larger; random crops of --size"})
+    max_zoom: float = field(default=1.0, metadata={"help": "multi-scale training: renders are also this much "
+                            "larger and each crop covers 1/zoom of the view, zoom uniform in [1, max_zoom], resized "
+                            "to --size (so the model sees streets at up to max_zoom× its pixel scale)"})
     steps: int = 6000
     batch_size: int = 4
     log_every: int = 50
@@ -71,8 +74,8 @@ def _render(args) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_pairs(cfg: Pix2PixConfig) -> tuple[np.ndarray, np.ndarray, str]:
-    """(photos (N, h, w, 3) uint8, depth (N, h, w) float32 metres, description) at --size × --jitter."""
-    big = int(round(cfg.size * cfg.jitter))
+    """(photos (N, h, w, 3) uint8, depth (N, h, w) float32 metres, description) at --size × --jitter × --max-zoom."""
+    big = int(round(cfg.size * cfg.jitter * cfg.max_zoom))
     if cfg.data == "world":
         if cfg.city not in geo.FAMOUS_CITIES:
             raise ValueError(f"--city must be one of {', '.join(geo.FAMOUS_CITIES)}, got {cfg.city!r}")
@@ -105,18 +108,36 @@ def load_pairs(cfg: Pix2PixConfig) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def batch(images: np.ndarray, depth: np.ndarray, idx: np.ndarray, size: int, g: torch.Generator | None,
-          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """[-1, 1] photos (B, 3, S, S) and depth (B, 1, S, S); random crops with g, centre crops without."""
+          device: torch.device, max_zoom: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """[-1, 1] photos (B, 3, S, S) and depth (B, 1, S, S); random crops with g, centre crops without.
+
+    max_zoom > 1 (the pairs rendered that much larger): each crop's side is drawn in [S, S·max_zoom] (the whole
+    jittered view at S·max_zoom; without g always that) and resized to S — photos with antialiasing, depth by
+    nearest pixel so no façade/sky blend invents a depth that is in neither."""
     n, h, w = depth.shape
+    top_side = int(round(size * max_zoom))
     if g is None:
-        tops, lefts = [(h - size) // 2] * len(idx), [(w - size) // 2] * len(idx)
-    else:
+        sides = [top_side] * len(idx)
+        tops, lefts = [(h - c) // 2 for c in sides], [(w - c) // 2 for c in sides]
+    elif top_side == size:  # single scale: the original draws, so earlier runs resume identically
+        sides = [size] * len(idx)
         tops = torch.randint(0, h - size + 1, (len(idx),), generator=g).tolist()
         lefts = torch.randint(0, w - size + 1, (len(idx),), generator=g).tolist()
-    ims = np.stack([images[i, t:t + size, l:l + size] for i, t, l in zip(idx.tolist(), tops, lefts)])
-    ds = np.stack([depth[i, t:t + size, l:l + size] for i, t, l in zip(idx.tolist(), tops, lefts)])
-    x = torch.from_numpy(ims).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-    d = depth_to_unit(torch.from_numpy(ds).to(device)[:, None])
+    else:
+        sides = torch.randint(size, top_side + 1, (len(idx),), generator=g).tolist()
+        tops = [int(torch.randint(0, h - c + 1, (1,), generator=g)) for c in sides]
+        lefts = [int(torch.randint(0, w - c + 1, (1,), generator=g)) for c in sides]
+    xs, ds = [], []
+    for i, t, l, c in zip(idx.tolist(), tops, lefts, sides):
+        x = torch.from_numpy(np.ascontiguousarray(images[i, t:t + c, l:l + c])).permute(2, 0, 1)[None].float()
+        d = torch.from_numpy(np.ascontiguousarray(depth[i, t:t + c, l:l + c]))[None, None]
+        if c != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            d = F.interpolate(d, size=(size, size), mode="nearest-exact")
+        xs.append(x)
+        ds.append(d)
+    x = torch.cat(xs).to(device).div_(127.5).sub_(1)
+    d = depth_to_unit(torch.cat(ds).to(device))
     return x, d
 
 
@@ -132,10 +153,10 @@ def gan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(scores.float(), target.float())
 
 
-def samples_view(model: UNetTranslator, images, depth, show: np.ndarray, size: int):
+def samples_view(model: UNetTranslator, images, depth, show: np.ndarray, size: int, max_zoom: float = 1.0):
     """Per shown pair: photo | true depth | generated (depth, or photo), depth drawn with world.colorize_depth."""
     device = next(model.parameters()).device
-    x, d = batch(images, depth, show, size, None, device)
+    x, d = batch(images, depth, show, size, None, device, max_zoom)
     src, tgt = (x, d) if model.kind == "image_to_depth" else (d, x)
     out = model(src, dropout=False)
 
@@ -167,7 +188,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     sampler = ResumableSampler(len(images), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
     trainer.track(model=model, discriminator=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
     show = np.linspace(0, len(images) - 1, min(4, len(images))).astype(np.int64)
-    trainer.set_sampler(model, lambda m: samples_view(m, images, depth, show, cfg.size), ema, ncols=3)
+    trainer.set_sampler(model, lambda m: samples_view(m, images, depth, show, cfg.size, cfg.max_zoom), ema, ncols=3)
 
     start = trainer.start()
     model.train()
@@ -178,7 +199,7 @@ def main(argv: list[str] | None = None) -> Path | None:
             for group in opt.param_groups:
                 group["lr"] = lr
         g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
-        x, d = batch(images, depth, np.sort(sampler.next().numpy()), cfg.size, g, trainer.device)
+        x, d = batch(images, depth, np.sort(sampler.next().numpy()), cfg.size, g, trainer.device, cfg.max_zoom)
         src, tgt = (x, d) if kind == "image_to_depth" else (d, x)
         fake = model(src)
 
@@ -211,7 +232,8 @@ def main(argv: list[str] | None = None) -> Path | None:
         else "see the source dataset", license="mit", datasets=[],
         tags=["pix2pix", "depth", "city"] + ([cfg.city.lower()] if cfg.data == "world" else []),
         notes=f"L1 weight {cfg.l1_weight:g}; conditional 70×70 PatchGAN; lr decay from {cfg.decay_start:.0%} of the "
-              "steps.")
+              "steps." + (f" Multi-scale crops: each covers 1/zoom of the view, zoom in [1, {cfg.max_zoom:g}]."
+                          if cfg.max_zoom > 1 else ""))
     return trainer.finish(model, card=card, ema=ema)
 
 
