@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from streetgen import geo, layout, mapview, world  # noqa: E402
-from streetgen.pipelines import (STEADY, AnyCityPipeline, CountryPipeline, CycleGANPipeline,  # noqa: E402
-                                 DepthRoutePipeline, LayoutPipeline, MapPipeline, SpadePipeline, read_frames,
-                                 read_photo, save_gif, translate_frames, translate_panorama)
+from streetgen.pipelines import (STEADY, CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline,  # noqa: E402
+                                 load_city_pipeline, read_frames, read_photo, run_city, save_gif, translate_frames,
+                                 translate_panorama)
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -412,13 +412,9 @@ MAX_CITY_FRAMES = 16
 
 @functools.lru_cache(maxsize=8)
 def _load_city_pipeline(method: str):
-    route, names = CITY_METHODS[method]
+    names = CITY_METHODS[method][1]
     try:
-        if route == "cyclegan":
-            return CycleGANPipeline.from_pretrained(names)
-        if route == "depth":
-            return DepthRoutePipeline.from_pretrained(*names)
-        return AnyCityPipeline.from_pretrained(names)
+        return load_city_pipeline(names if isinstance(names, str) else "+".join(names))
     except (FileNotFoundError, ValueError) as err:
         raise gr.Error(f"The {method!r} model could not be loaded: {err}") from None
 
@@ -442,15 +438,6 @@ def city_example(city: str, seed: int) -> str:
     return path
 
 
-def _translate(pipe, method: str, photo, target: str, strength: float, seed: int, progress=None):
-    route = CITY_METHODS[method][0]
-    if route == "any":
-        return pipe(photo, target, strength=float(strength), seed=seed, progress=progress), None
-    if route == "depth":
-        return pipe(photo, seed=seed)
-    return pipe(photo), None
-
-
 def translate_city(photo: str, method: str, target: str, strength: float, seed: int,
                    progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, Image.Image | None, str | None, str]:
     """The photo in another city's style; for the depth route also the intermediate depth (picture + float .npy)."""
@@ -459,7 +446,7 @@ def translate_city(photo: str, method: str, target: str, strength: float, seed: 
         raise gr.Error("No photo: upload one, or tap Use example for a world render.")
     try:
         arr, note = read_photo(photo)
-        out, depth = _translate(_city_pipeline(method), method, arr, target, strength, seed,
+        out, depth = run_city(_city_pipeline(method), arr, target, strength, seed,
                                 _steps(progress, "Translating"))
     except ValueError as err:
         raise gr.Error(f"Cannot translate this photo: {err}") from None
@@ -484,7 +471,7 @@ def translate_city_frames(animation: str, method: str, target: str, strength: fl
     pipe = _city_pipeline(method)
     try:
         frames = read_frames(animation, max_frames=MAX_CITY_FRAMES)
-        out = translate_frames(lambda f, seed: _translate(pipe, method, f, target, strength, seed)[0], frames,
+        out = translate_frames(lambda f, seed: run_city(pipe, f, target, strength, seed)[0], frames,
                                seed=seed, steady=STEADY if steady else 0.0)
     except ValueError as err:
         raise gr.Error(f"Cannot translate these frames: {err}") from None
@@ -526,7 +513,7 @@ def translate_city_panorama(pano: str, method: str, target: str, strength: float
     def one_face(face, seed):
         faces_done[0] += 1
         progress((faces_done[0] - 1) / 6, desc=f"Translating face {faces_done[0]} of 6")
-        return _translate(pipe, method, face, target, strength, seed)
+        return run_city(pipe, face, target, strength, seed)
 
     try:
         out, depth = translate_panorama(one_face, pano, seed=seed)

@@ -63,13 +63,12 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
                ) -> tuple[Translator | None, str, str, dict]:
     """(translate(image, seed) → (output, depth or None), source city, target city, extra info) for a model spec:
     'world' (no translation: the real references), a CycleGAN checkpoint, 'to_depth+to_photo' (the depth route),
-    or a country diffusion checkpoint (any city, SDEdit at `strength`). Pix2pix image→depth alone: translate None
-    and the loaded model under info["depth_model"]."""
+    or a country diffusion checkpoint (any city, SDEdit at `strength`), each called as the app calls it (the seed
+    drives the depth route's dropout and the any-city noise). Pix2pix image→depth alone: translate None and the
+    loaded model under info["depth_model"]."""
     import streetgen
-    from streetgen.models.country_diffusion import CountryDiffusion
-    from streetgen.models.cyclegan import CycleGenerator
     from streetgen.models.pix2pix import UNetTranslator
-    from streetgen.pipelines.city import AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline
+    from streetgen.pipelines.city import AnyCityPipeline, CycleGANPipeline, load_city_pipeline, run_city
 
     def need(city: str | None, what: str) -> str:
         if city is None:
@@ -85,23 +84,21 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
 
     if model == "world":
         return (lambda image, seed: (image, None)), need(source, "source"), need(target, "target"), {}
-    if "+" in model:
-        pipe = DepthRoutePipeline.from_pretrained(*model.split("+", 1))
-        return ((lambda image, seed: pipe(image)), agree(source, pipe.source, "from"),
-                agree(target, pipe.target, "to"), {})
-    net = streetgen.load(model)
-    if isinstance(net, CycleGenerator):
-        pipe = CycleGANPipeline(net)
-        return ((lambda image, seed: (pipe(image), None)), agree(source, net.source, "from"),
-                agree(target, net.target, "to"), {"train_size": net.train_size})
+    net = None if "+" in model else streetgen.load(model)
     if isinstance(net, UNetTranslator) and net.kind == "image_to_depth":
         return None, agree(source, net.city, "from"), net.city, {"depth_model": net}
-    if isinstance(net, CountryDiffusion):
-        pipe = AnyCityPipeline(net)
-        return ((lambda image, seed: (pipe(image, target, strength=strength, seed=seed), None)),
-                need(source, "source"), need(target, "target"), {"strength": strength})
-    raise ValueError(f"{model!r} is not a city model: use a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix "
-                     "checkpoints, a pix2pix image→depth checkpoint, a country diffusion checkpoint or 'world'")
+    try:
+        pipe = load_city_pipeline(model if net is None else net)
+    except ValueError as err:
+        raise ValueError(f"{model!r} is not a city model: use a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix "
+                         "checkpoints, a pix2pix image→depth checkpoint, a country diffusion checkpoint or 'world'"
+                         ) from err
+    if isinstance(pipe, AnyCityPipeline):
+        source, target, info = need(source, "source"), need(target, "target"), {"strength": strength}
+    else:
+        source, target = agree(source, pipe.source, "from"), agree(target, pipe.target, "to")
+        info = {"train_size": pipe.model.train_size} if isinstance(pipe, CycleGANPipeline) else {}
+    return (lambda image, seed: run_city(pipe, image, target, strength, seed)), source, target, info
 
 
 def eval_depth(net, n: int, depth_judge=None) -> dict:

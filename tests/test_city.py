@@ -227,3 +227,44 @@ def test_steady_frames_follow_the_motion_without_ghosts():
         steady_frames(inputs, shimmer, 1.0)
     with pytest.raises(ValueError, match="outputs"):
         steady_frames(inputs, shimmer[:-1])
+
+
+def test_translate_cli_folder_frames_panorama_and_errors(tmp_path, capsys):
+    """`python -m streetgen.translate`: a folder keeps its sub-folders, odd modes are converted, an unreadable file
+    is skipped (the others are still written, exit 1); the depth route writes metres; --frames writes a GIF."""
+    from streetgen.translate import main
+
+    to_depth, to_photo = _tiny_pair()
+    to_depth.save_pretrained(tmp_path / "d")
+    to_photo.save_pretrained(tmp_path / "p")
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    Image.fromarray(world.render_city("Paris", seed=1, size=64).image).save(src / "a.png")
+    Image.fromarray(world.render_city("Paris", seed=2, size=64).image).convert("CMYK").save(src / "sub" / "a.jpg")
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    route = f"{tmp_path / 'd'}+{tmp_path / 'p'}"
+    assert main(["--model", route, str(src), "--out", str(tmp_path / "out")]) == 1
+    out = tmp_path / "out"
+    assert Image.open(out / "a.png").size == (64, 64) and Image.open(out / "sub" / "a.png").size == (64, 64)
+    depth = np.load(out / "a_depth.npy")
+    assert depth.dtype == np.float32 and depth.shape == (64, 64) and MIN_DEPTH <= depth.min()
+    err = capsys.readouterr()
+    assert "skipped" in err.err and "broken.png" in err.err and "converted from CMYK" in err.out
+
+    video = [Image.fromarray(s.image) for s in world.render_pan("Paris", seed=3, size=64, frames=4)]
+    video[0].save(tmp_path / "pan.gif", save_all=True, append_images=video[1:], duration=100)
+    assert main(["--model", route, "--frames", str(tmp_path / "pan.gif"), "--out", str(tmp_path / "vid")]) == 0
+    assert len(list((tmp_path / "vid" / "frames").glob("*.png"))) == 4
+    assert Image.open(tmp_path / "vid" / "translated.gif").n_frames == 4
+
+    pano = world.render_panorama(48.86, 2.35, seed=0, height=64, famous_city="Paris").image
+    Image.fromarray(pano).save(tmp_path / "pano.png")
+    assert main(["--model", route, "--panorama", str(tmp_path / "pano.png"), "--out", str(tmp_path / "pano")]) == 0
+    assert Image.open(tmp_path / "pano" / "pano.png").size == (128, 64)
+    assert np.load(tmp_path / "pano" / "pano_depth.npy").shape == (64, 128)
+
+    assert main(["--model", route, str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
+    assert main(["--model", "country_diffusion", str(src / "a.png"), "--out", str(tmp_path / "x")]) == 2
+    assert "needs --target" in capsys.readouterr().err
+    assert main(["--model", "judges/seg", str(src / "a.png"), "--out", str(tmp_path / "x")]) == 2
+    assert "not a city translator" in capsys.readouterr().err

@@ -120,3 +120,17 @@ def test_pan_is_a_turning_camera_with_exact_flow():
         world.render_pan("Paris", degrees_per_frame=45)
     with pytest.raises(ValueError):
         world.render_pan("Atlantis")
+
+
+def test_pan_cli_writes_frames_labels_depth_and_cameras(tmp_path):
+    out = tmp_path / "pan"
+    r = subprocess.run([sys.executable, "-m", "streetgen.world", "pan", "--place", "Venice", "--frames", "3",
+                        "--size", "64", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "frames").iterdir()) == ["000.png", "001.png", "002.png"]
+    assert np.load(out / "depth.npy").shape == (3, 64, 64)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["famous_city"] == "Venice" and len(meta["camera_yaw_deg_per_frame"]) == 3
+    bad = subprocess.run([sys.executable, "-m", "streetgen.world", "pan", "--frames", "0", "--out", str(out)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "frames must be" in bad.stderr

@@ -128,7 +128,7 @@ class CycleGenerator(StreetgenModel, architecture="cyclegan"):
         p = next(self.parameters())
         out = np.empty_like(arr)
         for i in range(0, len(arr), max(1, batch_size)):
-            x = torch.from_numpy(np.ascontiguousarray(arr[i:i + batch_size])).to(p.device)
+            x = torch.from_numpy(np.array(arr[i:i + batch_size])).to(p.device)  # a copy: PIL arrays are read-only
             x = x.permute(0, 3, 1, 2).to(p.dtype).div(127.5).sub(1)
             y = self(x).float().add(1).mul(127.5).round().clamp(0, 255)
             out[i:i + batch_size] = y.byte().permute(0, 2, 3, 1).cpu().numpy()

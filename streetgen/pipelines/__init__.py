@@ -2,11 +2,11 @@
 
 The app wires widgets to these; they hold no UI code and import torch lazily through their models.
 """
-from .city import (STEADY, AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline, read_frames, read_photo,
-                   steady_frames, translate_frames, translate_panorama)
+from .city import (STEADY, AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline, load_city_pipeline, read_frames,
+                   read_photo, run_city, steady_frames, translate_frames, translate_panorama)
 from .country import CountryPipeline, save_gif
 from .layout import LayoutPipeline, SpadePipeline
 from .map import MapPipeline
 
 __all__ = ["CountryPipeline", "save_gif", "CycleGANPipeline", "DepthRoutePipeline", "AnyCityPipeline", "read_photo",
-           "read_frames", "STEADY", "steady_frames", "translate_frames", "translate_panorama", "MapPipeline", "LayoutPipeline", "SpadePipeline"]
+           "read_frames", "load_city_pipeline", "run_city", "STEADY", "steady_frames", "translate_frames", "translate_panorama", "MapPipeline", "LayoutPipeline", "SpadePipeline"]

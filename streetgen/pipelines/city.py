@@ -185,6 +185,40 @@ def read_frames(source: str | os.PathLike, max_frames: int = MAX_FRAMES) -> list
     return frames
 
 
+CityPipeline = Union["CycleGANPipeline", "DepthRoutePipeline", "AnyCityPipeline"]
+
+
+def load_city_pipeline(spec) -> CityPipeline:
+    """The pipeline for a model spec: a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix checkpoints (the depth
+    route) or a country diffusion checkpoint (any city); local folders or Hub repo ids, or an already loaded model."""
+    import streetgen
+    from streetgen.models.country_diffusion import CountryDiffusion
+    from streetgen.models.cyclegan import CycleGenerator
+
+    if isinstance(spec, str) and "+" in spec:
+        return DepthRoutePipeline.from_pretrained(*spec.split("+", 1))
+    net = streetgen.load(spec) if isinstance(spec, str) else spec
+    if isinstance(net, CycleGenerator):
+        return CycleGANPipeline(net)
+    if isinstance(net, CountryDiffusion):
+        return AnyCityPipeline(net)
+    raise ValueError(f"{spec!r} is not a city translator: use a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix "
+                     "checkpoints or a country diffusion checkpoint")
+
+
+def run_city(pipe: CityPipeline, photo: PhotoInput, target: str | None = None, strength: float = 0.2, seed: int = 0,
+             progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(translated photo, depth in metres or None) from any city pipeline with one signature; `target` and
+    `strength` matter only to the any-city route (which needs a target), the seed to the stochastic ones."""
+    if isinstance(pipe, AnyCityPipeline):
+        if not target:
+            raise ValueError("the any-city route needs a target city or country")
+        return pipe(photo, target, strength=float(strength), seed=seed, progress=progress), None
+    if isinstance(pipe, DepthRoutePipeline):
+        return pipe(photo, seed=seed)
+    return pipe(photo), None
+
+
 STEADY = 0.6  # how much of the motion-compensated previous output a well-tracked pixel keeps
 
 

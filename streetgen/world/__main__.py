@@ -4,6 +4,7 @@
     python -m streetgen.world grid --countries NO,MA,JP,US,IN,FR,BR,RU,KE,AU,EG,DE --size 256 --out world_grid.png
     python -m streetgen.world panorama --place Paris --height 512 --out paris_pano   # equirect image, labels, depth
     python -m streetgen.panorama split paris_pano/panorama.png --out views          # its six cube faces
+    python -m streetgen.world pan --place Venice --frames 16 --out venice_pan        # a turning-camera video
 """
 from __future__ import annotations
 
@@ -65,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--height", type=int, default=512, help="panorama height; the width is twice it")
     q.add_argument("--out", default="world_panorama", help="output folder")
+    v = sub.add_parser("pan", help="a video of the camera turning on the spot (frames, labels, depth, GIF)")
+    v.add_argument("--place", default="Paris", help="a famous city or a country (ISO code or name)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--size", type=_size, default=(256, 256))
+    v.add_argument("--frames", type=int, default=16)
+    v.add_argument("--degrees", type=float, default=1.0, help="turn per frame (positive: to the right)")
+    v.add_argument("--out", default="world_pan", help="output folder")
     args = p.parse_args(argv)
 
     from streetgen.world import colorize_depth, colorize_labels, render_city, render_country
@@ -85,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.cmd == "panorama":
             return _panorama(args)
+        if args.cmd == "pan":
+            return _pan(args)
         tiles = []
         for name in [c.strip() for c in args.countries.split(",") if c.strip()]:
             for k in range(args.per):
@@ -137,6 +147,32 @@ def _panorama(args) -> int:
     np.save(out / "depth.npy", s.depth)
     (out / "meta.json").write_text(json.dumps(s.meta, indent=2, default=str))
     print(f"{s.meta['city']}, {s.meta['country_name']}: {s.image.shape[1]}x{s.image.shape[0]} panorama in {out}/")
+    return 0
+
+
+def _pan(args) -> int:
+    """Write frames/NNN.png, labels/NNN.png (CamVid ids), depth.npy (frames, H, W metres), pan.gif and meta.json
+    (each frame's camera: with `streetgen.metrics.yaw_flow` it gives the exact motion between frames)."""
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+    from streetgen.pipelines.country import save_gif
+    from streetgen.world import render_pan
+
+    video = render_pan(args.place, args.seed, args.size, args.frames, args.degrees)
+    out = Path(args.out)
+    for sub in ("frames", "labels"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for k, s in enumerate(video):
+        Image.fromarray(s.image).save(out / "frames" / f"{k:03d}.png")
+        Image.fromarray(s.labels).save(out / "labels" / f"{k:03d}.png")
+    np.save(out / "depth.npy", np.stack([s.depth for s in video]))
+    save_gif([s.image for s in video], str(out / "pan.gif"), bounce=False)
+    meta = {**video[0].meta, "degrees_per_frame": args.degrees,
+            "camera_yaw_deg_per_frame": [s.meta["camera_yaw_deg"] for s in video]}
+    (out / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+    print(f"{meta['city']}, {meta['country_name']}: {len(video)} frames in {out}/")
     return 0
 
 
