@@ -132,12 +132,14 @@ def _sharpness(video: list[np.ndarray]) -> float:
     return float(np.abs(np.diff(v, axis=1)).mean() + np.abs(np.diff(v, axis=2)).mean())
 
 
-def eval_frames(translate: Translator, source: str, pans: int, frames: int, size: int,
-                degrees: float = PAN_DEGREES, seed: int = CITY_EVAL_SEED + 2) -> dict:
+def eval_frames(translate: Translator, source: str, pans: int, frames: int, size: int, city_judge=None,
+                segmenter=None, target: str | None = None, degrees: float = PAN_DEGREES,
+                seed: int = CITY_EVAL_SEED + 2) -> dict:
     """Warp errors (0–255) of `pans` turning-camera videos of the source city and of their translations — a fresh
     seed per frame, one seed for all frames, and one seed made steady along the motion (`steady_frames`, what the
-    City tab's frames tool does) — with ratios to the input's (1 = as stable as the input video), and the steadied
-    frames' sharpness relative to the raw ones (a steadier video that is just blurrier would show here)."""
+    City tab's frames tool does) — with ratios to the input's (1 = as stable as the input video). Guards that the
+    steadied video is not just blurrier or less translated: its sharpness relative to the raw frames and, given
+    the judges, target-city accuracy and structure mIoU of the raw and the steadied frames."""
     from streetgen.pipelines.city import steady_frames
 
     def err(video: list[np.ndarray], meta: dict) -> float:
@@ -147,6 +149,7 @@ def eval_frames(translate: Translator, source: str, pans: int, frames: int, size
         return warp_error(video, degrees, focal, horizon)
 
     sums = {"input": 0.0, "fresh_seed": 0.0, "shared_seed": 0.0, "steady": 0.0, "sharp_raw": 0.0, "sharp_steady": 0.0}
+    all_in, all_raw, all_steady = [], [], []
     for p in range(pans):
         video = world.render_pan(source, seed=seed * 1_000_003 + p, size=size, frames=frames, degrees_per_frame=degrees)
         inputs, meta = [s.image for s in video], video[0].meta
@@ -158,6 +161,9 @@ def eval_frames(translate: Translator, source: str, pans: int, frames: int, size
         sums["steady"] += err(steady, meta)
         sums["sharp_raw"] += _sharpness(shared)
         sums["sharp_steady"] += _sharpness(steady)
+        all_in += inputs
+        all_raw += shared
+        all_steady += steady
     mean = {k: v / pans for k, v in sums.items()}
     out = {"pans": pans, "frames_per_pan": frames, "pan_degrees_per_frame": degrees,
            "warp_error_input": mean["input"]}
@@ -165,6 +171,13 @@ def eval_frames(translate: Translator, source: str, pans: int, frames: int, size
         out[f"warp_error_{k}"] = mean[k]
         out[f"warp_error_ratio_{k}"] = mean[k] / mean["input"]
     out["steady_sharpness_ratio"] = mean["sharp_steady"] / mean["sharp_raw"]
+    if city_judge is not None and segmenter is not None and target is not None:
+        t = list(city_judge.cities).index(target)
+        seg_in = segment(segmenter, np.stack(all_in))
+        for name, video in (("raw", all_raw), ("steady", all_steady)):
+            stack = np.stack(video)
+            out[f"pan_{name}_target_accuracy"] = float((judge_cities(city_judge, stack) == t).mean())
+            out[f"pan_{name}_structure_miou"] = mean_iou(segment(segmenter, stack), seg_in)
     return out
 
 
@@ -203,5 +216,5 @@ def eval_city(model: str, n: int, size: int, city_judge, segmenter, depth_judge=
         for k, v in depth_errors(np.stack([r[1] for r in results]), depth).items():
             out[f"intermediate_depth_{k}"] = v
     if frames:
-        out.update(eval_frames(translate, source, max(1, n // frames), frames, size))
+        out.update(eval_frames(translate, source, max(1, n // frames), frames, size, city_judge, segmenter, target))
     return out

@@ -89,5 +89,8 @@ def test_temporal_stability_on_turning_camera_videos(judges):
     assert row["warp_error_ratio_shared_seed"] == pytest.approx(row["warp_error_shared_seed"] / row["warp_error_input"])
     assert row["warp_error_steady"] < row["warp_error_shared_seed"]
     assert 0 < row["steady_sharpness_ratio"] <= 1.05
+    for key in ("pan_raw_target_accuracy", "pan_steady_target_accuracy", "pan_raw_structure_miou",
+                "pan_steady_structure_miou"):
+        assert 0.0 <= row[key] <= 1.0, key
     with pytest.raises(ValueError, match="frames"):
         eval_city("cyclegan_paris_venice", 8, 64, *judges, frames=1)
