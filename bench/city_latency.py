@@ -7,7 +7,8 @@
 Routes: a CycleGAN pair, the depth route (pix2pix image→depth, then depth→image), and any-city (SDEdit on the
 country diffusion model: `strength × steps` DDIM steps at the model's 128², resized back). --n9 times a CycleGAN
 generator with the study's design (9 residual blocks, 64 base channels, random weights) in the same code: the
-difference with the shipped one is the design's cost.
+difference with the shipped one is the design's cost. The last line times `steady_frames` alone (optical flow +
+blend per frame of a video, on top of the route's own time).
 """
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def main() -> None:
         params = sum(t.numel() for m in models for t in m.parameters()) / 1e6
         best, median = time_calls(call, args.repeats)
         print(report(f"{name} ({params:.1f}M params)", 1, f"{h}x{w}", args.device, best, median))
+    from streetgen.pipelines import steady_frames
+
+    video = [s.image for s in world.render_pan("Paris", seed=0, size=(h, w), frames=9)]
+    best, median = time_calls(lambda k: steady_frames(video, video), args.repeats)
+    print(report("steady_frames (flow + blend) per frame", 1, f"{h}x{w}", args.device, best / 8, median / 8))
 
 
 if __name__ == "__main__":
