@@ -295,3 +295,21 @@ def test_city_tab_upload_depth_route(browser, app_url, tmp_path):
     sky = sample.labels == world.CLASS_NAMES.index("Sky")
     assert sky.mean() > 0.05 and depth_map[sky].mean() < depth_map[~sky].mean()  # near = bright, the sky is far
     ctx.close()
+
+
+def test_city_tab_world_pan_frames(browser, app_url, tmp_path):
+    """Open the frames accordion, tap Use a world pan (a 16-frame GIF appears in the input), translate it with
+    Steady on: an animated GIF of 16 frames comes back, with no error toast."""
+    ctx, page = _touch_tab(browser, app_url, "City")
+    page.get_by_text("Frames: translate an animated GIF").tap()
+    page.locator("#y-pan-example").tap()
+    expect(page.locator("#y-frames").get_by_text("paris-pan", exact=False).first).to_be_visible(
+        timeout=RENDER_TIMEOUT_MS)
+    page.locator("#y-frames-go").tap()
+    out = page.locator("#y-frames-out img").first
+    expect(out).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert page.locator(".toast-body").count() == 0
+    _shot(page, tmp_path, "city_frames")
+    gif = Image.open(io.BytesIO(page.request.get(out.get_attribute("src")).body()))
+    assert gif.format == "GIF" and gif.n_frames == 16 and gif.size == (256, 256)
+    ctx.close()
