@@ -98,7 +98,7 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None,
-               latents: torch.Tensor | None = None, steps: int = 10, guidance: float = 6.0,
+               latents: torch.Tensor | None = None, steps: int = 10, guidance: float = 12.0,
                solver: str = "sde-dpm", guidance_interval: tuple[float, float] = (0.1, 0.9),
                shared_noise: bool = False, progress: Callable[[int, int], None] | None = None,
                init_images: torch.Tensor | None = None, strength: float = 1.0) -> torch.Tensor:
@@ -113,6 +113,9 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         guidance_interval=(lo, hi): classifier-free guidance only while t / T lies in [lo, hi] — at the noisiest
         and the last steps it adds little (Kynkäänniemi et al., 2024), and each unguided step costs half.
         shared_noise: every row gets the same per-step noise (morphs: frames differ only by their label).
+        guidance 12 (the default) was picked by the place judge on the shipped model: country top-1 6.6% / 9.9% /
+        9.6% / 11.4% / 8.7% at 6 / 10 / 12 / 15 / 20, judge-feature FD 60.8 / 49.6 / 46.4 / 48.7 / 66.3 (333 images);
+        past ~15 colours burn and the judge loses the place again.
         """
         from diffusers.schedulers.scheduling_ddim import DDIMScheduler
         from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
