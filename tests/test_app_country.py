@@ -14,7 +14,8 @@ from conftest import gallery_images as _images  # noqa: E402
 def test_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/generate_country", "/compare_countries", "/morph_countries"} <= set(api)
-    assert [p["parameter_name"] for p in api["/generate_country"]["parameters"]] == ["country", "n", "seed", "model"]
+    assert [p["parameter_name"] for p in api["/generate_country"]["parameters"]] == ["country", "n", "seed", "model",
+                                                                             "guidance"]
 
 
 def test_generate_is_deterministic_by_seed(client):
@@ -64,3 +65,18 @@ def test_sharp_model_generates_by_seed_and_differs_by_country(client):
 def test_sharp_model_rejects_bad_input(client):
     with pytest.raises(Exception, match="unknown country"):
         client.predict("Atlantis", 1, 0, SHARP, api_name="/generate_country")
+
+
+def test_country_signal_slider(client):
+    """The guidance slider changes the diffusion model's images (same seed) and defaults to 12; the CVAE has no
+    guidance and ignores it; out-of-range values get a clear error."""
+    default, _ = client.predict("KE", 1, 4, SHARP, api_name="/generate_country")
+    twelve, _ = client.predict("KE", 1, 4, SHARP, 12.0, api_name="/generate_country")
+    none, _ = client.predict("KE", 1, 4, SHARP, 1.0, api_name="/generate_country")
+    assert (_images(default)[0] == _images(twelve)[0]).all()
+    assert np.abs(_images(twelve)[0].astype(int) - _images(none)[0]).mean() > 2
+    cvae_a, _ = client.predict("KE", 1, 4, MODEL, 1.0, api_name="/generate_country")
+    cvae_b, _ = client.predict("KE", 1, 4, MODEL, 20.0, api_name="/generate_country")
+    assert (_images(cvae_a)[0] == _images(cvae_b)[0]).all()
+    with pytest.raises(Exception, match="(Country signal|maximum|minimum|between)"):
+        client.predict("KE", 1, 4, SHARP, 50.0, api_name="/generate_country")

@@ -9,4 +9,5 @@ from .layout import LayoutPipeline, SpadePipeline
 from .map import MapPipeline
 
 __all__ = ["CountryPipeline", "save_gif", "CycleGANPipeline", "DepthRoutePipeline", "AnyCityPipeline", "read_photo",
-           "read_frames", "load_city_pipeline", "run_city", "STEADY", "steady_frames", "translate_frames", "translate_panorama", "MapPipeline", "LayoutPipeline", "SpadePipeline"]
+           "read_frames", "load_city_pipeline", "run_city", "STEADY", "steady_frames", "translate_frames",
+           "translate_panorama", "MapPipeline", "LayoutPipeline", "SpadePipeline"]

@@ -35,6 +35,11 @@ class CountryPipeline:
                              f"model was trained on")
         return self.countries.index(code)
 
+    @property
+    def guided(self) -> bool:
+        """Whether the model takes a classifier-free `guidance` option (how strongly the country is followed)."""
+        return "guidance" in inspect.signature(self.model.sample).parameters
+
     def _options(self, options: dict, progress) -> dict:
         """Sampler options for this model: `progress(done, total)` is forwarded only to models that report it."""
         if progress is not None and "progress" in inspect.signature(self.model.sample).parameters:
