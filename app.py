@@ -498,6 +498,18 @@ def translate_city_frames(animation: str, method: str, target: str, strength: fl
     return save_gif(out, path, bounce=False)
 
 
+def _frames_preview(animation: str | None) -> str | None:
+    """The chosen GIF/WebP itself, shown playing (a file box shows only its name); nothing for unreadable files."""
+    if not animation:
+        return None
+    try:
+        with Image.open(animation) as img:
+            img.verify()
+    except (OSError, SyntaxError):
+        return None
+    return animation
+
+
 def city_pan_example(city: str, seed: int) -> str:
     """A 16-frame world video (256², the camera turning 1° a frame) of a famous city; returns its GIF path."""
     _, seed = _checked(1, seed, 1, "photos")
@@ -710,8 +722,11 @@ with gr.Blocks(title="streetgen") as demo:
                 y_note = gr.Markdown(elem_id="y-note")
         with gr.Accordion("Frames: translate an animated GIF", open=False):
             with gr.Row():
-                y_frames = gr.File(label="Animated GIF / WebP (up to 16 frames)", file_types=[".gif", ".webp"],
-                                   type="filepath", elem_id="y-frames")
+                with gr.Column():
+                    y_frames = gr.File(label="Animated GIF / WebP (up to 16 frames)", file_types=[".gif", ".webp"],
+                                       type="filepath", elem_id="y-frames")
+                    y_frames_preview = gr.Image(label="Input frames", type="filepath", interactive=False,
+                                                elem_id="y-frames-preview")
                 y_frames_out = gr.Image(label="Translated frames", type="filepath", format="gif",
                                         interactive=False, elem_id="y-frames-out", buttons=["download"])
             with gr.Row():
@@ -826,6 +841,7 @@ with gr.Blocks(title="streetgen") as demo:
                     [y_pano_out, y_pano_depth, y_pano_note], api_name="translate_city_panorama",
                     concurrency_id="render")
     y_pan_example.click(city_pan_example, [y_example_city, y_seed], y_frames, api_name="city_pan_example")
+    y_frames.change(_frames_preview, y_frames, y_frames_preview, api_visibility="private")
     y_frames_go.click(translate_city_frames, [y_frames, y_method, y_target, y_strength, y_seed, y_steady],
                       y_frames_out,
                       api_name="translate_city_frames", concurrency_id="render")

@@ -305,6 +305,7 @@ def test_city_tab_world_pan_frames(browser, app_url, tmp_path):
     page.locator("#y-pan-example").tap()
     expect(page.locator("#y-frames").get_by_text("paris-pan", exact=False).first).to_be_visible(
         timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#y-frames-preview img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)  # it plays
     page.locator("#y-frames-go").tap()
     out = page.locator("#y-frames-out img").first
     expect(out).to_be_visible(timeout=RENDER_TIMEOUT_MS)
