@@ -91,6 +91,10 @@ def test_pix2pix_trainer_both_directions(tmp_path):
     assert out.shape == (64, 64, 3) and depth.shape == (64, 64)
     with pytest.raises(ValueError, match="--city"):
         main(["--name", "x", "--city", "Atlantis"] + common)
+    tuned = main(["--name", "t", "--direction", "image2depth", "--city", "Paris", "--init-from", str(a)] + common)
+    assert f"Started from {a}" in (tuned / "README.md").read_text()
+    with pytest.raises(ValueError, match="this trainer builds a UNetTranslator|architecture differs"):
+        main(["--name", "w", "--direction", "image2depth", "--city", "Paris", "--init-from", "judges/seg"] + common)
 
 
 def test_pix2pix_multiscale_crops():

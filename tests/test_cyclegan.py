@@ -184,3 +184,26 @@ def test_trainer_resumes_exactly(straight_run):
         assert a.keys() == b.keys()
         for k in a:
             torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
+
+
+def test_trainer_starts_from_exported_generators(straight_run, tmp_path):
+    """--init-from A2B+B2A: a new run starts from exported weights (fine-tuning on other data) and says so in its
+    card; init_from copies the weights exactly; an architecture mismatch and a malformed spec are refused."""
+    from train.common.export import init_from
+    from train.train_cyclegan import main
+
+    runs, _ = straight_run
+    run = runs / "straight"
+    spec = f"{run / 'export'}+{run / 'export_reverse'}"
+    main(["--runs-dir", str(tmp_path), "--name", "tuned", "--init-from", spec, *FLAGS])
+    card = read_card(tmp_path / "tuned" / "export")
+    assert f"Started from {spec}" in card.notes
+    g = streetgen.load(str(run / "export"))
+    fresh = CycleGenerator(g.ngf, g.n_blocks, source="Paris", target="Venice", train_size=g.train_size)
+    init_from(fresh, str(run / "export"))
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), g.state_dict().values()))
+    wider = CycleGenerator(g.ngf * 2, g.n_blocks, source="Paris", target="Venice")
+    with pytest.raises(ValueError, match="architecture differs"):
+        init_from(wider, str(run / "export"))
+    with pytest.raises(ValueError, match="A2B\\+B2A"):
+        main(["--runs-dir", str(tmp_path), "--name", "bad", "--init-from", str(run / "export"), *FLAGS])

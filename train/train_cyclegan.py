@@ -38,7 +38,7 @@ from streetgen.data import ImageFolder
 from streetgen.models.card import ModelCardInfo, read_card
 from streetgen.models.cyclegan import CycleGenerator
 from train.common.ema import EMA
-from train.common.export import export_model, push_export
+from train.common.export import export_model, init_from, push_export
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 from train.patchgan import ImagePool, PatchDiscriminator, lsgan_loss
 
@@ -78,6 +78,8 @@ class CycleGANConfig(TrainConfig):
     lambda_cyc: float = 10.0
     lambda_id: float = field(default=0.5, metadata={"help": "identity weight, as a fraction of --lambda-cyc"})
     pool_size: int = field(default=50, metadata={"help": "fake image history per discriminator; 0 = none"})
+    init_from: str = field(default="", metadata={"help": "'A2B+B2A' exported generators (folders or Hub ids) to "
+                                                         "start from, e.g. cyclegan_paris_venice+cyclegan_venice_paris"})
     ngf: int = 64
     n_blocks: int = field(default=6, metadata={"help": "residual blocks (the paper: 6 at 128², 9 at 256²)"})
     d_width: int = 64
@@ -216,6 +218,11 @@ def main(argv: list[str] | None = None) -> Path | None:
     data_b = load_domain(cfg, cfg.data_b, cfg.city_b, offset=max(len(data_a), cfg.per_city))
     g_ab = CycleGenerator(cfg.ngf, cfg.n_blocks, source=cfg.city_a, target=cfg.city_b, train_size=cfg.size)
     f_ba = CycleGenerator(cfg.ngf, cfg.n_blocks, source=cfg.city_b, target=cfg.city_a, train_size=cfg.size)
+    if cfg.init_from:
+        if cfg.init_from.count("+") != 1:
+            raise ValueError(f"--init-from needs 'A2B+B2A' (two exported generators), got {cfg.init_from!r}")
+        for net, spec in zip((g_ab, f_ba), cfg.init_from.split("+")):
+            init_from(net, spec)
     pair = CyclePair(g_ab, f_ba)
     d_a = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real A vs F(b)
     d_b = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real B vs G(a)
@@ -301,7 +308,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         tags=["cyclegan", "image-to-image", "gan"] + (["world"] if world_data else []),
         notes=("Trained on procedural renders; real photos are out of domain. " if world_data else "")
               + "Translation keeps the scene's geometry and changes its look; it cannot add what the scene lacks "
-                "(a canal where the street is).")
+                "(a canal where the street is)." + (f" Started from {cfg.init_from}." if cfg.init_from else ""))
     out = trainer.finish(bare.g, card=card, ema=ema_g)
     if out is not None:  # main process, --steps reached: the reverse generator gets its own export and card
         reverse = dataclasses.replace(

@@ -28,6 +28,7 @@ from streetgen import geo, world
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.pix2pix import UNetTranslator, depth_to_unit, unit_to_depth
 from train.common.ema import EMA
+from train.common.export import init_from
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 from train.patchgan import PatchDiscriminator
 
@@ -65,6 +66,8 @@ class Pix2PixConfig(TrainConfig):
     ema_decay: float = 0.999
     ema_warmup: int = 200
     workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
+    init_from: str = field(default="", metadata={"help": "an exported pix2pix checkpoint (folder or Hub id) to "
+                                                         "start from, e.g. pix2pix_depth_paris"})
 
 
 def _render(args) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> Path | None:
     cin, cout = (3, 1) if kind == "image_to_depth" else (1, 3)
     model = UNetTranslator(cin, cout, cfg.ngf, cfg.num_downs, kind=kind, city=cfg.city if cfg.data == "world" else "",
                            train_size=cfg.size)
+    if cfg.init_from:
+        init_from(model, cfg.init_from)
     disc = PatchDiscriminator(cin + cout, cfg.d_width, norm="instance")
     opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
@@ -233,7 +238,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         tags=["pix2pix", "depth", "city"] + ([cfg.city.lower()] if cfg.data == "world" else []),
         notes=f"L1 weight {cfg.l1_weight:g}; conditional 70×70 PatchGAN; lr decay from {cfg.decay_start:.0%} of the "
               "steps." + (f" Multi-scale crops: each covers 1/zoom of the view, zoom in [1, {cfg.max_zoom:g}]."
-                          if cfg.max_zoom > 1 else ""))
+                          if cfg.max_zoom > 1 else "") + (f" Started from {cfg.init_from}." if cfg.init_from else ""))
     return trainer.finish(model, card=card, ema=ema)
 
 

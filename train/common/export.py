@@ -85,3 +85,23 @@ def push_export(folder: str | Path, repo_id: str, token: str | None = None) -> A
         return api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
                                  commit_message="streetgen export")
     return push(folder, repo_id, token=token)
+
+
+def init_from(model: nn.Module, spec: str) -> None:
+    """Start training from an exported checkpoint (local folder or Hub repo id; safetensors only): its weights are
+    copied into `model`, which must be built with the same architecture. For fine-tuning the shipped models on
+    real data; a resumed run ignores this (its own state is loaded afterwards)."""
+    import streetgen
+
+    source = streetgen.load(spec)
+    if type(source) is not type(model):
+        raise ValueError(f"--init-from {spec} is a {type(source).__name__}, this trainer builds a "
+                         f"{type(model).__name__}")
+    theirs, ours = source.state_dict(), model.state_dict()
+    wrong = [k for k in ours if k not in theirs or theirs[k].shape != ours[k].shape]
+    if wrong or set(theirs) - set(ours):
+        config = getattr(source, "config", None) or {}
+        raise ValueError(f"--init-from {spec}: its architecture differs from this run's ({len(wrong)} tensors "
+                         f"differ, e.g. {(wrong or sorted(set(theirs) - set(ours)))[0]}); build the run with the "
+                         f"checkpoint's settings: {dict(config)}")
+    model.load_state_dict(theirs)
