@@ -229,12 +229,9 @@ def _gray(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return np.asarray(img.convert("L"))
 
 
-def _track_back(cur: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _track_back(dis, cur: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(map_x, map_y) float32: where each pixel of `cur` was in `prev` (DIS optical flow on the inputs, so it
     works on any user video with no known camera motion)."""
-    import cv2
-
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     flow = dis.calc(cur, prev, None)
     h, w = cur.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -255,11 +252,15 @@ def steady_frames(inputs: list[np.ndarray], outputs: list[np.ndarray], steady: f
     if not 0 <= float(steady) < 1:
         raise ValueError(f"steady must be in [0, 1), got {steady!r}")
     out = [np.asarray(outputs[0])] if outputs else []
+    if len(outputs) < 2:
+        return out
+    hw = out[0].shape[:2]  # a model may answer at its own size: track at the output's size
+    grays = [_gray(frame, hw) for frame in inputs]  # each input's grey once (it is `cur`, then `prev`)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     for k in range(1, len(outputs)):
         raw = np.asarray(outputs[k])
-        hw = raw.shape[:2]  # a model may answer at its own size: track at the output's size
-        cur, prev = _gray(inputs[k], hw), _gray(inputs[k - 1], hw)
-        map_x, map_y = _track_back(cur, prev)
+        cur, prev = grays[k], grays[k - 1]
+        map_x, map_y = _track_back(dis, cur, prev)
         prev_out = cv2.remap(out[-1].astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(-1, -1, -1))
         prev_in = cv2.remap(prev.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR)
