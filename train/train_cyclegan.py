@@ -33,14 +33,17 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+import streetgen
 from streetgen import geo, world
 from streetgen.data import ImageFolder
+from streetgen.judges import Segmenter
 from streetgen.models.card import ModelCardInfo, read_card
 from streetgen.models.cyclegan import CycleGenerator
 from train.common.ema import EMA
 from train.common.export import export_model, init_from, push_export
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 from train.patchgan import ImagePool, PatchDiscriminator, lsgan_loss
+from train.semantic import freeze, pretrain_segmenter, semantic_loss, targets
 
 WORLD_LICENSE = "streetgen.world renders (procedural, MIT)"
 SHOW = 3  # sample rows per domain
@@ -80,6 +83,13 @@ class CycleGANConfig(TrainConfig):
     pool_size: int = field(default=50, metadata={"help": "fake image history per discriminator; 0 = none"})
     init_from: str = field(default="", metadata={"help": "'A2B+B2A' exported generators (folders or Hub ids) to "
                                                          "start from, e.g. cyclegan_paris_venice+cyclegan_venice_paris"})
+    lambda_sem: float = field(default=0.0, metadata={"help": "semantic consistency weight (CyCADA): a frozen "
+                              "segmenter must read each translation as its input's classes; 0 = off (the paper)"})
+    sem_steps: int = field(default=1500, metadata={"help": "steps (batch 8) training that segmenter on the labelled "
+                                                          "crops before the GAN starts"})
+    sem_width: int = field(default=16, metadata={"help": "that segmenter's width (the judges' Segmenter design)"})
+    sem_init: str = field(default="", metadata={"help": "a segmenter checkpoint (folder or Hub id) instead of "
+                                                       "training one: needed when neither domain has labels"})
     ngf: int = 64
     n_blocks: int = field(default=6, metadata={"help": "residual blocks (the paper: 6 at 128², 9 at 256²)"})
     d_width: int = 64
@@ -99,29 +109,36 @@ def lr_factor(step: int, total: int, decay_start: float = 0.5) -> float:
 
 
 # ---- data ---------------------------------------------------------------------------------------------------------
-def _render_city(args) -> np.ndarray:
+def _render_city(args) -> tuple[np.ndarray, np.ndarray]:
     city, seed, size = args
-    return world.render_city(city, seed=seed, size=size).image
+    sample = world.render_city(city, seed=seed, size=size)
+    return sample.image, sample.labels
 
 
 def render_city_images(city: str, n: int, size: int, seed: int, offset: int = 0,
-                       workers: int | None = None) -> np.ndarray:
-    """(n, size, size, 3) uint8 renders of a famous city, rendered with all cores."""
+                       workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n, size, size, 3) uint8 renders of a famous city and their (n, size, size) uint8 CamVid labels, rendered
+    with all cores."""
     if city not in geo.FAMOUS_CITIES:
         raise ValueError(f"world data: unknown famous city {city!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
     jobs = [(city, seed * 1_000_003 + offset + i, size) for i in range(n)]
     geo.reverse(0.0, 0.0)  # load tables before forking
     with mp.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
-        return np.stack(pool.map(_render_city, jobs, chunksize=16))
+        images, labels = zip(*pool.map(_render_city, jobs, chunksize=16))
+    return np.stack(images), np.stack(labels)
 
 
 class Domain:
-    """One city's photos (N, S, S, 3) uint8, S = load size; `batch` crops to size × size in [-1, 1]."""
+    """One city's photos (N, S, S, 3) uint8, S = load size, and their (N, S, S) labels when known; `batch` crops to
+    size × size in [-1, 1]."""
 
-    def __init__(self, images: np.ndarray, size: int, flip: bool, description: str, world_data: bool):
+    def __init__(self, images: np.ndarray, size: int, flip: bool, description: str, world_data: bool,
+                 labels: np.ndarray | None = None):
         if images.shape[1] < size or images.shape[2] < size:
             raise ValueError(f"data is {images.shape[1]}x{images.shape[2]}, smaller than the crop {size}")
-        self.images, self.size, self.flip = images, size, flip
+        if labels is not None and labels.shape != images.shape[:3]:
+            raise ValueError(f"labels {labels.shape} do not match images {images.shape[:3]}")
+        self.images, self.labels, self.size, self.flip = images, labels, size, flip
         self.description, self.world = description, world_data
 
     def __len__(self) -> int:
@@ -129,6 +146,11 @@ class Domain:
 
     def batch(self, idx: np.ndarray, g: torch.Generator | None, device: torch.device) -> torch.Tensor:
         """Random crops/flips when g is given, centre crops otherwise."""
+        return self.crops(idx, g, device)[0]
+
+    def crops(self, idx: np.ndarray, g: torch.Generator | None,
+              device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`batch`, plus the same crops of the labels as (B, size, size) int64 (None for unlabelled data)."""
         S, (h, w) = self.size, self.images.shape[1:3]
         if g is None:
             tops, lefts, flips = [(h - S) // 2] * len(idx), [(w - S) // 2] * len(idx), [False] * len(idx)
@@ -136,11 +158,16 @@ class Domain:
             tops = torch.randint(0, h - S + 1, (len(idx),), generator=g).tolist()
             lefts = torch.randint(0, w - S + 1, (len(idx),), generator=g).tolist()
             flips = (torch.rand(len(idx), generator=g) < 0.5).tolist() if self.flip else [False] * len(idx)
-        ims = []
+        ims, labs = [], []
         for i, t, l, fl in zip(np.asarray(idx).tolist(), tops, lefts, flips):
             im = self.images[i, t:t + S, l:l + S]
             ims.append(im[:, ::-1] if fl else im)
-        return torch.from_numpy(np.stack(ims)).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+            if self.labels is not None:
+                lab = self.labels[i, t:t + S, l:l + S]
+                labs.append(lab[:, ::-1] if fl else lab)
+        x = torch.from_numpy(np.stack(ims)).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+        y = torch.from_numpy(np.stack(labs).astype(np.int64)).to(device) if labs else None
+        return x, y
 
 
 def load_domain(cfg: CycleGANConfig, spec: str, city: str, offset: int) -> Domain:
@@ -149,10 +176,11 @@ def load_domain(cfg: CycleGANConfig, spec: str, city: str, offset: int) -> Domai
     if spec == "world":
         # disjoint seed ranges for A and B: equal seeds would draw the same scene layout in both cities, a hidden
         # pairing that unpaired training must not get
-        images = render_city_images(city, cfg.per_city, load, cfg.data_seed, offset, cfg.render_workers or None)
+        images, labels = render_city_images(city, cfg.per_city, load, cfg.data_seed, offset,
+                                            cfg.render_workers or None)
         desc = (f"{len(images)} streetgen.world renders of {city} at {load}x{load} (data seed {cfg.data_seed}), "
                 f"random {cfg.size}x{cfg.size} crops{' and flips' if cfg.flip else ''}")
-        return Domain(images, cfg.size, cfg.flip, desc, True)
+        return Domain(images, cfg.size, cfg.flip, desc, True, labels)
     if spec.startswith("folder:"):
         root = spec.split(":", 1)[1]
         folder = ImageFolder(root, size=load, on_error="skip")  # central squares resized to the load size
@@ -209,6 +237,35 @@ def samples_view(g: CycleGenerator, f: CycleGenerator, ema_f: EMA, a: Domain, b:
     return np.concatenate(rows), captions
 
 
+def semantic_segmenter(cfg: CycleGANConfig, domains: list[Domain]) -> Segmenter | None:
+    """The frozen segmenter of the semantic term (None when --lambda-sem is 0): loaded from --sem-init, or a new
+    one to be trained on the labelled domains once the run starts."""
+    if cfg.lambda_sem <= 0:
+        return None
+    if cfg.sem_init:
+        seg = streetgen.load(cfg.sem_init)
+        if not isinstance(seg, Segmenter):
+            raise ValueError(f"--sem-init must be a segmenter checkpoint, {cfg.sem_init!r} is a "
+                             f"{type(seg).__name__}")
+        return freeze(seg)
+    if not any(d.labels is not None for d in domains):
+        raise ValueError("--lambda-sem needs labels to train its segmenter (world data has them) or a segmenter "
+                         "checkpoint in --sem-init (e.g. checkpoints/judges/seg)")
+    return Segmenter(width=cfg.sem_width)
+
+
+def pretrain_semantic(cfg: CycleGANConfig, seg: Segmenter, domains: list[Domain], device: torch.device) -> float:
+    """Train the semantic segmenter on random labelled crops of both cities (batch 8), then freeze it."""
+    labelled = [d for d in domains if d.labels is not None]
+
+    def draw(step: int):
+        g = torch.Generator().manual_seed(cfg.seed * 7_919 + step)
+        dom = labelled[step % len(labelled)]
+        return dom.crops(torch.randint(0, len(dom), (8,), generator=g).numpy(), g, device)
+
+    return pretrain_segmenter(seg, draw, cfg.sem_steps)
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     cfg = parse_config(CycleGANConfig, argv)
     if not 0.0 <= cfg.decay_start <= 1.0:
@@ -239,12 +296,22 @@ def main(argv: list[str] | None = None) -> Path | None:
     sampler_b = ResumableSampler(len(data_b), cfg.batch_size, cfg.seed + 1, trainer.rank, trainer.world_size)
     trainer.track(generators=pair, d_a=d_a, d_b=d_b, opt_g=opt_g, opt_d=opt_d, ema_g=ema_g, ema_f=ema_f,
                   sampler_a=sampler_a, sampler_b=sampler_b, pool_a=pool_a, pool_b=pool_b)
+    seg = semantic_segmenter(cfg, [data_a, data_b])
+    if seg is not None:
+        seg.to(trainer.device)
+        trainer.track(semantic_segmenter=seg)  # a resumed run gets the same frozen S back
     show_a = np.linspace(0, len(data_a) - 1, min(SHOW, len(data_a))).astype(np.int64)
     show_b = np.linspace(0, len(data_b) - 1, min(SHOW, len(data_b))).astype(np.int64)
     trainer.set_sampler(bare.g, lambda m: samples_view(m, bare.f, ema_f, data_a, data_b, show_a, show_b,
                                                        (cfg.city_a, cfg.city_b)), ema_g, ncols=3)
 
     start = trainer.start()
+    sem_accuracy = None
+    if seg is not None:
+        if start == 0 and not cfg.sem_init:
+            sem_accuracy = pretrain_semantic(cfg, seg, [data_a, data_b], trainer.device)
+            print(f"semantic segmenter trained: pixel accuracy {sem_accuracy:.3f} on its last crops", flush=True)
+        freeze(seg)
     for pool in (pool_a, pool_b):  # a resumed pool comes back on the CPU; new fakes live on the device
         pool.images = [t.to(trainer.device) for t in pool.images]
     identity = cfg.lambda_id > 0
@@ -258,8 +325,8 @@ def main(argv: list[str] | None = None) -> Path | None:
                 group["lr"] = lr
         # crops and pool draws from a stream keyed by (seed, step, rank): a resumed run draws the same ones
         rng = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
-        a = data_a.batch(sampler_a.next().numpy(), rng, trainer.device)
-        b = data_b.batch(sampler_b.next().numpy(), rng, trainer.device)
+        a, labels_a = data_a.crops(sampler_a.next().numpy(), rng, trainer.device)
+        b, labels_b = data_b.crops(sampler_b.next().numpy(), rng, trainer.device)
 
         # ---- generator step: both generators in one forward (see CyclePair) ----
         out = pair(a, b, identity)
@@ -272,6 +339,11 @@ def main(argv: list[str] | None = None) -> Path | None:
             idt = (out["idt_b"].float() - b).abs().mean() + (out["idt_a"].float() - a).abs().mean()
             loss_g = loss_g + cfg.lambda_id * cfg.lambda_cyc * idt
             logged["identity"] = idt.detach()
+        if seg is not None:  # G(a) must read as a's classes, F(b) as b's
+            sem = (semantic_loss(seg, out["fake_b"], targets(seg, a, labels_a))
+                   + semantic_loss(seg, out["fake_a"], targets(seg, b, labels_b)))
+            loss_g = loss_g + cfg.lambda_sem * sem
+            logged["semantic"] = sem.detach()
         opt_g.zero_grad(set_to_none=True)
         trainer.accelerator.backward(loss_g)
         opt_g.step()
@@ -308,7 +380,12 @@ def main(argv: list[str] | None = None) -> Path | None:
         tags=["cyclegan", "image-to-image", "gan"] + (["world"] if world_data else []),
         notes=("Trained on procedural renders; real photos are out of domain. " if world_data else "")
               + "Translation keeps the scene's geometry and changes its look; it cannot add what the scene lacks "
-                "(a canal where the street is)." + (f" Started from {cfg.init_from}." if cfg.init_from else ""))
+                "(a canal where the street is)." + (f" Started from {cfg.init_from}." if cfg.init_from else "")
+              + (f" Semantic consistency (CyCADA) weight {cfg.lambda_sem}: a frozen segmenter "
+                 + (f"({cfg.sem_init})" if cfg.sem_init else
+                    f"(width {cfg.sem_width}, trained {cfg.sem_steps} steps on the labelled training crops"
+                    + (f", pixel accuracy {sem_accuracy:.3f}" if sem_accuracy is not None else "") + ")")
+                 + " must read each translation as its input's classes." if seg is not None else ""))
     out = trainer.finish(bare.g, card=card, ema=ema_g)
     if out is not None:  # main process, --steps reached: the reverse generator gets its own export and card
         reverse = dataclasses.replace(
