@@ -244,7 +244,7 @@ def semantic_segmenter(cfg: CycleGANConfig, domains: list[Domain]) -> Segmenter 
         return None
     if cfg.sem_init:
         seg = streetgen.load(cfg.sem_init)
-        if not isinstance(seg, Segmenter):
+        if getattr(seg, "architecture", "") != Segmenter.architecture:  # by name: the class may be re-imported
             raise ValueError(f"--sem-init must be a segmenter checkpoint, {cfg.sem_init!r} is a "
                              f"{type(seg).__name__}")
         return freeze(seg)
