@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from streetgen.judges import IGNORE, NUM_CLASSES, Segmenter
+from streetgen.judges import IGNORE, Segmenter
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -69,6 +69,4 @@ def targets(seg: Segmenter, real: torch.Tensor, labels: torch.Tensor | None) -> 
 
 def semantic_loss(seg: Segmenter, fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the frozen S on the translated image against the source's classes (void ignored)."""
-    logits = seg(to_unit(fake))
-    assert logits.shape[1] == NUM_CLASSES
-    return F.cross_entropy(logits, target, ignore_index=IGNORE)
+    return F.cross_entropy(seg(to_unit(fake)), target, ignore_index=IGNORE)

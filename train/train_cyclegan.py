@@ -36,7 +36,7 @@ import torch.nn as nn
 import streetgen
 from streetgen import geo, world
 from streetgen.data import ImageFolder
-from streetgen.judges import Segmenter
+from streetgen.judges import NUM_CLASSES, Segmenter
 from streetgen.models.card import ModelCardInfo, read_card
 from streetgen.models.cyclegan import CycleGenerator
 from train.common.ema import EMA
@@ -247,7 +247,10 @@ def semantic_segmenter(cfg: CycleGANConfig, domains: list[Domain]) -> Segmenter 
         if getattr(seg, "architecture", "") != Segmenter.architecture:  # by name: the class may be re-imported
             raise ValueError(f"--sem-init must be a segmenter checkpoint, {cfg.sem_init!r} is a "
                              f"{type(seg).__name__}")
-        return freeze(seg)
+        if seg.num_classes != NUM_CLASSES:
+            raise ValueError(f"--sem-init: {cfg.sem_init!r} predicts {seg.num_classes} classes, the world labels "
+                             f"have {NUM_CLASSES}")
+        return seg  # frozen by main once the run has started
     if not any(d.labels is not None for d in domains):
         raise ValueError("--lambda-sem needs labels to train its segmenter (world data has them) or a segmenter "
                          "checkpoint in --sem-init (e.g. checkpoints/judges/seg)")
@@ -264,6 +267,19 @@ def pretrain_semantic(cfg: CycleGANConfig, seg: Segmenter, domains: list[Domain]
         return dom.crops(torch.randint(0, len(dom), (8,), generator=g).numpy(), g, device)
 
     return pretrain_segmenter(seg, draw, cfg.sem_steps)
+
+
+def semantic_note(cfg: CycleGANConfig, sem_accuracy: float | None) -> str:
+    """The card's sentence on the semantic term (empty when it is off)."""
+    if cfg.lambda_sem <= 0:
+        return ""
+    if cfg.sem_init:
+        source = f"({cfg.sem_init})"
+    else:
+        accuracy = f", pixel accuracy {sem_accuracy:.3f}" if sem_accuracy is not None else ""
+        source = f"(width {cfg.sem_width}, trained {cfg.sem_steps} steps on the labelled training crops{accuracy})"
+    return (f" Semantic consistency (CyCADA) weight {cfg.lambda_sem}: a frozen segmenter {source} must read each "
+            "translation as its input's classes.")
 
 
 def main(argv: list[str] | None = None) -> Path | None:
@@ -311,7 +327,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         if start == 0 and not cfg.sem_init:
             sem_accuracy = pretrain_semantic(cfg, seg, [data_a, data_b], trainer.device)
             print(f"semantic segmenter trained: pixel accuracy {sem_accuracy:.3f} on its last crops", flush=True)
-        freeze(seg)
+        freeze(seg)  # also after a resume or --sem-init: eval-mode BatchNorm, no gradients of its own
     for pool in (pool_a, pool_b):  # a resumed pool comes back on the CPU; new fakes live on the device
         pool.images = [t.to(trainer.device) for t in pool.images]
     identity = cfg.lambda_id > 0
@@ -381,11 +397,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         notes=("Trained on procedural renders; real photos are out of domain. " if world_data else "")
               + "Translation keeps the scene's geometry and changes its look; it cannot add what the scene lacks "
                 "(a canal where the street is)." + (f" Started from {cfg.init_from}." if cfg.init_from else "")
-              + (f" Semantic consistency (CyCADA) weight {cfg.lambda_sem}: a frozen segmenter "
-                 + (f"({cfg.sem_init})" if cfg.sem_init else
-                    f"(width {cfg.sem_width}, trained {cfg.sem_steps} steps on the labelled training crops"
-                    + (f", pixel accuracy {sem_accuracy:.3f}" if sem_accuracy is not None else "") + ")")
-                 + " must read each translation as its input's classes." if seg is not None else ""))
+              + semantic_note(cfg, sem_accuracy))
     out = trainer.finish(bare.g, card=card, ema=ema_g)
     if out is not None:  # main process, --steps reached: the reverse generator gets its own export and card
         reverse = dataclasses.replace(

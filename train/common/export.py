@@ -94,7 +94,8 @@ def init_from(model: nn.Module, spec: str) -> None:
     import streetgen
 
     source = streetgen.load(spec)
-    if type(source) is not type(model):
+    # compared by registry name, as streetgen.load does: a re-imported module makes a second class object
+    if getattr(source, "architecture", None) != getattr(model, "architecture", None):
         raise ValueError(f"--init-from {spec} is a {type(source).__name__}, this trainer builds a "
                          f"{type(model).__name__}")
     theirs, ours = source.state_dict(), model.state_dict()
