@@ -423,6 +423,7 @@ CITY_METHODS = {  # label -> (route, checkpoint(s))
     "CycleGAN: Manhattan → Paris": ("cyclegan", "cyclegan_manhattan_paris"),
     "CycleGAN: Paris → Manhattan": ("cyclegan", "cyclegan_paris_manhattan"),
     "Depth route: Paris depth → Venice photo": ("depth", ("pix2pix_depth_paris", "pix2pix_photo_venice")),
+    "Layout route: any photo → a famous city (segment, then paint)": ("layout", ("street_segmenter", "spade_cities")),
     "Any city or country (diffusion)": ("any", "country_diffusion"),
 }
 CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
@@ -459,25 +460,39 @@ def city_example(city: str, seed: int) -> str:
 
 def translate_city(photo: str, method: str, target: str, strength: float, seed: int,
                    progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, Image.Image | None, str | None, str]:
-    """The photo in another city's style; for the depth route also the intermediate depth (picture + float .npy)."""
+    """The photo in another city's style; for the depth and layout routes also their intermediate (a picture and
+    the data: depth in metres as .npy, or the label map as a PNG of class ids)."""
     _, seed = _checked(1, seed, 1, "photos")
     if not photo:
         raise gr.Error("No photo: upload one, or tap Use example for a world render.")
     try:
         arr, note = read_photo(photo)
-        out, depth = run_city(_city_pipeline(method), arr, target, strength, seed,
-                                _steps(progress, "Translating"))
+        out, middle = run_city(_city_pipeline(method), arr, target, strength, seed,
+                               _steps(progress, "Translating"))
     except ValueError as err:
         raise gr.Error(f"Cannot translate this photo: {err}") from None
-    depth_img = depth_file = None
-    if depth is not None:
-        depth_img = Image.fromarray(world.colorize_depth(depth))
-        depth_file = os.path.join(tempfile.mkdtemp(prefix="streetgen-depth-"), "depth_metres.npy")
-        np.save(depth_file, depth.astype(np.float32))
+    middle_img, middle_file = _intermediate(middle)
     h, w = arr.shape[:2]
-    text = f"{method} · {w}×{h}" + (f" · toward {target}, strength {float(strength):.2f}"
-                                     if CITY_METHODS[method][0] == "any" else "") + (f" · input {note}" if note else "")
-    return Image.fromarray(out), depth_img, depth_file, text
+    route = CITY_METHODS[method][0]
+    text = f"{method} · {w}×{h}" + (f" · toward {target}, strength {float(strength):.2f}" if route == "any" else
+                                     f" · toward {target}" if route == "layout" else "") + (
+        f" · input {note}" if note else "")
+    return Image.fromarray(out), middle_img, middle_file, text
+
+
+def _intermediate(middle: np.ndarray | None) -> tuple[Image.Image | None, str | None]:
+    """The route's intermediate as a picture and a data file: depth (float metres → .npy) or a label map
+    (class ids → a PNG whose pixel values are the CamVid class ids)."""
+    if middle is None:
+        return None, None
+    folder = tempfile.mkdtemp(prefix="streetgen-intermediate-")
+    if np.issubdtype(middle.dtype, np.floating):
+        path = os.path.join(folder, "depth_metres.npy")
+        np.save(path, middle.astype(np.float32))
+        return Image.fromarray(world.colorize_depth(middle)), path
+    path = os.path.join(folder, "labels_class_ids.png")
+    Image.fromarray(middle.astype(np.uint8)).save(path)
+    return Image.fromarray(world.colorize_labels(middle)), path
 
 
 def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int,
@@ -555,9 +570,14 @@ def translate_city_panorama(pano: str, method: str, target: str, strength: float
     return Image.fromarray(out), depth_img, f"{method} · {w}×{h} panorama, six 90° faces translated and stitched"
 
 
-def _on_city_method(method: str):
-    any_city = CITY_METHODS.get(method, ("",))[0] == "any"
-    return gr.update(interactive=any_city), gr.update(interactive=any_city)
+def _on_city_method(method: str, target: str):
+    """Target and strength follow the method: any city or country for diffusion, the painter's cities for the
+    layout route (the current target kept when it is one), neither for the fixed pairs."""
+    route = CITY_METHODS.get(method, ("",))[0]
+    if route == "layout":
+        value = target if target in CITY_NAMES else "Venice"
+        return gr.update(choices=CITY_NAMES, value=value, interactive=True), gr.update(interactive=False)
+    return (gr.update(choices=CITY_TARGETS, interactive=route == "any"), gr.update(interactive=route == "any"))
 
 
 def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
@@ -694,7 +714,9 @@ with gr.Blocks(title="streetgen") as demo:
     with gr.Tab("City", id="city", elem_id="tab-city"):
         gr.Markdown("Repaint a street photo in another city's style, keeping the scene: a **CycleGAN** city pair, "
                     "the **depth route** (the photo's depth, estimated by a Paris model, painted by a Venice "
-                    "model; the depth map is shown), or **any city or country** with the diffusion model "
+                    "model; the depth map is shown), the **layout route** (the photo's street layout, painted as "
+                    "any of ten famous cities; the layout is shown), or **any city or country** with the diffusion "
+                    "model "
                     "(*strength*: low keeps the photo, high takes more of the place).")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=340):
@@ -707,7 +729,8 @@ with gr.Blocks(title="streetgen") as demo:
                 y_method = gr.Radio(list(CITY_METHODS), value=next(iter(CITY_METHODS)), label="Method",
                                     elem_id="y-method")
                 with gr.Row():
-                    y_target = gr.Dropdown(CITY_TARGETS, value="Venice", label="Target (any city)", filterable=True,
+                    y_target = gr.Dropdown(CITY_TARGETS, value="Venice", label="Target (any city, layout route)",
+                                           filterable=True,
                                            interactive=False, elem_id="y-target", min_width=160)
                     y_strength = gr.Slider(0.05, 0.6, value=0.2, step=0.05, label="Strength", interactive=False,
                                            elem_id="y-strength", min_width=160)
@@ -716,9 +739,10 @@ with gr.Blocks(title="streetgen") as demo:
             with gr.Column(scale=1, min_width=340):
                 y_out = gr.Image(label="Translated", type="pil", format="png", interactive=False, elem_id="y-out",
                                  buttons=["download", "fullscreen"])
-                y_depth = gr.Image(label="Depth (depth route; near = bright)", type="pil", format="png",
-                                   interactive=False, elem_id="y-depth")
-                y_depth_file = gr.File(label="Depth in metres (float32 .npy)", elem_id="y-depth-file")
+                y_depth = gr.Image(label="Intermediate: depth (depth route; near = bright) or layout (layout route)",
+                                   type="pil", format="png", interactive=False, elem_id="y-depth")
+                y_depth_file = gr.File(label="Intermediate data: depth in metres (.npy) or class ids (.png)",
+                                       elem_id="y-depth-file")
                 y_note = gr.Markdown(elem_id="y-note")
         with gr.Accordion("Frames: translate an animated GIF", open=False):
             with gr.Row():
@@ -835,7 +859,7 @@ with gr.Blocks(title="streetgen") as demo:
     y_go.click(translate_city, y_inputs, [y_out, y_depth, y_depth_file, y_note], api_name="translate_city",
                concurrency_id="render")
     y_example.click(city_example, [y_example_city, y_seed], y_photo, api_name="city_example")
-    y_method.change(_on_city_method, y_method, [y_target, y_strength], api_visibility="private")
+    y_method.change(_on_city_method, [y_method, y_target], [y_target, y_strength], api_visibility="private")
     y_pano_example.click(city_panorama_example, [y_example_city, y_seed], y_pano, api_name="city_panorama_example")
     y_pano_go.click(translate_city_panorama, [y_pano, y_method, y_target, y_strength, y_seed],
                     [y_pano_out, y_pano_depth, y_pano_note], api_name="translate_city_panorama",

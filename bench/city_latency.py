@@ -4,7 +4,8 @@
     python bench/city_latency.py --size 512x384 --threads 2 --repeats 5
     python bench/city_latency.py --n9 --threads 2                     # also the study's 9-block, ngf-64 CycleGAN
 
-Routes: a CycleGAN pair, the depth route (pix2pix image→depth, then depth→image), and any-city (SDEdit on the
+Routes: a CycleGAN pair, the depth route (pix2pix image→depth, then depth→image), the layout route (segmenter,
+then the city-conditioned SPADE), and any-city (SDEdit on the
 country diffusion model: `strength × steps` DDIM steps at the model's 128², resized back). --n9 times a CycleGAN
 generator with the study's design (9 residual blocks, 64 base channels, random weights) in the same code: the
 difference with the shipped one is the design's cost. The last line times `steady_frames` alone (optical flow +
@@ -21,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.timing import parse_args, report, time_calls  # noqa: E402
 
 from streetgen import world  # noqa: E402
-from streetgen.pipelines import AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline  # noqa: E402
+from streetgen.pipelines import (AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline,  # noqa: E402
+                                 LayoutRoutePipeline)
 
 
 def main() -> None:
@@ -29,6 +31,7 @@ def main() -> None:
     p.add_argument("--size", default="256x256", help="HEIGHTxWIDTH of the photo")
     p.add_argument("--cyclegan", default="cyclegan_paris_venice", help="'' to skip")
     p.add_argument("--depth-route", default="pix2pix_depth_paris+pix2pix_photo_venice", help="'' to skip")
+    p.add_argument("--layout-route", default="street_segmenter+spade_cities", help="'' to skip")
     p.add_argument("--any-city", default="country_diffusion", help="'' to skip")
     p.add_argument("--strength", type=float, default=0.2)
     p.add_argument("--n9", action="store_true", help="also time the study's 9-block CycleGAN design")
@@ -51,6 +54,10 @@ def main() -> None:
     if args.depth_route:
         route = DepthRoutePipeline.from_pretrained(*args.depth_route.split("+", 1))
         routes.append((f"depth route {args.depth_route}", [route.to_depth, route.to_photo], lambda k: route(photo)))
+    if args.layout_route:
+        layout = LayoutRoutePipeline.from_pretrained(*args.layout_route.split("+", 1))
+        routes.append((f"layout route {args.layout_route}", [layout.segmenter, layout.painter],
+                       lambda k: layout(photo, "Venice", seed=k)))
     if args.any_city:
         anycity = AnyCityPipeline.from_pretrained(args.any_city)
         routes.append((f"any city {args.any_city} (strength {args.strength})", [anycity.model],

@@ -3,6 +3,7 @@
     python -m streetgen.eval --task city --model cyclegan_paris_venice --n 200
     python -m streetgen.eval --task city --model pix2pix_depth_paris+pix2pix_photo_venice   # the depth route
     python -m streetgen.eval --task city --model pix2pix_depth_paris                        # depth only, 1× and 2×
+    python -m streetgen.eval --task city --model segmenter+spade_cities --source Paris --target Venice  # layout route
     python -m streetgen.eval --task city --model country_diffusion --source Paris --target Venice --strength 0.2
     python -m streetgen.eval --task city --model world --source Paris --target Venice       # the real references
     python -m streetgen.eval --task city --model cyclegan_paris_venice --n 96 --frames 8     # + temporal stability
@@ -63,12 +64,13 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
                ) -> tuple[Translator | None, str, str, dict]:
     """(translate(image, seed) → (output, depth or None), source city, target city, extra info) for a model spec:
     'world' (no translation: the real references), a CycleGAN checkpoint, 'to_depth+to_photo' (the depth route),
-    or a country diffusion checkpoint (any city, SDEdit at `strength`), each called as the app calls it (the seed
+    'segmenter+spade' (the layout route, any of its cities), or a country diffusion checkpoint (any city, SDEdit at `strength`), each called as the app calls it (the seed
     drives the depth route's dropout and the any-city noise). Pix2pix image→depth alone: translate None and the
     loaded model under info["depth_model"]."""
     import streetgen
     from streetgen.models.pix2pix import UNetTranslator
-    from streetgen.pipelines.city import AnyCityPipeline, CycleGANPipeline, load_city_pipeline, run_city
+    from streetgen.pipelines.city import (AnyCityPipeline, CycleGANPipeline, LayoutRoutePipeline, load_city_pipeline,
+                                          run_city)
 
     def need(city: str | None, what: str) -> str:
         if city is None:
@@ -91,10 +93,13 @@ def translator(model: str, source: str | None, target: str | None, strength: flo
         pipe = load_city_pipeline(model if net is None else net)
     except ValueError as err:
         raise ValueError(f"{model!r} is not a city model: use a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix "
-                         "checkpoints, a pix2pix image→depth checkpoint, a country diffusion checkpoint or 'world'"
-                         ) from err
+                         "checkpoints, 'segmenter+spade', a pix2pix image→depth checkpoint, a country diffusion "
+                         "checkpoint or 'world'") from err
     if isinstance(pipe, AnyCityPipeline):
         source, target, info = need(source, "source"), need(target, "target"), {"strength": strength}
+    elif isinstance(pipe, LayoutRoutePipeline):
+        source, target, info = need(source, "source"), need(target, "target"), {}
+        pipe.city_index(target)  # a city the painter was not trained on fails here, not after the renders
     else:
         source, target = agree(source, pipe.source, "from"), agree(target, pipe.target, "to")
         info = {"train_size": pipe.model.train_size} if isinstance(pipe, CycleGANPipeline) else {}
@@ -212,9 +217,12 @@ def eval_city(model: str, n: int, size: int, city_judge, segmenter, depth_judge=
                  "label_miou": mean_iou(seg_out, labels), "input_label_miou": input_label_miou}
     out["label_miou_ratio"] = out["label_miou"] / input_label_miou if input_label_miou else float("nan")
     out["goal_met"] = bool(out["target_accuracy_ratio"] >= 0.9 and out["structure_miou"] >= 0.7)
-    if results[0][1] is not None:  # the depth route's intermediate, against the renderer's depth
+    middle = results[0][1]
+    if middle is not None and np.issubdtype(middle.dtype, np.floating):  # the depth route's, against the truth
         for k, v in depth_errors(np.stack([r[1] for r in results]), depth).items():
             out[f"intermediate_depth_{k}"] = v
+    elif middle is not None:  # the layout route's label maps, against the renderer's labels
+        out["intermediate_label_miou"] = mean_iou(np.stack([r[1] for r in results]), labels)
     if frames:
         out.update(eval_frames(translate, source, max(1, n // frames), frames, size, city_judge, segmenter, target))
     return out

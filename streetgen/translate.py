@@ -2,13 +2,15 @@
 
     python -m streetgen.translate --model cyclegan_paris_venice photos/ --out venice/      # every image, same names
     python -m streetgen.translate --model pix2pix_depth_paris+pix2pix_photo_venice a.jpg --out out/  # + depth maps
+    python -m streetgen.translate --model segmenter+spade_cities --target Tokyo photos/ --out tokyo/  # + label maps
     python -m streetgen.translate --model country_diffusion --target Tokyo --strength 0.2 photos/ --out tokyo/
     python -m streetgen.translate --model cyclegan_paris_venice --frames clip.gif --out clip/   # one video, steady
     python -m streetgen.translate --model cyclegan_paris_venice --panorama pano.jpg --out pano/
 
 Photos of any size and mode are read like the app reads uploads (converted, long side shrunk to 512; the note is
 printed). A file that cannot be read is reported and skipped; the others are still written (exit status 1 then).
-The depth route also writes `<name>_depth.npy` (float32 metres) and `<name>_depth.png` (near = bright).
+The depth route also writes `<name>_depth.npy` (float32 metres) and `<name>_depth.png` (near = bright); the layout
+route `<name>_labels.png` (class ids 0–10, the CamVid order) and `<name>_labels_color.png`.
 `--frames`: the input is one animated GIF/WebP or one folder of frames in name order; all frames share one seed
 and, unless --no-steady, follow the video's motion (`steady_frames`); writes frames/NNN.png and translated.gif.
 """
@@ -39,16 +41,20 @@ def _inputs(paths: list[str]) -> list[tuple[Path, Path]]:
     return files
 
 
-def _write(out_dir: Path, stem: Path, photo: np.ndarray, depth: np.ndarray | None) -> None:
+def _write(out_dir: Path, stem: Path, photo: np.ndarray, middle: np.ndarray | None) -> None:
+    """The photo and the route's intermediate: depth (float, metres) or a label map (integer class ids)."""
     from PIL import Image
 
-    from streetgen.world import colorize_depth
+    from streetgen.world import colorize_depth, colorize_labels
 
     (out_dir / stem).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(photo).save(out_dir / f"{stem}.png")
-    if depth is not None:
-        np.save(out_dir / f"{stem}_depth.npy", depth.astype(np.float32))
-        Image.fromarray(colorize_depth(depth)).save(out_dir / f"{stem}_depth.png")
+    if middle is not None and not np.issubdtype(middle.dtype, np.floating):
+        Image.fromarray(middle.astype(np.uint8)).save(out_dir / f"{stem}_labels.png")
+        Image.fromarray(colorize_labels(middle)).save(out_dir / f"{stem}_labels_color.png")
+    elif middle is not None:
+        np.save(out_dir / f"{stem}_depth.npy", middle.astype(np.float32))
+        Image.fromarray(colorize_depth(middle)).save(out_dir / f"{stem}_depth.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", help="image files and/or folders (with --frames: one GIF/WebP or folder)")
     p.add_argument("--model", required=True,
-                   help="a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix checkpoints, or country_diffusion")
-    p.add_argument("--target", default=None, help="any-city route: a famous city or a country")
+                   help="a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix checkpoints, 'segmenter+spade' (the "
+                        "layout route) or country_diffusion")
+    p.add_argument("--target", default=None, help="any-city route: a famous city or a country; layout route: one "
+                                                  "of its painter's cities")
     p.add_argument("--strength", type=float, default=0.2, help="any-city route: SDEdit strength in (0, 1]")
     p.add_argument("--seed", type=int, default=0)
     mode = p.add_mutually_exclusive_group()
@@ -69,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from PIL import Image
 
-    from streetgen.pipelines.city import (STEADY, AnyCityPipeline, load_city_pipeline, read_frames, read_photo,
-                                          run_city, target_country, translate_frames, translate_panorama)
+    from streetgen.pipelines.city import (STEADY, AnyCityPipeline, LayoutRoutePipeline, load_city_pipeline,
+                                          read_frames, read_photo, run_city, target_country, translate_frames,
+                                          translate_panorama)
     from streetgen.pipelines.country import save_gif
 
     out_dir = Path(args.out)
@@ -82,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.target:
                 raise ValueError("the any-city route needs --target (a famous city or a country)")
             target_country(args.target)
+        if isinstance(pipe, LayoutRoutePipeline):
+            pipe.city_index(args.target)  # names the cities it can paint when --target is missing or unknown
 
         def translate(photo, seed):
             return run_city(pipe, photo, args.target, args.strength, seed)

@@ -9,6 +9,7 @@ from PIL import Image
 
 CYCLE, DEPTH, ANY = "CycleGAN: Paris → Venice", "Depth route: Paris depth → Venice photo", \
     "Any city or country (diffusion)"
+LAYOUT = "Layout route: any photo → a famous city (segment, then paint)"
 
 
 def _rgb(path) -> np.ndarray:
@@ -50,6 +51,24 @@ def test_depth_route_shows_the_depth(client, paris):
     metres = np.load(depth_file)
     assert metres.shape == (256, 256) and metres.dtype == np.float32
     assert metres[-10:].mean() < metres[:10].mean()  # the road at the bottom is nearer than the sky at the top
+
+
+def test_layout_route_shows_the_layout(client, paris):
+    """The layout route paints the map it shows: the class-id PNG and its colours agree, the road stays where the
+    photo's road is, and a target the painter does not know (a country) is refused by name."""
+    from streetgen import world
+
+    out, shown, ids_file, note = client.predict(handle_file(paris), LAYOUT, "Tokyo", 0.2, 0,
+                                                api_name="/translate_city")
+    ids = np.asarray(Image.open(ids_file))
+    assert _rgb(out).shape == (256, 256, 3) and ids.shape == (256, 256) and ids.max() <= 10
+    assert (_rgb(shown) == world.colorize_labels(ids)).all() and "toward Tokyo" in note
+    road = world.CLASS_NAMES.index("Road")
+    assert (ids[-32:] == road).mean() > 0.5  # the street in front of the camera is read as road
+    other, _, _, _ = client.predict(handle_file(paris), LAYOUT, "Cairo", 0.2, 0, api_name="/translate_city")
+    assert np.abs(_rgb(other).astype(int) - _rgb(out)).mean() > 5  # another city, another painting
+    with pytest.raises(Exception, match="paints"):
+        client.predict(handle_file(paris), LAYOUT, "Japan", 0.2, 0, api_name="/translate_city")
 
 
 def test_any_city_strength(client, paris):

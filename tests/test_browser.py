@@ -297,6 +297,28 @@ def test_city_tab_upload_depth_route(browser, app_url, tmp_path):
     ctx.close()
 
 
+def test_city_tab_layout_route_by_touch(browser, app_url, tmp_path):
+    """Kiosk flow: Use example, tap the layout route (the target list becomes the painter's ten cities), tap Cairo
+    in the list, translate: the painted photo and the layout it was painted from appear, with no error toast."""
+    ctx, page = _touch_tab(browser, app_url, "City")
+    page.locator("#y-example").tap()
+    expect(page.locator("#y-photo img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    page.locator("#y-method").get_by_text("Layout route", exact=False).tap()
+    target = page.locator("#y-target input")
+    expect(target).to_be_enabled(timeout=RENDER_TIMEOUT_MS)
+    target.tap()
+    expect(page.get_by_role("option", name="Japan", exact=True)).to_have_count(0)  # cities only now
+    page.get_by_role("option", name="Cairo", exact=True).tap()
+    expect(target).to_have_value("Cairo")
+    page.locator("#y-translate").tap()
+    expect(page.locator("#y-out img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#y-depth img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(page.locator("#y-note")).to_contain_text("toward Cairo", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator(".toast-body").count() == 0
+    _shot(page, tmp_path, "city_layout_route")
+    ctx.close()
+
+
 def test_city_tab_world_pan_frames(browser, app_url, tmp_path):
     """Open the frames accordion, tap Use a world pan (a 16-frame GIF appears in the input), translate it with
     Steady on: an animated GIF of 16 frames comes back, with no error toast."""

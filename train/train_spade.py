@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from streetgen import world
+from streetgen import geo, world
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.spade import NUM_CLASSES, SpadeGenerator
 from train.common.ema import EMA
@@ -67,6 +67,13 @@ class SpadeConfig(TrainConfig):
     diversity_weight: float = field(default=0.0, metadata={"help": "mode-seeking term (two latents, one "
                                                                    "layout); 0 = off"})
     region_style: bool = field(default=False, metadata={"help": "world: condition on the region style"})
+    cities: str = field(default="", metadata={"help": "famous cities (comma-separated, or 'all'): train on their "
+                                                      "renders, conditioned on the city (the City tab's layout "
+                                                      "route); replaces --countries and --region-style"})
+    per_city: int = field(default=300, metadata={"help": "cities: renders per city"})
+    init_from: str = field(default="", metadata={"help": "an exported SPADE checkpoint (folder or Hub id) to start "
+                                                         "from; style rows it lacks start from their region "
+                                                         "style's row (a city from its family's)"})
     style_drop: float = field(default=0.2, metadata={"help": "share of samples trained with the 'any' style"})
     channels: str = "256,256,128,64,32,32"
     spade_hidden: int = 64
@@ -121,8 +128,43 @@ class PairData:
         return x, y, s
 
 
+def parse_cities(text: str) -> list[str]:
+    """Famous city names from 'all' or a comma-separated list (any case); ValueError naming an unknown one."""
+    if text.strip().lower() == "all":
+        return list(geo.FAMOUS_CITIES)
+    by_lower = {c.lower(): c for c in geo.FAMOUS_CITIES}
+    cities = []
+    for name in (c.strip() for c in text.split(",") if c.strip()):
+        if name.lower() not in by_lower:
+            raise ValueError(f"--cities: unknown famous city {name!r}; choose from {', '.join(geo.FAMOUS_CITIES)}")
+        cities.append(by_lower[name.lower()])
+    return cities
+
+
+def style_names(cfg: SpadeConfig) -> list[str] | None:
+    """The generator's style table: the cities, the region styles, or none."""
+    if cfg.cities:
+        return parse_cities(cfg.cities)
+    return list(world.FAMILIES) if cfg.region_style else None
+
+
 def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
     """The training pairs and whether they are CamVid."""
+    if cfg.data == "world" and cfg.cities:
+        from train.train_cyclegan import render_city_images
+
+        if size[0] != size[1]:
+            raise ValueError(f"--cities renders square views; use --size {size[0]}x{size[0]}")
+        cities = parse_cities(cfg.cities)
+        parts = [render_city_images(c, cfg.per_city, size[0], cfg.data_seed, workers=cfg.render_workers or None)
+                 for c in cities]
+        images = np.concatenate([p[0] for p in parts])
+        labels = np.concatenate([p[1] for p in parts])
+        style = np.repeat(np.arange(len(cities), dtype=np.int64), cfg.per_city)
+        desc = (f"{len(images)} streetgen.world renders of famous cities at {size[0]}x{size[1]} ({len(cities)} "
+                f"cities x {cfg.per_city}: {', '.join(cities)}; data seed {cfg.data_seed}), labels exact from the "
+                "renderer")
+        return PairData(images, labels, style, size, flip=False, description=desc), False
     if cfg.data == "world":
         countries = [c.strip() for c in cfg.countries.split(",") if c.strip()] or judge_countries()
         arr = render_world_arrays(countries, cfg.per_country, size, cfg.data_seed, cfg.render_workers or None)
@@ -131,8 +173,8 @@ def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
         # no flips: a mirrored street swaps the driving side, which the world keeps per country
         return PairData(arr.images, arr.labels, arr.style, size, flip=False, description=desc), False
     if cfg.data.startswith("camvid:"):
-        if cfg.region_style:
-            raise ValueError("--region-style needs world data: CamVid photos have no region-style labels")
+        if cfg.region_style or cfg.cities:
+            raise ValueError("--region-style and --cities need world data: CamVid photos have no region-style labels")
         root = cfg.data.split(":", 1)[1]
         H, W = size
         # the smallest height whose 4:3 frame covers the crop, zoomed a little so crops wander
@@ -162,14 +204,53 @@ def samples_view(model: SpadeGenerator, data: PairData, show: np.ndarray) -> tup
     return imgs, captions
 
 
+def init_spade_from(model: SpadeGenerator, spec: str) -> list[str]:
+    """Copy an exported SPADE's weights into `model` (same widths). The style table may differ: a style the source
+    knows keeps its row, a city starts from its region style's row (streetgen.world's city specs), anything else
+    from the source's "any" row. Returns the styles that were initialised from another row."""
+    import streetgen
+    from streetgen.world.style import CITY_SPECS
+
+    source = streetgen.load(spec)
+    if getattr(source, "architecture", None) != model.architecture:
+        raise ValueError(f"--init-from {spec} is a {type(source).__name__}, not a SPADE generator")
+    theirs, ours = source.state_dict(), model.state_dict()
+    body = [k for k in ours if not k.startswith("style_embed.")]
+    wrong = [k for k in body if k not in theirs or theirs[k].shape != ours[k].shape]
+    if wrong:
+        raise ValueError(f"--init-from {spec}: {len(wrong)} tensors differ from this run's (e.g. {wrong[0]}); build "
+                         f"the run with the checkpoint's widths: {dict(getattr(source, 'config', None) or {})}")
+    model.load_state_dict({k: theirs[k] for k in body}, strict=False)
+    borrowed = []
+    if model.style_embed is not None:
+        src_styles = list(source.styles)
+        src_rows = source.style_embed.weight.detach() if source.style_embed is not None else None
+        with torch.no_grad():
+            for i, name in enumerate(model.styles + ["any"]):
+                if src_rows is None:
+                    continue  # the source had no styles: keep the fresh rows
+                family = CITY_SPECS.get(name, {}).get("family", name)
+                j = (src_styles.index(name) if name in src_styles else
+                     src_styles.index(family) if family in src_styles else len(src_styles))
+                model.style_embed.weight[i] = src_rows[j]
+                if name not in src_styles and name != "any":
+                    borrowed.append(f"{name} ← {src_styles[j] if j < len(src_styles) else 'any'}")
+    return borrowed
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     cfg = parse_config(SpadeConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_spade")
     size = parse_size(cfg.size)
     data, camvid = load_data(cfg, size)
     channels = [int(c) for c in cfg.channels.split(",")]
+    styles = style_names(cfg)
     model = SpadeGenerator(num_classes=NUM_CLASSES, image_size=size, channels=channels, spade_hidden=cfg.spade_hidden,
-                           latent_dim=cfg.latent_dim, styles=list(world.FAMILIES) if cfg.region_style else None)
+                           latent_dim=cfg.latent_dim, styles=styles)
+    if cfg.init_from:
+        borrowed = init_spade_from(model, cfg.init_from)
+        if borrowed:
+            print("styles started from another row: " + ", ".join(borrowed), flush=True)
     disc = MultiscaleDiscriminator(NUM_CLASSES, cfg.d_width, cfg.d_layers, cfg.d_scales)
     # TTUR (Heusel et al.): the discriminator learns 4x faster instead of taking several steps per G step
     opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
@@ -185,7 +266,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     trainer.track(model=model, discriminator=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
     show = np.linspace(0, len(data) - 1, min(4, len(data))).astype(np.int64)
     trainer.set_sampler(model, lambda m: samples_view(m, data, show), ema, ncols=2 + len(SHOW_SEEDS))
-    n_styles = len(world.FAMILIES)
+    n_styles = len(styles or [])
 
     start = trainer.start()
     model.train()
@@ -196,7 +277,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         x, labels, style = data.batch(np.sort(sampler.next().numpy()), g, trainer.device)
         onehot = one_hot(labels)
         b = x.shape[0]
-        if cfg.region_style:
+        if styles:
             drop = torch.rand(b, generator=g).to(trainer.device) < cfg.style_drop
             style = torch.where(drop, torch.full_like(style, n_styles), style)  # the "any" row
         else:
@@ -239,7 +320,9 @@ def main(argv: list[str] | None = None) -> Path | None:
         if not trainer.step_done(step, {"loss_g": loss_g, "loss_d": loss_d, **logged}, lr=cfg.lr_g):
             break  # --time-limit reached
 
-    style_note = " Conditioned on the region style (streetgen.world.FAMILIES, plus 'any')." if cfg.region_style else ""
+    style_note = (f" Conditioned on the famous city ({', '.join(styles)}, plus 'any')." if cfg.cities else
+                  " Conditioned on the region style (streetgen.world.FAMILIES, plus 'any')." if cfg.region_style
+                  else "") + (f" Started from {cfg.init_from}." if cfg.init_from else "")
     card = ModelCardInfo(
         description="SPADE generator: a street segmentation map (11 CamVid classes + void) and a style latent → a "
                     f"{size[0]}x{size[1]} street photo; a different seed gives a different photo.{style_note}",

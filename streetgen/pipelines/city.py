@@ -3,6 +3,7 @@
     out = CycleGANPipeline.from_pretrained("cyclegan_paris_venice")(photo)            # a trained city pair
     out, depth = DepthRoutePipeline.from_pretrained("pix2pix_depth_paris",
                                                     "pix2pix_photo_venice")(photo)   # photo → depth → photo
+    out, labels = LayoutRoutePipeline.from_pretrained("segmenter", "spade_cities")(photo, "Venice", seed=0)
     out = AnyCityPipeline.from_pretrained("country_diffusion")(photo, "Venice", strength=0.2, seed=0)
 
 Photos may be any size and mode (`read_photo` converts RGBA / CMYK / 16-bit / grayscale and shrinks anything whose
@@ -94,8 +95,9 @@ class DepthRoutePipeline:
     """`pipe(photo, seed=None)` → (photo in city B's style, depth in metres predicted by city A's model)."""
 
     def __init__(self, to_depth, to_photo) -> None:
-        if to_depth.kind != "image_to_depth" or to_photo.kind != "depth_to_image":
-            raise ValueError(f"need an image→depth and a depth→image model, got {to_depth.kind} and {to_photo.kind}")
+        kinds = (getattr(to_depth, "kind", type(to_depth).__name__), getattr(to_photo, "kind", type(to_photo).__name__))
+        if kinds != ("image_to_depth", "depth_to_image"):
+            raise ValueError(f"need an image→depth and a depth→image model, got {kinds[0]} and {kinds[1]}")
         self.to_depth, self.to_photo = to_depth.eval(), to_photo.eval()
         self.source, self.target = to_depth.city, to_photo.city
 
@@ -110,6 +112,74 @@ class DepthRoutePipeline:
         arr, _ = read_photo(photo)
         depth = self.to_depth.image_to_depth(arr)
         return self.to_photo.depth_to_image(depth, seed=seed), depth
+
+
+class LayoutRoutePipeline:
+    """`pipe(photo, target, seed=0)` → (photo painted in the target city, the label map it was painted from).
+
+    The layout route: a segmenter reads the photo's street layout (11 CamVid classes), a city-conditioned SPADE
+    paints that layout as the target city. Like the depth route, the intermediate needs no ground truth at test
+    time; unlike a CycleGAN pair, one SPADE serves every city it was trained on, from any source."""
+
+    def __init__(self, segmenter, painter) -> None:
+        if getattr(segmenter, "architecture", None) != "segmenter":
+            raise ValueError(f"the layout route's first model must be a segmenter, got {type(segmenter).__name__}")
+        if getattr(painter, "architecture", None) != "spade" or not painter.styles:
+            raise ValueError("the layout route's second model must be a SPADE generator conditioned on cities "
+                             "(train.train_spade --cities)")
+        self.segmenter, self.painter = segmenter.eval(), painter.eval()
+        self.cities: list[str] = [c for c in painter.styles if c in geo.FAMOUS_CITIES]
+        if not self.cities:
+            raise ValueError(f"this SPADE generator is conditioned on {', '.join(painter.styles)}, not on cities")
+
+    @classmethod
+    def from_pretrained(cls, segmenter: str, painter: str) -> "LayoutRoutePipeline":
+        import streetgen
+
+        return cls(streetgen.load(segmenter), streetgen.load(painter))
+
+    def city_index(self, target: str | None) -> int:
+        """The painter's style row for a famous city (any case); ValueError listing the cities it knows."""
+        by_lower = {c.lower(): c for c in self.cities}
+        if not isinstance(target, str) or target.strip().lower() not in by_lower:
+            raise ValueError(f"the layout route paints {', '.join(self.cities)}; {target!r} is not one of them")
+        return self.painter.styles.index(by_lower[target.strip().lower()])
+
+    def segment(self, photo: PhotoInput) -> np.ndarray:
+        """(H, W) uint8 class ids of the photo (at its size after `read_photo`)."""
+        import torch
+
+        arr, _ = read_photo(photo)
+        h, w = arr.shape[:2]
+        m = 16  # the segmenter's U-Net halves four times
+        hp, wp = -(-h // m) * m, -(-w // m) * m
+        x = torch.tensor(arr).permute(2, 0, 1)[None].float() / 255  # a copy: PIL arrays can be read-only
+        if (hp, wp) != (h, w):  # pad to the multiple rather than resize: no class boundary moves
+            x = torch.nn.functional.pad(x, (0, wp - w, 0, hp - h), mode="replicate")
+        with torch.no_grad():
+            return self.segmenter.predict(x)[0, :h, :w].numpy().astype(np.uint8)
+
+    def __call__(self, photo: PhotoInput, target: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(uint8 (H, W, 3) in the target city, uint8 (H, W) label map); `seed` picks SPADE's style latent."""
+        import torch
+
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        style = self.city_index(target)
+        labels = self.segment(photo)
+        h, w = labels.shape
+        m = self.painter.multiple
+        hp, wp = max(m, round(h / m) * m), max(m, round(w / m) * m)
+        lab = Image.fromarray(labels)
+        if (hp, wp) != (h, w):  # SPADE needs multiples of 2^(blocks-1): the nearest such size, then back
+            lab = lab.resize((wp, hp), Image.NEAREST)
+        g = torch.Generator().manual_seed(int(seed))
+        out = self.painter.synthesize(torch.from_numpy(np.asarray(lab).astype(np.int64))[None], generator=g,
+                                      style=torch.tensor([style]))
+        img = (out[0].permute(1, 2, 0).float().numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        if img.shape[:2] != (h, w):
+            img = np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))
+        return img, labels
 
 
 def target_country(target: str) -> str:
@@ -185,35 +255,43 @@ def read_frames(source: str | os.PathLike, max_frames: int = MAX_FRAMES) -> list
     return frames
 
 
-CityPipeline = Union["CycleGANPipeline", "DepthRoutePipeline", "AnyCityPipeline"]
+CityPipeline = Union["CycleGANPipeline", "DepthRoutePipeline", "LayoutRoutePipeline", "AnyCityPipeline"]
 
 
 def load_city_pipeline(spec) -> CityPipeline:
     """The pipeline for a model spec: a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix checkpoints (the depth
-    route) or a country diffusion checkpoint (any city); local folders or Hub repo ids, or an already loaded model."""
+    route), 'segmenter+spade' (the layout route) or a country diffusion checkpoint (any city); local folders or Hub
+    repo ids, or an already loaded model."""
     import streetgen
     from streetgen.models.country_diffusion import CountryDiffusion
     from streetgen.models.cyclegan import CycleGenerator
 
     if isinstance(spec, str) and "+" in spec:
-        return DepthRoutePipeline.from_pretrained(*spec.split("+", 1))
+        first, second = (streetgen.load(s) for s in spec.split("+", 1))
+        if getattr(first, "architecture", None) == "segmenter":
+            return LayoutRoutePipeline(first, second)
+        return DepthRoutePipeline(first, second)
     net = streetgen.load(spec) if isinstance(spec, str) else spec
     if isinstance(net, CycleGenerator):
         return CycleGANPipeline(net)
     if isinstance(net, CountryDiffusion):
         return AnyCityPipeline(net)
     raise ValueError(f"{spec!r} is not a city translator: use a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix "
-                     "checkpoints or a country diffusion checkpoint")
+                     "checkpoints, 'segmenter+spade' or a country diffusion checkpoint")
 
 
 def run_city(pipe: CityPipeline, photo: PhotoInput, target: str | None = None, strength: float = 0.2, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(translated photo, depth in metres or None) from any city pipeline with one signature; `target` and
-    `strength` matter only to the any-city route (which needs a target), the seed to the stochastic ones."""
+    """(translated photo, intermediate or None) from any city pipeline with one signature: the intermediate is
+    depth in metres (float32) for the depth route and the label map (uint8 class ids) for the layout route.
+    `target` matters to the any-city and layout routes (which need one), `strength` to any-city, the seed to the
+    stochastic ones."""
     if isinstance(pipe, AnyCityPipeline):
         if not target:
             raise ValueError("the any-city route needs a target city or country")
         return pipe(photo, target, strength=float(strength), seed=seed, progress=progress), None
+    if isinstance(pipe, LayoutRoutePipeline):
+        return pipe(photo, target, seed=seed)
     if isinstance(pipe, DepthRoutePipeline):
         return pipe(photo, seed=seed)
     return pipe(photo), None
@@ -291,7 +369,8 @@ def translate_panorama(pipe: Callable[..., object], pano: PhotoInput, seed: int 
     """(translated panorama uint8, depth panorama float32 metres or None): an equirectangular (2:1) panorama cut
     into its six 90° cube faces (the study's perspective views), each face through `pipe` with one seed, and the
     faces stitched back at the panorama's size. Faces are translated independently, so a translator that changes
-    colours a lot can leave faint edges where faces meet. Depth-route depth comes back as a panorama too."""
+    colours a lot can leave faint edges where faces meet. Depth-route depth comes back as a panorama too (the
+    layout route's label maps do not: class ids cannot be interpolated)."""
     from streetgen.panorama import cube_to_equirect, equirect_to_cube
 
     arr, _ = read_photo(pano, max_side=max(MAX_SIDE * 2, 1024))
@@ -301,6 +380,6 @@ def translate_panorama(pipe: Callable[..., object], pano: PhotoInput, seed: int 
         result = pipe(face, seed=seed, **options)
         photos[name], depths[name] = result if isinstance(result, tuple) else (result, None)
     out = cube_to_equirect(photos, size=arr.shape[:2])
-    if any(d is None for d in depths.values()):
+    if any(d is None or not np.issubdtype(d.dtype, np.floating) for d in depths.values()):
         return out, None
     return out, cube_to_equirect({k: d.astype(np.float32) for k, d in depths.items()}, size=arr.shape[:2])

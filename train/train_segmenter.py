@@ -1,0 +1,179 @@
+"""Train the street segmenter of the City tab's layout route (photo → label map → SPADE in another city).
+
+    python -m train.train_segmenter --name segmenter --per-city 200 --per-country 10 --steps 3000 --device cpu
+
+The route needs the classes of any street photo, so the segmenter learns from three sources at once: famous-city
+renders (the cities the route paints), renders of every judge country (other places' streets), and CamVid train
+(real Cambridge photos; the export then carries CamVid's non-commercial licence). Labels are exact for renders.
+
+It is the judges' `Segmenter` design but a separate network on other renders (data seed 6; the evaluation's
+segmenter `judges/seg` used the judge seeds), so when `eval --task city` reads the route's outputs with its own
+segmenter it is not reading back its own mistakes. Cross-entropy, void ignored, AdamW with a cosine schedule,
+brightness/contrast jitter and horizontal flips (a label map has no driving side); the EMA weights are exported.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from streetgen import geo, world
+from streetgen.judges import IGNORE, Segmenter
+from streetgen.metrics import class_iou
+from streetgen.models.card import ModelCardInfo
+from train.common.ema import EMA
+from train.common.loop import TrainConfig, Trainer, parse_config
+from train.judges_data import judge_countries, load_camvid, render_world_arrays
+
+CAMVID_LICENSE = "CamVid: CC BY-NC 4.0 (non-commercial); streetgen.world renders: MIT"
+
+
+@dataclass
+class SegmenterConfig(TrainConfig):
+    """Street segmenter (11 CamVid classes) for the layout route."""
+
+    name: str = "segmenter"
+    size: int = field(default=128, metadata={"help": "training crop side"})
+    per_city: int = field(default=200, metadata={"help": "renders per famous city"})
+    per_country: int = field(default=10, metadata={"help": "renders per judge country (0 = none)"})
+    data_seed: int = field(default=6, metadata={"help": "render seed (judges 9001/9002, city eval 9004)"})
+    camvid: str = field(default="../shared/datasets/camvid", metadata={"help": "CamVid root with train/ and val/ "
+                                                                               "(empty = renders only)"})
+    camvid_weight: float = field(default=0.3, metadata={"help": "share of each batch drawn from CamVid"})
+    width: int = 24
+    steps: int = 3000
+    batch_size: int = 16
+    lr: float = 3e-3
+    log_every: int = 100
+    ckpt_every: int = 500
+    sample_every: int = 1000
+    ema_decay: float = 0.995
+    ema_warmup: int = 100
+
+
+def crops(images: np.ndarray, labels: np.ndarray, size: int, n: int, g: torch.Generator
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """n random size × size crops of equally sized image/label arrays."""
+    idx = torch.randint(len(images), (n,), generator=g).numpy()
+    h, w = images.shape[1:3]
+    ys = torch.randint(h - size + 1, (n,), generator=g).numpy()
+    xs = torch.randint(w - size + 1, (n,), generator=g).numpy()
+    return (np.stack([images[i, y:y + size, x:x + size] for i, y, x in zip(idx, ys, xs)]),
+            np.stack([labels[i, y:y + size, x:x + size] for i, y, x in zip(idx, ys, xs)]))
+
+
+def batch_tensors(images: np.ndarray, labels: np.ndarray, g: torch.Generator | None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """[0, 1] images and int64 labels; with `g`, brightness/contrast jitter and random horizontal flips."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
+    y = torch.from_numpy(labels.astype(np.int64))
+    if g is not None:
+        b = x.shape[0]
+        x = (x * (1 + 0.25 * (torch.rand(b, 1, 1, 1, generator=g) - 0.5))
+             + 0.08 * (torch.rand(b, 1, 1, 1, generator=g) - 0.5)).clamp_(0, 1)
+        flip = torch.rand(b, generator=g) < 0.5
+        x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
+    return x, y
+
+
+@torch.no_grad()
+def miou(model: Segmenter, images: np.ndarray, labels: np.ndarray, batch: int = 64) -> float:
+    """Mean IoU over the classes present (void excluded by `class_iou`)."""
+    model.eval()
+    pred = np.concatenate([model.predict(batch_tensors(images[i:i + batch], labels[i:i + batch], None)[0]).numpy()
+                           for i in range(0, len(images), batch)])
+    ious = [v for v in class_iou(pred, labels) if v == v]
+    return float(np.mean(ious))
+
+
+def load_sources(cfg: SegmenterConfig) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """[(renders, labels)] (+ CamVid train as the last source when used) and the card's data sentence."""
+    from train.train_cyclegan import render_city_images
+
+    cities = list(geo.FAMOUS_CITIES)
+    parts = [render_city_images(c, cfg.per_city, cfg.size, cfg.data_seed) for c in cities]
+    renders = [np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])]
+    text = f"{len(renders[0])} renders of the {len(cities)} famous cities"
+    if cfg.per_country:
+        countries = judge_countries()
+        arr = render_world_arrays(countries, cfg.per_country, cfg.size, cfg.data_seed)
+        renders = [np.concatenate([renders[0], arr.images]), np.concatenate([renders[1], arr.labels])]
+        text += f" and {len(arr.images)} of {len(countries)} countries"
+    text = f"streetgen.world: {text} at {cfg.size}² (data seed {cfg.data_seed}), exact labels"
+    sources = [tuple(renders)]
+    if cfg.camvid:
+        sources.append(load_camvid(cfg.camvid, "train", height=cfg.size))
+        text += (f"; CamVid train ({len(sources[-1][0])} photos, SegNet labels, random {cfg.size}² crops, "
+                 f"{cfg.camvid_weight:.0%} of each batch)")
+    return sources, text
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    cfg = parse_config(SegmenterConfig, argv)
+    if not 0 <= cfg.camvid_weight < 1:
+        raise ValueError(f"--camvid-weight must be in [0, 1), got {cfg.camvid_weight}")
+    trainer = Trainer(cfg, argv, entry="train.train_segmenter")
+    sources, data_text = load_sources(cfg)
+    test_parts = [world.render_city(c, seed=cfg.data_seed * 1_000_003 + 500_000 + k, size=cfg.size)
+                  for c in geo.FAMOUS_CITIES for k in range(5)]  # held out: not in the training seeds
+    test_images = np.stack([s.image for s in test_parts])
+    test_labels = np.stack([s.labels for s in test_parts])
+    model = Segmenter(width=cfg.width)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))
+    model, opt = trainer.prepare(model, opt)
+    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    trainer.track(model=model, optimizer=opt, scheduler=sched, ema=ema)
+
+    def show(m: Segmenter) -> tuple[np.ndarray, list[str]]:
+        x, _ = batch_tensors(test_images[::10], test_labels[::10], None)
+        pred = m.predict(x.to(trainer.device)).cpu().numpy()
+        rows = np.stack([test_images[::10], world.colorize_labels(test_labels[::10]), world.colorize_labels(pred)], 1)
+        return rows.reshape(-1, *rows.shape[2:]), ["photo", "true", "predicted"] * len(pred)
+
+    trainer.set_sampler(model, show, ema, ncols=6)
+    n_camvid = int(round(cfg.batch_size * cfg.camvid_weight)) if cfg.camvid else 0
+    start = trainer.start()
+    for step in range(start + 1, trainer.last_step + 1):
+        model.train()
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # a resumed run draws the same batches
+        parts = [crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
+        if n_camvid:
+            parts.append(crops(*sources[1], cfg.size, n_camvid, g))
+        x, y = batch_tensors(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), g)
+        loss = F.cross_entropy(model(x.to(trainer.device)), y.to(trainer.device), ignore_index=IGNORE)
+        opt.zero_grad(set_to_none=True)
+        trainer.accelerator.backward(loss)
+        opt.step()
+        sched.step()
+        ema.update(model)
+        if not trainer.step_done(step, {"loss": loss}, lr=sched.get_last_lr()[0]):
+            break
+
+    averaged = Segmenter(width=cfg.width)  # the EMA weights, which are what gets exported
+    ema.copy_to(averaged)
+    metrics = {"city_render_miou": miou(averaged, test_images, test_labels)}
+    if cfg.camvid:
+        val = load_camvid(cfg.camvid, "val", height=cfg.size)
+        w = val[0].shape[2]
+        x0 = (w - cfg.size) // 2
+        metrics["camvid_val_miou"] = miou(averaged, val[0][:, :, x0:x0 + cfg.size], val[1][:, :, x0:x0 + cfg.size])
+    print({k: round(v, 4) for k, v in metrics.items()}, flush=True)
+    card = ModelCardInfo(
+        description="Street segmenter (11 CamVid classes) for the City tab's layout route: it reads a photo's "
+                    "layout, which a city-conditioned SPADE then paints in another city.",
+        data=data_text, data_license=CAMVID_LICENSE if cfg.camvid else "streetgen.world renders (procedural, MIT)",
+        license="cc-by-nc-4.0" if cfg.camvid else "mit", tags=["segmentation", "city", "layout-route"],
+        metrics={k: round(v, 4) for k, v in metrics.items()},
+        notes="mIoU on 50 unseen famous-city renders (5 per city) and CamVid val (centre crops).")
+    return trainer.finish(model, card=card, ema=ema)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
