@@ -53,6 +53,16 @@ def test_cyclegan_and_depth_route_rows(judges):
         eval_city("cyclegan_paris_venice", 2, 64, *judges, source="Manhattan")
 
 
+def test_layout_route_row_scores_its_intermediate(judges):
+    """The layout route (shipped segmenter + city SPADE) goes from any city to any city it paints; its label maps
+    are scored against the renderer's labels, and a target it cannot paint fails before any rendering."""
+    row = eval_city("street_segmenter+spade_cities", 3, 64, *judges, source="Tokyo", target="Cairo")
+    assert (row["source"], row["target"]) == ("Tokyo", "Cairo")
+    assert 0.2 < row["intermediate_label_miou"] <= 1.0 and "intermediate_depth_rmse_m" not in row
+    with pytest.raises(ValueError, match="--target"):
+        eval_city("street_segmenter+spade_cities", 2, 64, *judges, source="Paris")
+
+
 def test_depth_model_at_one_and_two_times_its_training_size(judges):
     row = eval_city("pix2pix_depth_paris", 3, 64, *judges)
     assert (row["size_1x"], row["size_2x"]) == (64, 128)

@@ -28,6 +28,12 @@ def test_route_keeps_size_paints_each_city_and_checks_inputs():
     assert out.shape == photo.shape and out.dtype == np.uint8
     assert labels.shape == photo.shape[:2] and labels.dtype == np.uint8 and labels.max() <= 10
     assert (labels == pipe.segment(photo)).all()  # the intermediate is what the segmenter read
+    # both models run at their training scale (short side 32 here), in multiples of 16: a photo twice as large
+    # is read at the same size, so it gives the same layout, twice as large
+    assert pipe.work_size(50, 70) == (32, 48) and pipe.work_size(256, 256) == (32, 32)
+    big = np.asarray(Image.fromarray(photo).resize((140, 100), Image.BICUBIC))
+    assert pipe.work_size(100, 140) == pipe.work_size(50, 70)
+    assert (pipe.segment(big)[::2, ::2] == labels).mean() > 0.9
     assert (pipe(photo, " venice ", seed=0)[0] == out).all()  # names in any case; one seed, one photo
     for other in (pipe(photo, "Venice", seed=1)[0], pipe(photo, "Paris", seed=0)[0]):
         assert np.abs(other.astype(int) - out).mean() > 0.5

@@ -14,6 +14,7 @@ a still scene stays still and a pan does not shimmer.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable, Union
 
@@ -145,41 +146,49 @@ class LayoutRoutePipeline:
             raise ValueError(f"the layout route paints {', '.join(self.cities)}; {target!r} is not one of them")
         return self.painter.styles.index(by_lower[target.strip().lower()])
 
-    def segment(self, photo: PhotoInput) -> np.ndarray:
-        """(H, W) uint8 class ids of the photo (at its size after `read_photo`)."""
+    def work_size(self, h: int, w: int) -> tuple[int, int]:
+        """(height, width) both models run at for an h × w photo: its aspect, the short side at the painter's
+        training side (both learnt streets at that scale: a 256² photo read at 256² shows every object twice as
+        large as anything in training, and the segmenter then mistakes road for cars), sides a multiple of what the
+        segmenter's U-Net (16) and SPADE's upsamplings need."""
+        q = math.lcm(16, self.painter.multiple)
+        s = min(self.painter.image_size) / min(h, w)
+        return max(q, round(h * s / q) * q), max(q, round(w * s / q) * q)
+
+    def _layout(self, arr: np.ndarray) -> np.ndarray:
+        """Class ids (uint8) of an RGB photo at `work_size`."""
         import torch
 
+        hw, ww = self.work_size(*arr.shape[:2])
+        small = np.asarray(Image.fromarray(arr).resize((ww, hw), Image.BICUBIC, reducing_gap=2.0))
+        x = torch.tensor(small).permute(2, 0, 1)[None].float() / 255  # a copy: PIL arrays can be read-only
+        with torch.no_grad():
+            return self.segmenter.predict(x)[0].numpy().astype(np.uint8)
+
+    def segment(self, photo: PhotoInput) -> np.ndarray:
+        """(H, W) uint8 class ids of the photo (at its size after `read_photo`; read at `work_size`)."""
         arr, _ = read_photo(photo)
         h, w = arr.shape[:2]
-        m = 16  # the segmenter's U-Net halves four times
-        hp, wp = -(-h // m) * m, -(-w // m) * m
-        x = torch.tensor(arr).permute(2, 0, 1)[None].float() / 255  # a copy: PIL arrays can be read-only
-        if (hp, wp) != (h, w):  # pad to the multiple rather than resize: no class boundary moves
-            x = torch.nn.functional.pad(x, (0, wp - w, 0, hp - h), mode="replicate")
-        with torch.no_grad():
-            return self.segmenter.predict(x)[0, :h, :w].numpy().astype(np.uint8)
+        return np.asarray(Image.fromarray(self._layout(arr)).resize((w, h), Image.NEAREST))
 
     def __call__(self, photo: PhotoInput, target: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(uint8 (H, W, 3) in the target city, uint8 (H, W) label map); `seed` picks SPADE's style latent."""
+        """(uint8 (H, W, 3) in the target city, uint8 (H, W) label map); `seed` picks SPADE's style latent. Both
+        are made at `work_size` and brought back to the photo's size."""
         import torch
 
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         style = self.city_index(target)
-        labels = self.segment(photo)
-        h, w = labels.shape
-        m = self.painter.multiple
-        hp, wp = max(m, round(h / m) * m), max(m, round(w / m) * m)
-        lab = Image.fromarray(labels)
-        if (hp, wp) != (h, w):  # SPADE needs multiples of 2^(blocks-1): the nearest such size, then back
-            lab = lab.resize((wp, hp), Image.NEAREST)
+        arr, _ = read_photo(photo)
+        h, w = arr.shape[:2]
+        layout = self._layout(arr)
         g = torch.Generator().manual_seed(int(seed))
-        out = self.painter.synthesize(torch.from_numpy(np.asarray(lab).astype(np.int64))[None], generator=g,
+        out = self.painter.synthesize(torch.from_numpy(layout.astype(np.int64))[None], generator=g,
                                       style=torch.tensor([style]))
         img = (out[0].permute(1, 2, 0).float().numpy() * 255).round().clip(0, 255).astype(np.uint8)
         if img.shape[:2] != (h, w):
             img = np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))
-        return img, labels
+        return img, np.asarray(Image.fromarray(layout).resize((w, h), Image.NEAREST))
 
 
 def target_country(target: str) -> str:
