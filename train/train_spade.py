@@ -2,6 +2,8 @@
 
     # world renders (made in memory, every region style), optionally conditioned on the region style:
     python -m train.train_spade --name spade_world --data world --per-country 60 --size 128x256 --region-style
+    # the ten famous cities at 128², conditioned on the city (the City tab's layout route), from the world model:
+    python -m train.train_spade --name spade_cities --cities all --per-city 300 --size 128x128 --init-from spade_world
     # real Cambridge streets (CamVid train, 367 photos; the export inherits CamVid's non-commercial licence):
     python -m train.train_spade --name spade_camvid --data camvid:../shared/datasets/camvid --size 128x160
 
@@ -174,7 +176,7 @@ def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
         return PairData(arr.images, arr.labels, arr.style, size, flip=False, description=desc), False
     if cfg.data.startswith("camvid:"):
         if cfg.region_style or cfg.cities:
-            raise ValueError("--region-style and --cities need world data: CamVid photos have no region-style labels")
+            raise ValueError("--region-style and --cities need world data: CamVid photos have no region or city labels")
         root = cfg.data.split(":", 1)[1]
         H, W = size
         # the smallest height whose 4:3 frame covers the crop, zoomed a little so crops wander
@@ -222,13 +224,11 @@ def init_spade_from(model: SpadeGenerator, spec: str) -> list[str]:
                          f"the run with the checkpoint's widths: {dict(getattr(source, 'config', None) or {})}")
     model.load_state_dict({k: theirs[k] for k in body}, strict=False)
     borrowed = []
-    if model.style_embed is not None:
+    if model.style_embed is not None and source.style_embed is not None:  # else the fresh rows stay
         src_styles = list(source.styles)
-        src_rows = source.style_embed.weight.detach() if source.style_embed is not None else None
+        src_rows = source.style_embed.weight.detach()
         with torch.no_grad():
             for i, name in enumerate(model.styles + ["any"]):
-                if src_rows is None:
-                    continue  # the source had no styles: keep the fresh rows
                 family = CITY_SPECS.get(name, {}).get("family", name)
                 j = (src_styles.index(name) if name in src_styles else
                      src_styles.index(family) if family in src_styles else len(src_styles))
