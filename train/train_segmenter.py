@@ -24,11 +24,11 @@ import torch.nn.functional as F
 
 from streetgen import geo, world
 from streetgen.judges import IGNORE, Segmenter
-from streetgen.metrics import class_iou
 from streetgen.models.card import ModelCardInfo
 from train.common.ema import EMA
 from train.common.loop import TrainConfig, Trainer, parse_config
 from train.judges_data import judge_countries, load_camvid, render_world_arrays
+from train.train_judges import _center_crops, _jitter, _random_crops, _to_tensor, evaluate_seg
 
 CAMVID_LICENSE = "CamVid: CC BY-NC 4.0 (non-commercial); streetgen.world renders: MIT"
 
@@ -56,39 +56,12 @@ class SegmenterConfig(TrainConfig):
     ema_warmup: int = 100
 
 
-def crops(images: np.ndarray, labels: np.ndarray, size: int, n: int, g: torch.Generator
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """n random size × size crops of equally sized image/label arrays."""
-    idx = torch.randint(len(images), (n,), generator=g).numpy()
-    h, w = images.shape[1:3]
-    ys = torch.randint(h - size + 1, (n,), generator=g).numpy()
-    xs = torch.randint(w - size + 1, (n,), generator=g).numpy()
-    return (np.stack([images[i, y:y + size, x:x + size] for i, y, x in zip(idx, ys, xs)]),
-            np.stack([labels[i, y:y + size, x:x + size] for i, y, x in zip(idx, ys, xs)]))
-
-
-def batch_tensors(images: np.ndarray, labels: np.ndarray, g: torch.Generator | None
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """[0, 1] images and int64 labels; with `g`, brightness/contrast jitter and random horizontal flips."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255)
-    y = torch.from_numpy(labels.astype(np.int64))
-    if g is not None:
-        b = x.shape[0]
-        x = (x * (1 + 0.25 * (torch.rand(b, 1, 1, 1, generator=g) - 0.5))
-             + 0.08 * (torch.rand(b, 1, 1, 1, generator=g) - 0.5)).clamp_(0, 1)
-        flip = torch.rand(b, generator=g) < 0.5
-        x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
+def batch_tensors(images: np.ndarray, labels: np.ndarray, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """[0, 1] images with the judges' brightness/contrast jitter and int64 labels, both flipped at random."""
+    x, y = _jitter(_to_tensor(images), g), torch.from_numpy(labels.astype(np.int64))
+    flip = torch.rand(x.shape[0], generator=g) < 0.5
+    x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
     return x, y
-
-
-@torch.no_grad()
-def miou(model: Segmenter, images: np.ndarray, labels: np.ndarray, batch: int = 64) -> float:
-    """Mean IoU over the classes present (void excluded by `class_iou`)."""
-    model.eval()
-    pred = np.concatenate([model.predict(batch_tensors(images[i:i + batch], labels[i:i + batch], None)[0]).numpy()
-                           for i in range(0, len(images), batch)])
-    ious = [v for v in class_iou(pred, labels) if v == v]
-    return float(np.mean(ious))
 
 
 def load_sources(cfg: SegmenterConfig) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
@@ -132,8 +105,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     trainer.track(model=model, optimizer=opt, scheduler=sched, ema=ema)
 
     def show(m: Segmenter) -> tuple[np.ndarray, list[str]]:
-        x, _ = batch_tensors(test_images[::10], test_labels[::10], None)
-        pred = m.predict(x.to(trainer.device)).cpu().numpy()
+        pred = m.predict(_to_tensor(test_images[::10]).to(trainer.device)).cpu().numpy()
         rows = np.stack([test_images[::10], world.colorize_labels(test_labels[::10]), world.colorize_labels(pred)], 1)
         return rows.reshape(-1, *rows.shape[2:]), ["photo", "true", "predicted"] * len(pred)
 
@@ -143,9 +115,9 @@ def main(argv: list[str] | None = None) -> Path | None:
     for step in range(start + 1, trainer.last_step + 1):
         model.train()
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # a resumed run draws the same batches
-        parts = [crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
+        parts = [_random_crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
         if n_camvid:
-            parts.append(crops(*sources[1], cfg.size, n_camvid, g))
+            parts.append(_random_crops(*sources[1], cfg.size, n_camvid, g))
         x, y = batch_tensors(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), g)
         loss = F.cross_entropy(model(x.to(trainer.device)), y.to(trainer.device), ignore_index=IGNORE)
         opt.zero_grad(set_to_none=True)
@@ -158,12 +130,10 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     averaged = Segmenter(width=cfg.width)  # the EMA weights, which are what gets exported
     ema.copy_to(averaged)
-    metrics = {"city_render_miou": miou(averaged, test_images, test_labels)}
+    metrics = {"city_render_miou": evaluate_seg(averaged, test_images, test_labels)["miou"]}
     if cfg.camvid:
-        val = load_camvid(cfg.camvid, "val", height=cfg.size)
-        w = val[0].shape[2]
-        x0 = (w - cfg.size) // 2
-        metrics["camvid_val_miou"] = miou(averaged, val[0][:, :, x0:x0 + cfg.size], val[1][:, :, x0:x0 + cfg.size])
+        val = _center_crops(*load_camvid(cfg.camvid, "val", height=cfg.size), cfg.size)
+        metrics["camvid_val_miou"] = evaluate_seg(averaged, *val)["miou"]
     print({k: round(v, 4) for k, v in metrics.items()}, flush=True)
     card = ModelCardInfo(
         description="Street segmenter (11 CamVid classes) for the City tab's layout route: it reads a photo's "
