@@ -129,6 +129,7 @@ def test_curriculum_sampler_phases_determinism_and_resume():
         parse_curriculum("1,25,all", "3")
     assert growth(0, 3, 10, 10) == (0, 1.0) and growth(15, 3, 10, 10) == (1, 0.5)
     assert growth(25, 3, 10, 10) == (1, 1.0) and growth(10_000, 3, 10, 10) == (2, 1.0)
+    assert growth(0, 3, 0, 0) == (2, 1.0)  # no growing: the final resolution from the first step
 
 
 def test_trainer_end_to_end_and_pipeline(tmp_path, tiny_country_cache):
@@ -158,6 +159,29 @@ def test_trainer_end_to_end_and_pipeline(tmp_path, tiny_country_cache):
     frames = pipe.journey(PARIS, TOKYO, frames=5, seed=1)
     assert len(frames) == 5 and frames[0].shape == (16, 16, 3)
     assert all((u == v).all() for u, v in zip(frames, pipe.journey(PARIS, TOKYO, frames=5, seed=1)))
+
+    # continuing the export at its final size (e.g. a GPU run carried on on the CPU): it starts from the export's
+    # weights, trains at 16² from the first step and moves away from them
+    tiny = ["--steps", "2", "--batch-size", "4", "--final-size", "16", "--z-dim", "16", "--context-dim", "8",
+            "--coord-bands", "3", "--channels", "16,8", "--curriculum", "all", "--select-every", "0",
+            "--log-every", "1", "--ckpt-every", "2", "--device", "cpu", "--no-progress"]
+    common = ["--data", str(tiny_country_cache), "--runs-dir", str(tmp_path / "runs"), *tiny]
+    cont = main([*common, "--name", "c", "--init-from", str(export), "--stage-images", "0", "--fade-images", "0",
+                 "--ema-decay", "0.5", "--ema-warmup", "0"])
+    records = [json.loads(line) for line in (tmp_path / "runs" / "c" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in records] == [1.0, 1.0]
+    fresh = main([*common, "--name", "f", "--stage-images", "0", "--fade-images", "0", "--ema-decay", "0.5",
+                  "--ema-warmup", "0"])
+    assert "started from" in (cont / "README.md").read_text()
+
+    def distance(folder) -> float:
+        theirs = streetgen.load(str(folder)).state_dict()
+        return sum(float((theirs[k].float() - v.float()).norm()) for k, v in model.state_dict().items()
+                   if v.is_floating_point())
+
+    assert 0 < distance(cont) < distance(fresh) / 4
+    with pytest.raises(ValueError, match="architecture differs"):
+        main([*common, "--name", "w", "--init-from", str(export), "--channels", "16,16"])
 
 
 def test_great_circle_path():

@@ -33,6 +33,7 @@ from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.map_gan import MapGenerator
 from train.common.ema import EMA, _unwrap
+from train.common.export import init_from
 from train.common.loop import TrainConfig, Trainer, parse_config
 from train.map_gan_critic import MapCritic, stddev_group
 
@@ -79,11 +80,17 @@ class MapGANConfig(TrainConfig):
     select_every: int = field(default=1000, metadata={"help": "judge the EMA generator every N steps and export "
                                                              "the best at the final resolution; 0 = off"})
     select_points: int = 64
+    init_from: str = field(default="", metadata={"help": "an exported map GAN (folder or Hub id) whose generator "
+                                                        "starts the run (same architecture; the critic starts "
+                                                        "fresh); pair with --stage-images 0 --fade-images 0 to "
+                                                        "train on at its final size"})
 
 
 # ---- schedules ----------------------------------------------------------------------------------------------------
 def growth(images_seen: int, num_stages: int, stage_images: int, fade_images: int) -> tuple[int, float]:
     """(stage, alpha) after `images_seen` real images: stage 0 alone, then per stage a fade-in and a stable part."""
+    if stage_images == 0 and fade_images == 0:  # no growing: the final resolution from the first step
+        return num_stages - 1, 1.0
     if images_seen < stage_images or num_stages == 1:
         return 0, 1.0
     period = fade_images + stage_images
@@ -301,6 +308,8 @@ def main(argv: list[str] | None = None) -> Path | None:
                   context_dim=cfg.context_dim, channels=channels, context_norm=cfg.context_norm,
                   context_noise=cfg.context_noise)
     generator = MapGenerator(z_dim=cfg.z_dim, **common)
+    if cfg.init_from:  # e.g. a GPU run continued on the CPU, or the shipped model fine-tuned on real photos
+        init_from(generator, cfg.init_from)
     critic = MapCritic(condition=cfg.condition, **common)
     betas = (cfg.beta1, cfg.beta2)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=betas)
@@ -391,7 +400,8 @@ def main(argv: list[str] | None = None) -> Path | None:
         metrics=metrics, tags=["gan", "map"],
         notes=f"curriculum {cfg.curriculum} (phase steps {cfg.curriculum_steps}); model selection by the judged "
               "median location error" + (f", best at step {selection.best_step}" if selection.shadow else
-                                         " (no final-resolution candidate; the last EMA weights are exported)"))
+                                         " (no final-resolution candidate; the last EMA weights are exported)")
+              + (f"; generator started from {cfg.init_from}" if cfg.init_from else ""))
     return trainer.finish(generator, card=card, ema=ema)
 
 
