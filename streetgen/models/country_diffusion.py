@@ -9,7 +9,8 @@ Why patches: a CPU must draw 4 images at 128² in a few seconds, so the U-Net ne
 `patch_size=4` each 4×4 pixel block becomes 48 channels (pixel_unshuffle) and the U-Net runs at 32² — 16× fewer
 positions — while the loss stays per pixel. Higher resolution keeps more signal at a given noise level, so the
 cosine schedule is shifted toward noise (`noise_shift`, the "simple diffusion" log-SNR shift) to keep the coarse
-layout decided at the high-noise steps, as it is at 64².
+layout decided at the high-noise steps, as it is at 64². The price is a fixed 4-pixel grid in an under-trained
+model's samples, which `remove_patch_lattice` takes out after sampling.
 """
 from __future__ import annotations
 
@@ -31,6 +32,23 @@ def shifted_cosine_betas(steps: int, shift: float) -> list[float]:
         return 1 / (1 + math.exp(-logsnr))
 
     return [min(1 - alpha_bar((i + 1) / steps) / alpha_bar(i / steps), 0.999) for i in range(steps)]
+
+
+def remove_patch_lattice(images: torch.Tensor, patch: int) -> torch.Tensor:
+    """Images (B, C, H, W) without their image-wide `patch`-periodic pattern: each of the patch² pixel phases
+    (pixels at the same (y mod p, x mod p)) loses its mean deviation from the patch mean.
+
+    Why: a U-Net on p×p patches leaves a fixed grid its training has not yet ironed out — on the shipped model
+    9% of the image's (non-DC) power sits at the lattice frequencies k·H/p, against 0.06% in real renders — and
+    those frequencies are exactly the phases' image-wide means, so subtracting them removes the grid and nothing
+    else (the same as zeroing the lattice bins of the spectrum)."""
+    if patch <= 1:
+        return images
+    b, c, h, w = images.shape
+    phases = F.pixel_unshuffle(images, patch).view(b, c, patch * patch, h // patch, w // patch)
+    deviation = phases - phases.mean(dim=2, keepdim=True)
+    lattice = deviation.mean(dim=(3, 4), keepdim=True)
+    return F.pixel_shuffle((phases - lattice).view(b, c * patch * patch, h // patch, w // patch), patch)
 
 
 class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
@@ -101,7 +119,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                latents: torch.Tensor | None = None, steps: int = 10, guidance: float = 12.0,
                solver: str = "sde-dpm", guidance_interval: tuple[float, float] = (0.1, 0.9),
                shared_noise: bool = False, progress: Callable[[int, int], None] | None = None,
-               init_images: torch.Tensor | None = None, strength: float = 1.0) -> torch.Tensor:
+               init_images: torch.Tensor | None = None, strength: float = 1.0,
+               degrid: bool = True) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
 
         init_images (B, 3, H, W) in [0, 1] with strength in (0, 1]: SDEdit (Meng et al., 2022) — the images are
@@ -113,9 +132,11 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         guidance_interval=(lo, hi): classifier-free guidance only while t / T lies in [lo, hi] — at the noisiest
         and the last steps it adds little (Kynkäänniemi et al., 2024), and each unguided step costs half.
         shared_noise: every row gets the same per-step noise (morphs: frames differ only by their label).
+        degrid: remove the patch grid from the result (`remove_patch_lattice`; patch models only).
         guidance 12 (the default) was picked by the place judge on the shipped model: country top-1 6.6% / 9.9% /
         9.6% / 11.4% / 8.7% at 6 / 10 / 12 / 15 / 20, judge-feature FD 60.8 / 49.6 / 46.4 / 48.7 / 66.3 (333 images);
-        past ~15 colours burn and the judge loses the place again.
+        past ~15 colours burn and the judge loses the place again. Those numbers keep the grid; removing it
+        (degrid, the default since) gives 11.7% / FD 37.7 at 333 images and ties at 666 (9.3% vs 8.9%).
         """
         from diffusers.schedulers.scheduling_ddim import DDIMScheduler
         from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
@@ -168,4 +189,6 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                 x = sched.step(eps, t, x).prev_sample
             if progress is not None:
                 progress(i + 1, len(timesteps))
+        if degrid:
+            x = remove_patch_lattice(x, self.patch_size)
         return ((x.clamp(-1, 1) + 1) / 2).float()
