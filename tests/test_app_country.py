@@ -80,3 +80,12 @@ def test_country_signal_slider(client):
     assert (_images(cvae_a)[0] == _images(cvae_b)[0]).all()
     with pytest.raises(Exception, match="(Country signal|maximum|minimum|between)"):
         client.predict("KE", 1, 4, SHARP, 50.0, api_name="/generate_country")
+
+
+def test_the_tab_opens_on_the_sharp_model():
+    """A visitor's first Generate uses the diffusion model; the study's CVAE is the other choice."""
+    import app
+
+    radio = next(b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "c-model")
+    assert radio.value == app.DEFAULT_COUNTRY_MODEL and app.COUNTRY_MODELS[radio.value] == "country_diffusion"
+    assert "cvae" in app.COUNTRY_MODELS.values()
