@@ -139,3 +139,38 @@ def test_shipped_checkpoint_has_no_patch_grid():
     clean = model.sample(labels, generator=torch.Generator().manual_seed(0), steps=10)
     assert lattice_share(raw) > 0.02 and lattice_share(clean) < 0.001  # real renders: 0.0006
     assert (clean - raw).abs().mean() < 0.15  # the grid went, the picture stayed
+
+
+def test_soft_labels_mix_the_countries_predictions():
+    torch.manual_seed(0)
+    m = CountryDiffusion(countries=["FR", "JP", "KE"], **TINY).eval()
+    x, t = torch.randn(2, 3, 16, 16), torch.tensor([300, 300])
+    with torch.no_grad():
+        e_fr = m(x, t, torch.tensor([0, 0]))
+        e_jp = m(x, t, torch.tensor([1, 1]))
+        e_u = m(x, t, torch.tensor([m.null_label] * 2))
+        soft = torch.tensor([[0.3, 0.7, 0.0], [1.0, 0.0, 0.0]])
+        mixed = m.mixture_eps(x, t, m.label_terms(soft), 1.0)
+        guided = m.mixture_eps(x, t, m.label_terms(soft), 5.0)
+        # weights are normalised per row: (3, 7, 0) is the same mixture as (0.3, 0.7, 0)
+        scaled = m.mixture_eps(x, t, m.label_terms(soft * torch.tensor([[10.0], [2.0]])), 1.0)
+    want = 0.3 * e_fr[0] + 0.7 * e_jp[0]
+    assert torch.allclose(mixed[0], want, atol=1e-5) and torch.allclose(mixed[1], e_fr[1], atol=1e-5)
+    assert torch.allclose(guided[0], e_u[0] + 5.0 * (want - e_u[0]), atol=1e-4)
+    assert torch.allclose(scaled, mixed, atol=1e-5)
+    for bad in (torch.tensor([[0.0, 0.0, 0.0]]), torch.tensor([[-1.0, 2.0, 0.0]]), torch.ones(1, 5)):
+        with pytest.raises(ValueError, match="label weights"):
+            m.label_terms(bad)
+
+
+def test_shipped_morph_frames_are_streets_all_the_way():
+    """Half-way frames of a morph are streets like the end frames (mixing embedding rows gave pure noise)."""
+    pipe = CountryPipeline(streetgen.load("country_diffusion"))
+    frames = pipe.morph("IN", "NO", frames=5, seed=0)
+
+    def roughness(f: np.ndarray) -> float:
+        return float(np.abs(np.diff(f.astype(np.float32), axis=1)).mean())
+
+    ends = max(roughness(frames[0]), roughness(frames[-1]))
+    assert all(roughness(f) < 1.5 * ends for f in frames[1:-1]), [roughness(f) for f in frames]
+    assert not (frames[2] == frames[0]).all() and not (frames[2] == frames[-1]).all()

@@ -3,7 +3,8 @@
 Why diffusion: the study's CVAE averages (blurry) and its decoder learns to ignore the label ("not great difference
 between countries"). A denoising model trained with classifier-free guidance can turn the country signal up at
 sampling time. The label goes through our own embedding table (plus a "no country" row for guidance) and is added
-to the time embedding (`class_embed_type="identity"`), so mixtures of countries — weighted sums of rows — morph.
+to the time embedding (`class_embed_type="identity"`). A mixture of countries (the morph) mixes the countries'
+predictions, not their embedding rows (`mixture_eps`).
 
 Why patches: a CPU must draw 4 images at 128² in a few seconds, so the U-Net never sees full resolution. With
 `patch_size=4` each 4×4 pixel block becomes 48 channels (pixel_unshuffle) and the U-Net runs at 32² — 16× fewer
@@ -102,6 +103,43 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         """Predicted noise ε for noisy images x_t at integer timesteps."""
         return self._eps(noisy, timesteps, self.embed(labels))
 
+    def label_terms(self, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(rows, embeddings, weights): one term per (image, country) with a non-zero weight. Indices (B,) give one
+        term per image; weights (B, n) or (B, n + 1) are normalised per row (each row needs a positive sum)."""
+        device = self.label_embed.weight.device
+        labels = labels.to(device)
+        if labels.dim() == 1:
+            rows = torch.arange(labels.shape[0], device=device)
+            return rows, self.label_embed(labels), torch.ones(labels.shape[0], device=device)
+        if labels.dim() != 2 or labels.shape[1] not in (len(self.countries), len(self.countries) + 1):
+            raise ValueError(f"label weights must be (B, {len(self.countries)}) or (B, {len(self.countries) + 1}), "
+                             f"got {tuple(labels.shape)}")
+        weights = labels.float()
+        total = weights.sum(dim=1, keepdim=True)
+        if (weights < 0).any() or (total <= 0).any():
+            raise ValueError("label weights must be non-negative with a positive sum in every row")
+        weights = weights / total
+        rows, cols = weights.nonzero(as_tuple=True)
+        return rows, self.label_embed.weight[cols], weights[rows, cols]
+
+    def mixture_eps(self, x: torch.Tensor, timesteps: torch.Tensor, terms, guidance: float) -> torch.Tensor:
+        """ε for each image as the weighted sum of its countries' predictions, guided by `guidance`.
+
+        Why mix predictions, not embeddings: a weighted sum of two embedding rows is a point the network never saw
+        (half-way between Japan and Norway its norm drops by a quarter) and, under guidance 12, sampling from it gave
+        pure noise; a weighted sum of the two countries' ε is a mixture of two scores the model does know
+        (composable diffusion, Liu et al., 2022). One-hot rows cost what they did before (one term per image)."""
+        rows, emb, weights = terms
+        b = x.shape[0]
+        if guidance == 1.0:
+            out = self._eps(x[rows], timesteps[rows], emb)
+        else:  # one batched call for every term and the unconditional branch
+            uncond = self.label_embed.weight[self.null_label].expand(b, -1)
+            both = self._eps(torch.cat([x[rows], x]), torch.cat([timesteps[rows], timesteps]), torch.cat([emb, uncond]))
+            out, e_u = both[:len(rows)], both[len(rows):]
+        e_c = torch.zeros_like(x).index_add_(0, rows, out * weights.to(out.dtype)[:, None, None, None])
+        return e_c if guidance == 1.0 else e_u + guidance * (e_c - e_u)
+
     def noise_schedule(self):
         from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
 
@@ -122,6 +160,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                init_images: torch.Tensor | None = None, strength: float = 1.0,
                degrid: bool = True) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
+
+        Weights (B, n): each image follows the weighted mixture of its countries' predictions (`mixture_eps`).
 
         init_images (B, 3, H, W) in [0, 1] with strength in (0, 1]: SDEdit (Meng et al., 2022) — the images are
         noised to the step that `strength` of the schedule leaves (1 = pure noise, the images forgotten) and
@@ -172,16 +212,12 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             if float(strength) < 1.0:
                 x = sched.add_noise(init_images.to(device, torch.float32) * 2 - 1, x, timesteps[:1].repeat(b))
         noise_gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        cond = self.embed(labels.to(device))
-        uncond = self.label_embed.weight[self.null_label].expand(b, -1)
+        terms = self.label_terms(labels)
         lo, hi = guidance_interval
         for i, t in enumerate(timesteps):
             tt = torch.full((b,), int(t), device=device, dtype=torch.long)
-            if guidance == 1.0 or not lo <= int(t) / self.num_train_timesteps <= hi:
-                eps = self._eps(x, tt, cond)
-            else:  # one batched call for both branches of classifier-free guidance
-                e_c, e_u = self._eps(torch.cat([x, x]), torch.cat([tt, tt]), torch.cat([cond, uncond])).chunk(2)
-                eps = e_u + guidance * (e_c - e_u)
+            guided = lo <= int(t) / self.num_train_timesteps <= hi
+            eps = self.mixture_eps(x, tt, terms, float(guidance) if guided else 1.0)
             if solver == "sde-dpm":
                 noise = torch.randn((1 if shared_noise else b, *self.latent_shape), generator=noise_gen)
                 x = sched.step(eps, t, x, variance_noise=noise.expand_as(x).to(device)).prev_sample
