@@ -877,4 +877,5 @@ demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share
 if __name__ == "__main__":
     world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
     mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
+    _pipeline(DEFAULT_COUNTRY_MODEL)  # the first page load fills its country lists from this model (~4 s to load)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, **LAUNCH_KWARGS)
