@@ -74,16 +74,18 @@ def test_patched_model_sde_sampler_seeded_progress_and_shared_noise():
     assert m.unet.config.in_channels == 12 and m.unet.config.sample_size == 8  # 16² in 2×2 patches
     lab = torch.tensor([0, 1])
     calls = []
-    a = m.sample(lab, generator=torch.Generator().manual_seed(3), steps=5, progress=lambda i, n: calls.append((i, n)))
-    b = m.sample(lab, generator=torch.Generator().manual_seed(3), steps=5)
-    c = m.sample(lab, generator=torch.Generator().manual_seed(4), steps=5)
+    sde = dict(steps=5, solver="sde-dpm")
+    a = m.sample(lab, generator=torch.Generator().manual_seed(3), progress=lambda i, n: calls.append((i, n)), **sde)
+    b = m.sample(lab, generator=torch.Generator().manual_seed(3), **sde)
+    c = m.sample(lab, generator=torch.Generator().manual_seed(4), **sde)
     assert a.shape == (2, 3, 16, 16) and torch.equal(a, b) and not torch.allclose(a, c)
     assert calls == [(i, 5) for i in range(1, 6)]
     # Shared noise with one starting latent and one label: every row is the same image.
     z = torch.randn(1, 3, 16, 16).expand(3, -1, -1, -1)
-    same = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, shared_noise=True)
+    same = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, shared_noise=True, solver="sde-dpm")
     assert torch.allclose(same[0], same[2], atol=1e-5)
-    own = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, generator=torch.Generator().manual_seed(0))
+    own = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, generator=torch.Generator().manual_seed(0),
+                   solver="sde-dpm")
     assert not torch.allclose(own[0], own[2])
     with pytest.raises(ValueError, match="solver"):
         m.sample(lab, solver="euler")
