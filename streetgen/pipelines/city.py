@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from streetgen import geo
+from streetgen.pipelines.layout import _check_seed
 
 MAX_SIDE = 512  # CPU cost grows with the pixel count; 512 keeps one translation within a few seconds
 MAX_FRAMES = 64
@@ -176,8 +177,7 @@ class LayoutRoutePipeline:
         are made at `work_size` and brought back to the photo's size."""
         import torch
 
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        seed = _check_seed(seed)
         style = self.city_index(target)
         arr, _ = read_photo(photo)
         h, w = arr.shape[:2]
@@ -219,8 +219,7 @@ class AnyCityPipeline:
         strength × steps denoising steps run; guidance 3 (classifier-free) toward the target's country."""
         import torch
 
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        seed = _check_seed(seed)
         if not 0.0 < float(strength) <= 1.0:
             raise ValueError(f"strength must be in (0, 1], got {strength!r}")
         code = target_country(target)
