@@ -176,3 +176,89 @@ def test_shipped_morph_frames_are_streets_all_the_way():
     ends = max(roughness(frames[0]), roughness(frames[-1]))
     assert all(roughness(f) < 1.5 * ends for f in frames[1:-1]), [roughness(f) for f in frames]
     assert not (frames[2] == frames[0]).all() and not (frames[2] == frames[-1]).all()
+
+
+def _two_tone_images(n: int, value: int, size: int = 16, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(rng.normal(value, 20, (n, size, size, 3)), 0, 255).astype(np.uint8)
+
+
+def test_start_prior_fits_country_means_and_pooled_covariance():
+    m = CountryDiffusion(countries=["FR", "JP", "KE"], start_grid=2, **TINY)
+    images = np.concatenate([_two_tone_images(40, 200, seed=1), _two_tone_images(60, 40, seed=2)])
+    labels = np.array([0] * 40 + [1] * 60)  # KE has no images
+    m.fit_start_prior(images, labels, batch=32)
+    blocks = (images.astype(np.float64) / 127.5 - 1).reshape(100, 2, 8, 2, 8, 3).mean((2, 4))
+    feats = blocks.transpose(0, 3, 1, 2).reshape(100, 12)  # channel-major, like adaptive_avg_pool2d + flatten
+    mu = np.stack([feats[:40].mean(0), feats[40:].mean(0)])
+    centred = np.concatenate([feats[:40] - mu[0], feats[40:] - mu[1]])
+    cov = centred.T @ centred / (100 - 2)
+    overall = feats.mean(0)
+    assert np.allclose(m.start_mean[:2].numpy(), mu, atol=1e-5)
+    assert np.allclose(m.start_mean[2].numpy(), overall, atol=1e-5)  # a country without images: the overall mean
+    assert np.allclose(m.start_mean[m.null_label].numpy(), overall, atol=1e-5)
+    chol = m.start_chol.double()
+    assert torch.equal(chol, chol.tril()) and np.allclose((chol @ chol.T).numpy(), cov, atol=1e-5)
+    # a mixture's signal sits between the two countries' means
+    half = m.start_signal(torch.tensor([[1.0, 1.0, 0.0]]), torch.zeros(1, 12))
+    assert torch.allclose(half.mean(), torch.tensor(float(mu.mean())), atol=1e-4)
+    with pytest.raises(ValueError, match="start_grid"):
+        CountryDiffusion(countries=["FR"], start_grid=0, **TINY).fit_start_prior(images, labels)
+    with pytest.raises(ValueError, match="start_grid"):
+        CountryDiffusion(countries=["FR"], start_grid=3, **TINY)
+
+
+def test_start_prior_changes_only_the_start_and_is_seeded():
+    torch.manual_seed(0)
+    plain = CountryDiffusion(countries=["FR", "JP"], **TINY).eval()
+    m = CountryDiffusion(countries=["FR", "JP"], start_grid=2, **TINY).eval()
+    m.load_state_dict(plain.state_dict(), strict=False)
+    m.fit_start_prior(np.concatenate([_two_tone_images(20, 230), _two_tone_images(20, 20)]), np.array([0] * 20 + [1] * 20))
+    lab = torch.tensor([0, 1])
+
+    def run(model, **kw):
+        return model.sample(lab, generator=torch.Generator().manual_seed(3), steps=3, **kw)
+
+    assert torch.equal(run(m, start_prior=False), run(plain))  # off: exactly the model without a prior
+    with_prior = run(m)
+    assert torch.equal(with_prior, run(m)) and not torch.allclose(with_prior, run(plain))
+    spread = run(m, start_spread=1.0)  # a draw around the country's mean, not the mean alone
+    assert torch.equal(spread, run(m, start_spread=1.0)) and not torch.allclose(spread, with_prior)
+    with pytest.raises(ValueError, match="start_spread"):
+        run(m, start_spread=-1.0)
+    # SDEdit keeps its images' own colours: no prior added
+    init = torch.rand(2, 3, 16, 16)
+    assert torch.equal(run(m, init_images=init, strength=0.5), run(plain, init_images=init, strength=0.5))
+
+
+def test_fit_start_prior_script_keeps_the_weights(tmp_path, tiny_country_cache):
+    from train.fit_start_prior import main
+
+    torch.manual_seed(0)
+    tiny = {**TINY, "image_size": 32}
+    CountryDiffusion(countries=["FR", "JP", "KE"], **tiny).save_pretrained(tmp_path / "m")
+    before = streetgen.load(tmp_path / "m").state_dict()
+    main([str(tmp_path / "m"), "--data", str(tiny_country_cache), "--grid", "4"])
+    after = streetgen.load(tmp_path / "m")
+    assert after.start_grid == 4 and after.start_chol.abs().sum() > 0
+    assert all(torch.equal(before[k], after.state_dict()[k]) for k in before)
+    assert "fit_start_prior" in (tmp_path / "m" / "README.md").read_text()
+    CountryDiffusion(countries=["FR", "JP"], **tiny).save_pretrained(tmp_path / "other")
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "other"), "--data", str(tiny_country_cache)])
+
+
+def test_shipped_start_prior_brings_the_colours_of_real_renders():
+    """Started from plain noise the shipped model drew mid-grey pictures (mean 124/255 vs 101 in real renders)."""
+    from streetgen import world
+
+    model = streetgen.load("country_diffusion")
+    countries = ["NO", "EG", "BR", "JP"]
+    labels = torch.tensor([model.countries.index(c) for c in countries for _ in range(2)])
+    real = np.mean([world.render_country(c, s, 128).image.mean() / 255 for c in countries for s in range(4)])
+
+    def mean(start_prior: bool) -> float:
+        return model.sample(labels, generator=torch.Generator().manual_seed(0), start_prior=start_prior).mean().item()
+
+    assert model.start_grid == 4
+    assert abs(mean(True) - real) < 0.6 * abs(mean(False) - real), (mean(True), mean(False), real)

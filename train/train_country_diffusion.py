@@ -34,6 +34,8 @@ class DiffusionConfig(TrainConfig):
     image_size: int = 128  # the cache is resized on the fly when this is smaller
     patch_size: int = 4  # the U-Net runs at image_size / patch_size (CPU latency), see the model's docstring
     noise_shift: float = 2.0  # cosine log-SNR shift; 2 at 128² keeps a 64²-like share of high-noise steps
+    start_grid: int = 4  # start prior over 4×4 block means (0: none); fitted on the data before step 1
+    start_prior_images: int = 10000  # images (a seeded random subset) the start prior is fitted on
     steps: int = 60000
     log_every: int = 50
     ckpt_every: int = 1000
@@ -86,7 +88,10 @@ def main(argv: list[str] | None = None) -> Path | None:
     model = CountryDiffusion(countries=cache.countries, image_size=cfg.image_size, block_out_channels=channels,
                              layers_per_block=cfg.layers_per_block, attention=attention,
                              norm_num_groups=math.gcd(32, *channels), patch_size=cfg.patch_size,
-                             noise_shift=cfg.noise_shift)
+                             noise_shift=cfg.noise_shift, start_grid=cfg.start_grid)
+    if cfg.start_grid:  # a buffer, not a weight: resume and EMA carry it, the export keeps it
+        pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(cache))[:cfg.start_prior_images])
+        model.fit_start_prior(cache.images[pick], cache.labels[pick])
     schedule = model.noise_schedule()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup_steps))

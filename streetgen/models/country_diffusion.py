@@ -12,12 +12,21 @@ positions — while the loss stays per pixel. Higher resolution keeps more signa
 cosine schedule is shifted toward noise (`noise_shift`, the "simple diffusion" log-SNR shift) to keep the coarse
 layout decided at the high-noise steps, as it is at 64². The price is a fixed 4-pixel grid in an under-trained
 model's samples, which `remove_patch_lattice` takes out after sampling.
+
+Why a start prior: sampling starts at t = 900 (t = 999 has α̅ ≈ 1e-9, where an ε-model's x0 is meaningless), and
+there the shifted schedule still leaves α̅ = 0.006 — enough that the image-wide colour of x_t tells the model the
+image's colour (Lin et al., 2024, on non-zero terminal SNR). Pure noise says "mid grey", so samples came out grey
+(mean 124/255 vs 101 in real renders, half their spread). With `start_grid` > 0 the model keeps each country's
+mean and the pooled covariance of 4×4 block means of its training images (`fit_start_prior`), and the starting
+noise gets the country's mean (or a draw around it, `start_spread`) at the starting step's α̅, as the forward
+process would have put it there.
 """
 from __future__ import annotations
 
 import math
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -58,7 +67,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
     def __init__(self, countries: list[str] | None = None, image_size: int = 64,
                  block_out_channels: tuple[int, ...] | list[int] = (64, 128, 128, 256), layers_per_block: int = 2,
                  attention: tuple[bool, ...] | list[bool] = (False, False, True, True), norm_num_groups: int = 16,
-                 num_train_timesteps: int = 1000, patch_size: int = 1, noise_shift: float = 1.0):
+                 num_train_timesteps: int = 1000, patch_size: int = 1, noise_shift: float = 1.0,
+                 start_grid: int = 0):
         super().__init__()
         # Submodule imports: diffusers' lazy top-level `from diffusers import X` is not thread-safe, and the app
         # may load two models at once from its worker threads.
@@ -80,6 +90,59 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                                 class_embed_type="identity")
         # Row k = country k; the last row = "no country" (the unconditional branch of classifier-free guidance).
         self.label_embed = nn.Embedding(len(self.countries) + 1, block_out_channels[0] * 4)
+        if start_grid < 0 or (start_grid and image_size % start_grid):
+            raise ValueError(f"start_grid must be 0 or divide image_size {image_size}, got {start_grid}")
+        self.start_grid = start_grid
+        if start_grid:  # zeros until fit_start_prior: a zero prior leaves the starting noise as it is
+            dim = 3 * start_grid ** 2
+            self.register_buffer("start_mean", torch.zeros(len(self.countries) + 1, dim))
+            self.register_buffer("start_chol", torch.zeros(dim, dim))
+
+    @torch.no_grad()
+    def fit_start_prior(self, images, labels, batch: int = 1024) -> None:
+        """Fit the start prior from uint8 images (N, H, W, 3) (array or tensor) and country indices (N,): each
+        country's mean of the start_grid² block means, their pooled within-country covariance (Cholesky factor);
+        the "no country" row and countries without images get the overall mean."""
+        if not self.start_grid:
+            raise ValueError("this model has start_grid=0 (no start prior)")
+        labels = torch.as_tensor(labels).long().cpu()
+        k, dim = len(self.countries) + 1, self.start_mean.shape[1]
+        sums, counts = torch.zeros(k, dim, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
+        outer = torch.zeros(dim, dim, dtype=torch.float64)
+        for i in range(0, len(labels), batch):
+            chunk = images[i:i + batch]
+            chunk = chunk if isinstance(chunk, torch.Tensor) else torch.from_numpy(np.array(chunk, dtype=np.uint8))
+            x = chunk.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+            f = F.adaptive_avg_pool2d(x, self.start_grid).flatten(1).double().cpu()
+            y = labels[i:i + batch]
+            sums.index_add_(0, y, f)
+            counts.index_add_(0, y, torch.ones(len(y), dtype=torch.float64))
+            outer += f.T @ f
+        seen = counts > 0
+        if not seen.any():
+            raise ValueError("fit_start_prior needs at least one image")
+        means = sums / counts.clamp_min(1)[:, None]
+        within = outer - (means[seen].T * counts[seen]) @ means[seen]  # Σ over countries of their scatter
+        cov = within / max(1.0, counts.sum().item() - seen.sum().item())
+        overall = sums.sum(0) / counts.sum()
+        means[~seen] = overall
+        means[-1] = overall
+        chol = torch.linalg.cholesky(cov + 1e-6 * torch.eye(dim, dtype=torch.float64))
+        self.start_mean.copy_(means.to(self.start_mean.dtype))
+        self.start_chol.copy_(chol.to(self.start_chol.dtype))
+
+    def start_signal(self, labels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Low-frequency images (B, 3, H, W) drawn from the start prior: labels' (mixed) means + chol · noise,
+        noise (B, 3·start_grid²) standard normal; bilinearly upsampled from the start_grid² block means."""
+        if labels.dim() == 1:
+            mean = self.start_mean[labels.to(self.start_mean.device)]
+        else:
+            w = labels.to(self.start_mean.device, self.start_mean.dtype)
+            mean = (w / w.sum(dim=1, keepdim=True)) @ self.start_mean[:w.shape[1]]
+        low = mean + noise.to(mean) @ self.start_chol.T
+        g = self.start_grid
+        return F.interpolate(low.view(-1, 3, g, g).float(), size=(self.image_size, self.image_size),
+                             mode="bilinear", align_corners=False)
 
     @property
     def null_label(self) -> int:
@@ -158,7 +221,7 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                solver: str = "ddim", guidance_interval: tuple[float, float] = (0.1, 0.9),
                shared_noise: bool = False, progress: Callable[[int, int], None] | None = None,
                init_images: torch.Tensor | None = None, strength: float = 1.0,
-               degrid: bool = True) -> torch.Tensor:
+               degrid: bool = True, start_prior: bool = True, start_spread: float = 0.0) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
 
         Weights (B, n): each image follows the weighted mixture of its countries' predictions (`mixture_eps`).
@@ -174,6 +237,11 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         and the last steps it adds little (Kynkäänniemi et al., 2024), and each unguided step costs half.
         shared_noise: every row gets the same per-step noise (morphs: frames differ only by their label).
         degrid: remove the patch grid from the result (`remove_patch_lattice`; patch models only).
+        start_prior: give the starting noise the country's low-frequency signal (models with start_grid > 0; not
+        with init_images, which bring their own). start_spread scales the draw around the country's mean: 0 (the
+        default) adds the mean alone, 1 a full draw from the fitted covariance. Measured on the shipped model at
+        1,332 images: mean only 16.1% top-1 / FD 26.7, full draws 14.7% / 29.9, no prior 16.3% / 37.1 — a draw
+        shared by a seed shifts every country's picture alike, and the model adds the spread between images itself.
         guidance 12 (the default) was picked by the place judge on the shipped model with sde-dpm: top-1 6.6% / 9.9% /
         9.6% / 11.4% / 8.7% at 6 / 10 / 12 / 15 / 20, judge-feature FD 60.8 / 49.6 / 46.4 / 48.7 / 66.3 (333 images);
         past ~15 colours burn and the judge loses the place again. Those numbers keep the grid; removing it
@@ -186,6 +254,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             raise ValueError(f"solver must be 'sde-dpm', 'dpm' or 'ddim', got {solver!r}")
         if not 1 <= int(steps) <= 1000:
             raise ValueError(f"steps must be between 1 and 1000, got {steps!r}")
+        if not 0.0 <= float(start_spread) <= 3.0:
+            raise ValueError(f"start_spread must be in [0, 3], got {start_spread!r}")
         config = self.noise_schedule().config
         # "leading" spacing starts below t = T, where the shifted schedule's α̅ is ~1e-9 and x0 = (x − σε)/α
         # would blow up in the multistep solvers. (Passed as a keyword: from_config ignores an edited dict.)
@@ -213,7 +283,12 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             if float(strength) < 1.0:
                 x = sched.add_noise(init_images.to(device, torch.float32) * 2 - 1, x, timesteps[:1].repeat(b))
         noise_gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        terms = self.label_terms(labels)
+        terms = self.label_terms(labels)  # also validates the labels
+        if start_prior and self.start_grid and init_images is None:
+            a0 = float(sched.alphas_cumprod[int(timesteps[0])])
+            z = torch.randn((1 if shared_noise else b, 3 * self.start_grid ** 2), generator=noise_gen) * start_spread
+            signal = self.start_signal(labels, z.expand(b, -1)).to(device)
+            x = (1 - a0) ** 0.5 * x + a0 ** 0.5 * signal
         lo, hi = guidance_interval
         for i, t in enumerate(timesteps):
             tt = torch.full((b,), int(t), device=device, dtype=torch.long)

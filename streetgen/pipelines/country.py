@@ -84,9 +84,11 @@ class CountryPipeline:
         label = torch.zeros(int(frames), k)
         label[:, a] += 1 - t[:, 0]
         label[:, b] += t[:, 0]
-        z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
+        g = torch.Generator().manual_seed(int(seed))
+        z = torch.randn((1, *self.model.latent_shape), generator=g)
         if "shared_noise" in inspect.signature(self.model.sample).parameters:
-            options = {"shared_noise": True, **options}  # stochastic samplers: the same noise in every frame
+            # stochastic samplers and start priors: the same draws in every frame, from this seed's generator
+            options = {"shared_noise": True, "generator": g, **options}
         with torch.no_grad():
             images = self.model.sample(label, latents=z.expand(int(frames), *self.model.latent_shape),
                                        **self._options(options, progress))
