@@ -67,7 +67,7 @@ def test_layout_to_photo_keeps_the_regions_and_follows_the_seed(client, model, t
     assert (u[:60] == PALETTE[SKY]).all(axis=-1).mean() > 0.95 and (u[-60:] == PALETTE[ROAD]).all(-1).mean() > 0.95
     small = np.asarray(Image.fromarray(p).resize((256, 128), Image.BICUBIC))
     with torch.no_grad():
-        pred = streetgen.load("judges/seg").predict(torch.from_numpy(small).permute(2, 0, 1)[None] / 255.0)[0]
+        pred = streetgen.load("judges/seg").predict(torch.from_numpy(np.array(small)).permute(2, 0, 1)[None] / 255.0)[0]
     assert (pred[:30] == SKY).float().mean() > 0.7 and (pred[-30:] == ROAD).float().mean() > 0.7
 
 
