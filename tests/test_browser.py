@@ -258,7 +258,7 @@ def test_layout_tab_paint_two_strokes(browser, app_url, tmp_path):
     assert (used[: h // 4] == PALETTE[sky]).all(axis=-1).mean() > 0.95  # the filled layout: sky on top
     assert (used[-h // 4:] == PALETTE[road]).all(axis=-1).mean() > 0.95  # and road at the bottom
     rgb = fetch("#l-photo img")
-    x = torch.from_numpy(np.asarray(Image.fromarray(rgb).resize((256, 128), Image.BICUBIC))).permute(2, 0, 1)
+    x = torch.from_numpy(np.array(Image.fromarray(rgb).resize((256, 128), Image.BICUBIC))).permute(2, 0, 1)
     with torch.no_grad():
         pred = streetgen.load("judges/seg").predict(x[None].float() / 255).numpy()[0]
     assert (pred[:32] == sky).mean() > 0.7 and (pred[-32:] == road).mean() > 0.7
