@@ -57,6 +57,29 @@ def test_trainer_save_load_and_pipeline(tmp_path, tiny_country_cache):
         pipe("NO")
 
 
+def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
+    """--init-from starts a run from an exported model's weights (with lr 0 they come out unchanged) and says so in
+    the card; a checkpoint whose countries are in another order is refused, since its embedding rows would then
+    mean other countries."""
+    from train.train_country_diffusion import main
+
+    flags = ["--data", str(tiny_country_cache), "--runs-dir", str(tmp_path / "runs"), "--steps", "2",
+             "--batch-size", "4", "--image-size", "16", "--channels", "8,16", "--attention", "0,1",
+             "--patch-size", "2", "--sample-every", "0", "--sample-steps", "2", "--ckpt-every", "2",
+             "--log-every", "2", "--device", "cpu", "--no-progress"]
+    first = main(["--name", "a", *flags])
+    second = main(["--name", "b", "--lr", "0", "--init-from", str(first), *flags])
+    theirs, ours = streetgen.load(str(first)).state_dict(), streetgen.load(str(second)).state_dict()
+    assert theirs.keys() == ours.keys() and all(torch.equal(theirs[k], ours[k]) for k in theirs)
+    assert f"started from {first}" in (second / "README.md").read_text()
+
+    config = {**dict(streetgen.load(str(first))._hub_mixin_config), "countries": ["JP", "FR", "KE"]}
+    config.pop("architecture", None)
+    CountryDiffusion(**config).save_pretrained(tmp_path / "reordered")
+    with pytest.raises(ValueError, match="countries"):
+        main(["--name", "d", "--init-from", str(tmp_path / "reordered"), *flags])
+
+
 def test_shifted_schedule_adds_noise_at_every_step():
     from streetgen.models.country_diffusion import shifted_cosine_betas
 

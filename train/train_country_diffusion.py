@@ -2,6 +2,9 @@
 
     # the same kind of cache as the CVAE (world renders or real OSV-5M); 128² in 4×4 patches:
     python -m train.train_country_diffusion --data data/world_diffusion111_128 --name diffusion128 --time-limit 60
+    # continue the shipped model (same countries in the same order, same architecture flags as its config.json):
+    python -m train.train_country_diffusion --data data/world_diffusion111_128 --name more128 \
+        --init-from checkpoints/country_diffusion --warmup-steps 1000 --batch-size 512 --time-limit 20
     # several GPUs: accelerate launch --multi_gpu --num_processes N -m train.train_country_diffusion ... --precision bf16
 
 Country labels are dropped 10% of the time (the "no country" row) so sampling can use classifier-free guidance.
@@ -22,6 +25,7 @@ from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from train.common.ema import EMA
+from train.common.export import init_from
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 
 
@@ -50,6 +54,10 @@ class DiffusionConfig(TrainConfig):
     ema_decay: float = 0.9995
     ema_warmup: int = 1000
     sample_steps: int = 12
+    init_from: str = field(default="", metadata={"help": "an exported country_diffusion model (folder or Hub id) "
+                                                        "whose weights start the run: same architecture flags "
+                                                        "and the same countries in the same order; the start "
+                                                        "prior is refitted on --data"})
     guidance: float = 3.0
 
 
@@ -89,6 +97,8 @@ def main(argv: list[str] | None = None) -> Path | None:
                              layers_per_block=cfg.layers_per_block, attention=attention,
                              norm_num_groups=math.gcd(32, *channels), patch_size=cfg.patch_size,
                              noise_shift=cfg.noise_shift, start_grid=cfg.start_grid)
+    if cfg.init_from:  # e.g. the shipped GPU run continued, or fine-tuned on real photos; a resumed run overrides
+        init_from(model, cfg.init_from, same=("countries",))
     if cfg.start_grid:  # a buffer, not a weight: resume and EMA carry it, the export keeps it
         pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(cache))[:cfg.start_prior_images])
         model.fit_start_prior(cache.images[pick], cache.labels[pick])
@@ -133,7 +143,8 @@ def main(argv: list[str] | None = None) -> Path | None:
                     "Country model.",
         data=f"{len(cache)} images from cache {cfg.data} ({len(cache.countries)} countries), at {cfg.image_size}²",
         data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
-        tags=["diffusion", "country"])
+        tags=["diffusion", "country"],
+        notes=f"Weights started from {cfg.init_from}." if cfg.init_from else "")
     return trainer.finish(model, card=card, ema=ema)
 
 

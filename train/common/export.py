@@ -87,10 +87,11 @@ def push_export(folder: str | Path, repo_id: str, token: str | None = None) -> A
     return push(folder, repo_id, token=token)
 
 
-def init_from(model: nn.Module, spec: str) -> None:
+def init_from(model: nn.Module, spec: str, same: tuple[str, ...] = ()) -> None:
     """Start training from an exported checkpoint (local folder or Hub repo id; safetensors only): its weights are
     copied into `model`, which must be built with the same architecture. For fine-tuning the shipped models on
-    real data; a resumed run ignores this (its own state is loaded afterwards)."""
+    real data; a resumed run ignores this (its own state is loaded afterwards). `same` names attributes that must
+    match too, e.g. ("countries",): an embedding row means a country only in the order it was trained with."""
     import streetgen
 
     source = streetgen.load(spec)
@@ -98,6 +99,11 @@ def init_from(model: nn.Module, spec: str) -> None:
     if getattr(source, "architecture", None) != getattr(model, "architecture", None):
         raise ValueError(f"--init-from {spec} is a {type(source).__name__}, this trainer builds a "
                          f"{type(model).__name__}")
+    for name in same:
+        theirs_value, ours_value = list(getattr(source, name)), list(getattr(model, name))
+        if theirs_value != ours_value:
+            raise ValueError(f"--init-from {spec}: its {name} ({len(theirs_value)}) are not this run's "
+                             f"({len(ours_value)}) in the same order; the data must label the same {name}")
     theirs, ours = source.state_dict(), model.state_dict()
     wrong = [k for k in ours if k not in theirs or theirs[k].shape != ours[k].shape]
     if wrong or set(theirs) - set(ours):
