@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 import os
 import random
 import tempfile
@@ -27,6 +28,7 @@ from streetgen.pipelines import (STEADY, CountryPipeline, LayoutPipeline, MapPip
                                  translate_panorama)
 
 MAX_RENDERS = 4
+MAX_SEED = 2**32 - 1  # the UI's seeds: exact in a browser's float64 numbers (the pipelines take up to 2**63 - 1)
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
 SIZE_CHOICES = [("128 × 128", "128"), ("256 × 256", "256"), ("128 × 256 wide", "128x256")]
 CONTINENTS = [("All", "all"), ("Africa", "AF"), ("Asia", "AS"), ("Europe", "EU"), ("N. America", "NA"),
@@ -140,17 +142,24 @@ def _model_countries(model: str) -> list[tuple[str, str]]:
     return [(c.name, c.iso2) for c in COUNTRIES if c.iso2 in codes]
 
 
+def _whole(value) -> int | None:
+    """A UI number (int, float or numeric string) as an int when it is a finite whole number, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) and number.is_integer() else None
+
+
 def _checked(n, seed, most: int, what: str) -> tuple[int, int]:
     """(n, seed) as ints, or a gr.Error saying what is wrong (shared by every tab's handlers)."""
-    if seed is None or float(seed) != int(seed) or int(seed) < 0:
-        raise gr.Error(f"Seed must be a whole number ≥ 0, got {seed!r}.")
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise gr.Error(f"Number of {what} must be 1–{most}, got {n!r}.") from None
-    if not 1 <= n <= most:
-        raise gr.Error(f"Number of {what} must be 1–{most}, got {n}.")
-    return n, int(seed)
+    seed_value = _whole(seed)
+    if seed_value is None or not 0 <= seed_value <= MAX_SEED:
+        raise gr.Error(f"Seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    count = _whole(n)
+    if count is None or not 1 <= count <= most:
+        raise gr.Error(f"Number of {what} must be a whole number from 1 to {most}, got {n!r}.")
+    return count, seed_value
 
 
 def _steps(progress: gr.Progress, desc: str):
@@ -249,7 +258,7 @@ def _load_map_pipeline() -> MapPipeline:
 
 def _latlon(lat, lon) -> tuple[float, float]:
     try:
-        return geo.check_latlon(float(lat), float(lon))
+        return geo.check_latlon(lat, lon)  # its messages name both values ("must be numbers, got lat=None")
     except (TypeError, ValueError) as err:
         raise gr.Error(f"Not a place on Earth: {err}") from None
 
@@ -585,7 +594,7 @@ def _on_city_method(method: str, target: str):
 def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
     """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
     with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id=f"{prefix}-seed", min_width=120)
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed", min_width=120)
         count = gr.Radio(N_CHOICES, value=4, label="Images", elem_id=f"{prefix}-n", min_width=160)
     return seed, count
 
@@ -695,7 +704,7 @@ with gr.Blocks(title="streetgen") as demo:
                     l_upload = gr.UploadButton("Upload a label map", file_types=["image"], type="filepath",
                                                size="lg", elem_id="l-upload")
                 with gr.Row():
-                    l_layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, min_width=110,
+                    l_layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED, min_width=110,
                                               elem_id="l-layout-seed")
                     l_fill = gr.Checkbox(True, label="Unpainted areas take the nearest painted class",
                                          elem_id="l-fill")
@@ -707,7 +716,7 @@ with gr.Blocks(title="streetgen") as demo:
                     l_go = gr.Button("Make photo", variant="primary", size="lg", elem_id="l-generate")
                 l_model = gr.Radio(list(LAYOUT_MODELS), value=next(iter(LAYOUT_MODELS)), label="Model",
                                    elem_id="l-model")
-                l_seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, elem_id="l-seed")
+                l_seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
                 with gr.Accordion("Region style (world model)", open=False):
                     l_style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
                 l_used = gr.Image(label="Layout as the model reads it", type="pil", format="png",
@@ -736,7 +745,7 @@ with gr.Blocks(title="streetgen") as demo:
                                            interactive=False, elem_id="y-target", min_width=160)
                     y_strength = gr.Slider(0.05, 0.6, value=0.2, step=0.05, label="Strength", interactive=False,
                                            elem_id="y-strength", min_width=160)
-                y_seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="y-seed")
+                y_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="y-seed")
                 y_go = gr.Button("Translate", variant="primary", size="lg", elem_id="y-translate")
             with gr.Column(scale=1, min_width=340):
                 y_out = gr.Image(label="Translated", type="pil", format="png", interactive=False, elem_id="y-out",
@@ -786,7 +795,7 @@ with gr.Blocks(title="streetgen") as demo:
                 city = gr.Radio(CITY_NAMES, value=CITY_NAMES[0], label="Famous city", visible=False,
                                 elem_id="city")
                 with gr.Row():
-                    seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="seed", min_width=120)
+                    seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="seed", min_width=120)
                     n = gr.Radio([1, 2, 3, 4], value=1, label="Renders", elem_id="n", min_width=160)
                 size = gr.Radio(SIZE_CHOICES, value="256", label="Size", elem_id="size")
                 with gr.Row():

@@ -48,6 +48,23 @@ def test_bad_input(client, args, message):
         client.predict(*args, MODEL, api_name="/generate_country")
 
 
+@pytest.mark.parametrize("n,seed,message", [
+    (1, float("nan"), "Seed"), (1, float("inf"), "Seed"), (1, "abc", "Seed"), (1, 2**40, "Seed"), (1, None, "Seed"),
+    (2.5, 0, "Number of images"), ("many", 0, "Number of images"), (None, 0, "Number of images"),
+])
+def test_handlers_refuse_odd_numbers_with_a_message(n, seed, message):
+    """What an API client (or a cleared box) can send reaches the handlers as a gr.Error, never a crash; these once
+    escaped as ValueError / OverflowError or torch's "Overflow when unpacking long long"."""
+    import gradio as gr
+
+    import app
+
+    with pytest.raises(gr.Error, match=message):
+        app.generate_country("JP", n, seed, MODEL)
+    with pytest.raises(gr.Error, match=message):  # the Map tab checks with the same rule
+        app.generate_map(10.0, 20.0, n, seed)
+
+
 SHARP = "Diffusion (sharp, a few seconds)"
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from streetgen import geo
-from streetgen.pipelines.layout import _check_seed
+from streetgen.seeds import check_seed
 
 MAX_SIDE = 512  # CPU cost grows with the pixel count; 512 keeps one translation within a few seconds
 MAX_FRAMES = 64
@@ -177,7 +177,7 @@ class LayoutRoutePipeline:
         are made at `work_size` and brought back to the photo's size."""
         import torch
 
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         style = self.city_index(target)
         arr, _ = read_photo(photo)
         h, w = arr.shape[:2]
@@ -219,7 +219,7 @@ class AnyCityPipeline:
         strength × steps denoising steps run; guidance 3 (classifier-free) toward the target's country."""
         import torch
 
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         if not 0.0 < float(strength) <= 1.0:
             raise ValueError(f"strength must be in (0, 1], got {strength!r}")
         code = target_country(target)

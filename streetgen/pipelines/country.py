@@ -10,6 +10,7 @@ import inspect
 import numpy as np
 
 from streetgen import geo
+from streetgen.seeds import check_seed
 
 MAX_IMAGES = 16
 
@@ -55,8 +56,7 @@ class CountryPipeline:
 
         if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_IMAGES:
             raise ValueError(f"n must be an integer between 1 and {MAX_IMAGES}, got {n!r}")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        check_seed(seed)
         k = len(self.countries)
         label = torch.zeros(n, k)
         label[:, self.index(country)] = 1.0
@@ -76,8 +76,9 @@ class CountryPipeline:
         """One latent, the label walked from country A to country B: `frames` images (for an animated GIF)."""
         import torch
 
-        if not 2 <= int(frames) <= 64:
-            raise ValueError(f"frames must be between 2 and 64, got {frames!r}")
+        if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= 64:
+            raise ValueError(f"frames must be an integer between 2 and 64, got {frames!r}")
+        check_seed(seed)
         k = len(self.countries)
         a, b = self.index(country_a), self.index(country_b)
         t = torch.linspace(0, 1, int(frames))[:, None]

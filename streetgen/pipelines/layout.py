@@ -15,15 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from streetgen.layout import check_layout, fill_void, fit_layout, read_layout
+from streetgen.seeds import check_seed
 
 MAX_SIDE = 1024  # the generator's cost grows with the pixel count; this keeps one call near ten seconds on a CPU
 MAX_LAYOUTS = 16
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 class LayoutPipeline:
@@ -49,7 +44,7 @@ class LayoutPipeline:
         truncation < 1 pulls the style toward the average street (tidier maps, less variety), as in StyleGAN."""
         import torch
 
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_LAYOUTS:
             raise ValueError(f"n must be an integer in 1..{MAX_LAYOUTS}, got {n!r}")
         if not 0.0 <= float(truncation) <= 1.0:
@@ -116,7 +111,7 @@ class SpadePipeline:
         `fill` gives unpainted (void) pixels the nearest painted class first, so a sketch becomes a whole scene."""
         import torch
 
-        seed = _check_seed(seed)
+        seed = check_seed(seed)
         labels = torch.from_numpy(self.prepare(layout, size, fit, fill).astype(np.int64))[None]
         s = self.style_index(style)
         style_t = None if s is None else torch.tensor([s])

@@ -10,6 +10,7 @@ import numpy as np
 
 from streetgen import geo, mapview
 from streetgen.pipelines.country import _to_uint8
+from streetgen.seeds import check_seed
 
 MAX_IMAGES = 16
 MAX_FRAMES = 64
@@ -38,7 +39,7 @@ class MapPipeline:
 
         lat, lon = geo.check_latlon(lat, lon)
         _check_int("n", n, 1, MAX_IMAGES)
-        _check_seed(seed)
+        check_seed(seed)
         latlon = torch.tensor([[lat, lon]], dtype=torch.float64).expand(int(n), 2)
         with torch.no_grad():
             images = self.model.sample(latlon, generator=torch.Generator().manual_seed(int(seed)))
@@ -51,7 +52,7 @@ class MapPipeline:
 
         a, b = geo.check_latlon(*_pair(a, "a")), geo.check_latlon(*_pair(b, "b"))
         _check_int("frames", frames, 2, MAX_FRAMES)
-        _check_seed(seed)
+        check_seed(seed)
         path = torch.from_numpy(great_circle(a, b, int(frames)))
         z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
         with torch.no_grad():
@@ -70,6 +71,3 @@ def _check_int(name: str, value, low: int, high: int) -> None:
         raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
 
 
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

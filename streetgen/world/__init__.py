@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from streetgen import geo
+from streetgen.seeds import check_seed
 
 from . import kernels
 from .canvas import F32, Canvas, noise
@@ -61,8 +62,7 @@ def _size(size) -> tuple[int, int]:
 
 
 def _rng(seed: int, lat: float, lon: float) -> np.random.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     return np.random.default_rng([int(seed), int(round((lat + 90) * 1e5)), int(round((lon + 180) * 1e5))])
 
 
