@@ -10,6 +10,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
+from streetgen import world
 from streetgen.world import CLASS_NAMES, PALETTE
 
 WORLD, CAMVID = "World (any country style)", "CamVid (real Cambridge photos, non-commercial)"
@@ -117,6 +118,10 @@ def test_bad_inputs_give_clear_errors(client, tmp_path):
     Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (64, 1)), "L").save(grey)
     with pytest.raises(Exception, match="Not a usable layout"):  # a grayscale photo names no classes
         client.predict(handle_file(str(grey)), api_name="/load_layout")
+    photo = tmp_path / "photo.jpg"  # a colour photo neither: it once snapped into a random layout
+    Image.fromarray(world.render(48.86, 2.35, seed=0, size=128).image).save(photo)
+    with pytest.raises(Exception, match="looks like a photo"):
+        client.predict(handle_file(str(photo)), api_name="/load_layout")
     with pytest.raises(Exception, match="(Unknown model|choices)"):
         client.predict(_canvas(_street_png(tmp_path)), "Picasso", "any", 0, True, api_name="/layout_to_photo")
     with pytest.raises(Exception, match="(Seed|minimum value 0)"):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from streetgen.layout import (PALETTE, VOID, check_layout, colorize, content_box, fit_layout, read_layout,
-                              snap_to_palette)
+from streetgen.layout import (MAX_FAR_SHARE, PALETTE, VOID, check_layout, colorize, content_box,
+                              far_from_palette_share, fit_layout, read_layout, snap_to_palette)
 
 
 def _street(h=24, w=48) -> np.ndarray:
@@ -43,6 +43,46 @@ def test_jittered_and_off_palette_colours_snap_to_the_nearest():
     assert (snap_to_palette(white) == nearest).all()  # any colour snaps somewhere...
     assert (snap_to_palette(white, max_distance=60) == VOID).all()  # ...unless a distance cap makes it void
     assert snap_to_palette(PALETTE[None, :3], max_distance=0).tolist() == [[0, 1, 2]]
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def test_photos_and_other_palettes_are_refused_not_snapped():
+    """A photo uploaded as a layout used to snap into a random-looking layout; now it is refused with a message,
+    while the label maps people really upload (JPEG-compressed, resampled, brush-edged) still read."""
+    from PIL import ImageFilter
+
+    from streetgen import world
+
+    for lat, lon in [(35.7, 139.7), (48.9, 2.35), (-1.3, 36.8)]:
+        sample = world.render(lat, lon, seed=2, size=96)
+        assert far_from_palette_share(sample.image) > MAX_FAR_SHARE
+        with pytest.raises(ValueError, match="looks like a photo"):
+            read_layout(Image.fromarray(sample.image))
+        with pytest.raises(ValueError, match="looks like a photo"):
+            read_layout(_png(Image.fromarray(sample.image)))
+        colours = colorize(sample.labels)
+        blurred = np.asarray(Image.fromarray(colours).resize((192, 192), Image.BILINEAR)
+                             .filter(ImageFilter.GaussianBlur(1.2)))
+        for kept in (_jpeg(colours, 20), blurred):
+            assert far_from_palette_share(kept) < MAX_FAR_SHARE
+            read = read_layout(kept)
+            back = np.asarray(Image.fromarray(read).resize(sample.labels.shape[::-1], Image.NEAREST))
+            assert (back == sample.labels).mean() > 0.8  # still the same street
+    cityscapes = np.array([[128, 64, 128], [244, 35, 232], [70, 70, 70], [107, 142, 35], [70, 130, 180],
+                           [0, 0, 142]], np.uint8)  # road, sidewalk, building, vegetation, sky, car
+    with pytest.raises(ValueError, match="another palette"):
+        read_layout(np.repeat(cityscapes, 20, axis=0).reshape(12, 10, 3))
+    # transparent pixels are nobody's paint: only opaque ones count; a distance cap voids far colours instead
+    photo = world.render(35.7, 139.7, seed=2, size=64).image
+    rgba = np.dstack([photo, np.zeros(photo.shape[:2], np.uint8)])
+    rgba[:20, :, :3], rgba[:20, :, 3] = PALETTE[3], 255
+    assert (read_layout(rgba)[:20] == 3).all() and (read_layout(rgba)[20:] == VOID).all()
+    assert read_layout(photo, max_distance=40).shape == photo.shape[:2]
 
 
 def test_class_id_pngs_l_p_16bit_and_rgb_id_maps():
