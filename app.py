@@ -476,10 +476,10 @@ def translate_city(photo: str, method: str, target: str, strength: float, seed: 
     _, seed = _checked(1, seed, 1, "photos")
     if not photo:
         raise gr.Error("No photo: upload one, or tap Use example for a world render.")
+    pipe = _city_pipeline(method)  # outside the try: its gr.Error is a ValueError, and says what it means itself
     try:
         arr, note = read_photo(photo)
-        out, middle = run_city(_city_pipeline(method), arr, target, strength, seed,
-                               _steps(progress, "Translating"))
+        out, middle = run_city(pipe, arr, target, strength, seed, _steps(progress, "Translating"))
     except ValueError as err:
         raise gr.Error(f"Cannot translate this photo: {err}") from None
     middle_img, middle_file = _intermediate(middle)
