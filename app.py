@@ -594,7 +594,8 @@ def _on_city_method(method: str, target: str):
 def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
     """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
     with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed", min_width=120)
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed",
+                         min_width=120)
         count = gr.Radio(N_CHOICES, value=4, label="Images", elem_id=f"{prefix}-n", min_width=160)
     return seed, count
 
@@ -704,8 +705,8 @@ with gr.Blocks(title="streetgen") as demo:
                     l_upload = gr.UploadButton("Upload a label map", file_types=["image"], type="filepath",
                                                size="lg", elem_id="l-upload")
                 with gr.Row():
-                    l_layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED, min_width=110,
-                                              elem_id="l-layout-seed")
+                    l_layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED,
+                                              min_width=110, elem_id="l-layout-seed")
                     l_fill = gr.Checkbox(True, label="Unpainted areas take the nearest painted class",
                                          elem_id="l-fill")
             with gr.Column(scale=1, min_width=360):
@@ -716,7 +717,8 @@ with gr.Blocks(title="streetgen") as demo:
                     l_go = gr.Button("Make photo", variant="primary", size="lg", elem_id="l-generate")
                 l_model = gr.Radio(list(LAYOUT_MODELS), value=next(iter(LAYOUT_MODELS)), label="Model",
                                    elem_id="l-model")
-                l_seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
+                l_seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED,
+                                   elem_id="l-seed")
                 with gr.Accordion("Region style (world model)", open=False):
                     l_style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
                 l_used = gr.Image(label="Layout as the model reads it", type="pil", format="png",
@@ -795,7 +797,8 @@ with gr.Blocks(title="streetgen") as demo:
                 city = gr.Radio(CITY_NAMES, value=CITY_NAMES[0], label="Famous city", visible=False,
                                 elem_id="city")
                 with gr.Row():
-                    seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="seed", min_width=120)
+                    seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="seed",
+                                     min_width=120)
                     n = gr.Radio([1, 2, 3, 4], value=1, label="Renders", elem_id="n", min_width=160)
                 size = gr.Radio(SIZE_CHOICES, value="256", label="Size", elem_id="size")
                 with gr.Row():

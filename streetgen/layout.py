@@ -40,8 +40,8 @@ NUM_IDS = len(CLASS_NAMES)  # 12: eleven classes and void
 MAX_SIDE = 4096
 FIT_MODES = ("pad", "stretch", "crop")
 
-__all__ = ["snap_to_palette", "far_from_palette_share", "read_layout", "fit_layout", "check_layout", "fill_void", "colorize", "CLASS_NAMES", "PALETTE",
-           "VOID", "FIT_MODES"]
+__all__ = ["snap_to_palette", "far_from_palette_share", "read_layout", "fit_layout", "check_layout", "fill_void",
+           "colorize", "CLASS_NAMES", "PALETTE", "VOID", "FIT_MODES"]
 
 
 # A colour this far (RGB distance) from every palette colour is no class's. Measured (2026-11-24): of each CamVid
@@ -52,18 +52,32 @@ FAR_FROM_PALETTE = 40
 MAX_FAR_SHARE = 0.3
 
 
+def _palette_match(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct colour of (H, W, 3) `rgb`: its nearest PALETTE id and squared distance to it; plus the (H, W)
+    index of each pixel's colour. A map has few colours, so they are matched instead of the pixels."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"expected an (H, W, 3) colour image, got shape {rgb.shape}")
+    rgb = np.clip(rgb, 0, 255).astype(np.int64) if rgb.dtype != np.uint8 else rgb
+    code = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    uniq, inv = np.unique(code.ravel(), return_inverse=True)
+    cols = np.stack([uniq >> 16, (uniq >> 8) & 255, uniq & 255], 1)
+    d2 = ((cols[:, None, :] - PALETTE[None].astype(np.int64)) ** 2).sum(-1)
+    return d2.argmin(1).astype(np.uint8), d2.min(1), inv.reshape(code.shape)
+
+
+def _far_share(d2: np.ndarray, pixel_colour: np.ndarray, mask: np.ndarray | None) -> float:
+    far = (d2 > FAR_FROM_PALETTE ** 2)[pixel_colour]
+    if mask is not None:
+        far = far[np.asarray(mask, bool)]
+    return float(far.mean()) if far.size else 0.0
+
+
 def far_from_palette_share(rgb: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Share of the (H, W, 3) colours (those where `mask` is True) farther than FAR_FROM_PALETTE from every class
     colour."""
-    rgb = np.asarray(rgb)
-    if mask is not None:
-        rgb = rgb[np.asarray(mask, bool)]
-    flat = rgb.reshape(-1, 3).astype(np.int64)
-    if not len(flat):
-        return 0.0
-    uniq, counts = np.unique(flat, axis=0, return_counts=True)
-    d2 = ((uniq[:, None, :] - PALETTE[None].astype(np.int64)) ** 2).sum(-1).min(1)
-    return float(counts[d2 > FAR_FROM_PALETTE ** 2].sum() / len(flat))
+    _, d2, pixel_colour = _palette_match(rgb)
+    return _far_share(d2, pixel_colour, mask)
 
 
 def snap_to_palette(rgb: np.ndarray, max_distance: float | None = None) -> np.ndarray:
@@ -71,18 +85,10 @@ def snap_to_palette(rgb: np.ndarray, max_distance: float | None = None) -> np.nd
 
     With `max_distance`, colours farther than that from every palette colour become void instead.
     """
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 3 or rgb.shape[-1] != 3:
-        raise ValueError(f"expected an (H, W, 3) colour image, got shape {rgb.shape}")
-    rgb = np.clip(rgb, 0, 255).astype(np.int64) if rgb.dtype != np.uint8 else rgb
-    code = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
-    uniq, inv = np.unique(code.ravel(), return_inverse=True)  # a map has few colours: match those, not pixels
-    cols = np.stack([uniq >> 16, (uniq >> 8) & 255, uniq & 255], 1)
-    d2 = ((cols[:, None, :] - PALETTE[None].astype(np.int64)) ** 2).sum(-1)
-    best = d2.argmin(1).astype(np.uint8)
+    best, d2, pixel_colour = _palette_match(rgb)
     if max_distance is not None:
-        best[d2.min(1) > max_distance ** 2] = VOID
-    return best[inv.reshape(-1)].reshape(code.shape)
+        best[d2 > max_distance ** 2] = VOID
+    return best[pixel_colour]
 
 
 def _check_ids(ids: np.ndarray, name: str) -> np.ndarray:
@@ -135,13 +141,17 @@ def _from_array(a: np.ndarray, name: str, max_distance: float | None) -> np.ndar
     if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() and rgb.max() < NUM_IDS:
         ids = rgb[..., 0].copy()  # an id map saved as RGB: as colours these would all be near-black void
     else:
-        opaque = a[..., 3] >= 128 if a.shape[-1] == 4 else None
-        share = far_from_palette_share(rgb, opaque) if max_distance is None else 0.0  # a cap voids them instead
-        if share > MAX_FAR_SHARE:
-            raise ValueError(f"{name}: {share:.0%} of its pixels are far from every class colour, so this looks like "
-                             "a photo (or a map in another palette), not a label map in the CamVid colours of "
-                             "streetgen.world.PALETTE; upload a colour label map or a class-id PNG, or paint one")
-        ids = snap_to_palette(rgb, max_distance)
+        best, d2, pixel_colour = _palette_match(rgb)
+        if max_distance is not None:  # the caller asked for far colours to become void: nothing to refuse
+            best[d2 > max_distance ** 2] = VOID
+        else:
+            share = _far_share(d2, pixel_colour, a[..., 3] >= 128 if a.shape[-1] == 4 else None)
+            if share > MAX_FAR_SHARE:
+                raise ValueError(f"{name}: {share:.0%} of its pixels are far from every class colour, so this looks "
+                                 "like a photo (or a map in another palette), not a label map in the CamVid colours "
+                                 "of streetgen.world.PALETTE; upload a colour label map or a class-id PNG, or paint "
+                                 "one")
+        ids = best[pixel_colour]
     if a.shape[-1] == 4:
         ids[a[..., 3] < 128] = VOID
     return ids

@@ -9,8 +9,8 @@ import numpy as np
 MAX_SEED = 2**63 - 1
 
 
-def check_seed(seed, name: str = "seed") -> int:
+def check_seed(seed) -> int:
     """`seed` as an int, or a ValueError naming the rule (bools, floats and out-of-range values are refused)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"{name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     return int(seed)

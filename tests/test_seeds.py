@@ -33,7 +33,8 @@ def pipelines():
             "any_city": AnyCityPipeline.from_pretrained("country_diffusion")}
 
 
-@pytest.mark.parametrize("entry", ["world", "country", "morph", "map", "journey", "layout", "spade", "route", "any_city"])
+@pytest.mark.parametrize("entry", ["world", "country", "morph", "map", "journey", "layout", "spade", "route",
+                                   "any_city"])
 @pytest.mark.parametrize("seed", [2**64, -1])
 def test_every_seeded_entry_point_follows_the_rule(pipelines, entry, seed):
     photo = np.zeros((64, 64, 3), np.uint8)

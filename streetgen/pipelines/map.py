@@ -69,5 +69,3 @@ def _pair(point, name: str) -> tuple:
 def _check_int(name: str, value, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
-
-
