@@ -69,11 +69,12 @@ def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
              "--log-every", "2", "--device", "cpu", "--no-progress"]
     first = main(["--name", "a", *flags])
     second = main(["--name", "b", "--lr", "0", "--init-from", str(first), *flags])
-    theirs, ours = streetgen.load(str(first)).state_dict(), streetgen.load(str(second)).state_dict()
+    source = streetgen.load(str(first))
+    theirs, ours = source.state_dict(), streetgen.load(str(second)).state_dict()
     assert theirs.keys() == ours.keys() and all(torch.equal(theirs[k], ours[k]) for k in theirs)
     assert f"started from {first}" in (second / "README.md").read_text()
 
-    config = {**dict(streetgen.load(str(first))._hub_mixin_config), "countries": ["JP", "FR", "KE"]}
+    config = {**dict(source._hub_mixin_config), "countries": ["JP", "FR", "KE"]}
     config.pop("architecture", None)
     CountryDiffusion(**config).save_pretrained(tmp_path / "reordered")
     with pytest.raises(ValueError, match="countries"):
