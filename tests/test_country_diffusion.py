@@ -67,7 +67,7 @@ def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
              "--batch-size", "4", "--image-size", "16", "--channels", "8,16", "--attention", "0,1",
              "--patch-size", "2", "--sample-every", "0", "--sample-steps", "2", "--ckpt-every", "2",
              "--log-every", "2", "--device", "cpu", "--no-progress"]
-    first = main(["--name", "a", *flags])
+    first = main(["--name", "a", "--p2-gamma", "1", *flags])  # the source also runs the P2 loss
     second = main(["--name", "b", "--lr", "0", "--init-from", str(first), *flags])
     source = streetgen.load(str(first))
     theirs, ours = source.state_dict(), streetgen.load(str(second)).state_dict()
@@ -79,6 +79,18 @@ def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
     CountryDiffusion(**config).save_pretrained(tmp_path / "reordered")
     with pytest.raises(ValueError, match="countries"):
         main(["--name", "d", "--init-from", str(tmp_path / "reordered"), *flags])
+
+
+def test_p2_weights_favour_noisy_steps_and_keep_the_loss_scale():
+    """The P2 weights fall as SNR rises (clean steps count less), average 1 over uniform timesteps, and gamma 0 is
+    the plain loss."""
+    from train.train_country_diffusion import p2_weights
+
+    alphas = CountryDiffusion(countries=["FR", "JP"], **TINY).noise_schedule().alphas_cumprod
+    weights = p2_weights(alphas, gamma=1.0)
+    assert torch.isclose(weights.mean(), torch.tensor(1.0))
+    assert bool((weights[1:] >= weights[:-1]).all()) and weights[-1] > 10 * weights[50]
+    assert torch.equal(p2_weights(alphas, gamma=0.0), torch.ones_like(alphas))
 
 
 def test_shifted_schedule_adds_noise_at_every_step():
