@@ -144,6 +144,13 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         return F.interpolate(low.view(-1, 3, g, g).float(), size=(self.image_size, self.image_size),
                              mode="bilinear", align_corners=False)
 
+    def _country_weights(self, labels: torch.Tensor) -> torch.Tensor:
+        """Country indices (B,) or weights (B, n) / (B, n + 1) → weights over the n countries (B, n)."""
+        n = len(self.countries)
+        if labels.dim() == 1:
+            return F.one_hot(labels.long().cpu(), n + 1)[:, :n].float()
+        return labels[:, :n].float().cpu()
+
     @property
     def null_label(self) -> int:
         return len(self.countries)
@@ -221,7 +228,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                solver: str = "ddim", guidance_interval: tuple[float, float] = (0.1, 0.9),
                shared_noise: bool = False, progress: Callable[[int, int], None] | None = None,
                init_images: torch.Tensor | None = None, strength: float = 1.0,
-               degrid: bool = True, start_prior: bool = True, start_spread: float = 0.0) -> torch.Tensor:
+               degrid: bool = True, start_prior: bool = True, start_spread: float = 0.0,
+               guide: nn.Module | None = None, guide_scale: float = 0.0) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
 
         Weights (B, n): each image follows the weighted mixture of its countries' predictions (`mixture_eps`).
@@ -236,6 +244,9 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         guidance_interval=(lo, hi): classifier-free guidance only while t / T lies in [lo, hi] — at the noisiest
         and the last steps it adds little (Kynkäänniemi et al., 2024), and each unguided step costs half.
         shared_noise: every row gets the same per-step noise (morphs: frames differ only by their label).
+        guide, guide_scale: classifier guidance (Dhariwal & Nichol, 2021) by a noise-aware country classifier
+        (`streetgen.models.country_guide.CountryGuide`, trained for this model): in the guided interval each ε
+        loses guide_scale · √(1 − α̅_t) · ∇ log p(country | x_t), on top of classifier-free guidance. 0 = off.
         degrid: remove the patch grid from the result (`remove_patch_lattice`; patch models only).
         start_prior: give the starting noise the country's low-frequency signal (models with start_grid > 0; not
         with init_images, which bring their own). start_spread scales the draw around the country's mean: 0 (the
@@ -284,6 +295,14 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                 x = sched.add_noise(init_images.to(device, torch.float32) * 2 - 1, x, timesteps[:1].repeat(b))
         noise_gen = generator if generator is not None else torch.Generator().manual_seed(0)
         terms = self.label_terms(labels)  # also validates the labels
+        guide_scale = float(guide_scale)
+        if not 0.0 <= guide_scale <= 100.0:
+            raise ValueError(f"guide_scale must be in [0, 100], got {guide_scale!r}")
+        if guide_scale and guide is None:
+            raise ValueError("guide_scale > 0 needs a guide (a CountryGuide trained for this model)")
+        if guide_scale:
+            guide.check_matches(self)
+            guide_weights = self._country_weights(labels).to(device)
         if start_prior and self.start_grid and init_images is None:
             a0 = float(sched.alphas_cumprod[int(timesteps[0])])
             z = torch.randn((1 if shared_noise else b, 3 * self.start_grid ** 2), generator=noise_gen) * start_spread
@@ -294,6 +313,9 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             tt = torch.full((b,), int(t), device=device, dtype=torch.long)
             guided = lo <= int(t) / self.num_train_timesteps <= hi
             eps = self.mixture_eps(x, tt, terms, float(guidance) if guided else 1.0)
+            if guide_scale and guided:
+                a_t = float(sched.alphas_cumprod[int(t)])
+                eps = eps - guide_scale * (1 - a_t) ** 0.5 * guide.log_prob_grad(x, tt, guide_weights).to(eps)
             if solver == "sde-dpm":
                 noise = torch.randn((1 if shared_noise else b, *self.latent_shape), generator=noise_gen)
                 x = sched.step(eps, t, x, variance_noise=noise.expand_as(x).to(device)).prev_sample

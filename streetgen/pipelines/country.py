@@ -18,15 +18,24 @@ MAX_IMAGES = 16
 class CountryPipeline:
     """`pipe("JP", n=4, seed=0)` → list of uint8 (H, W, 3) images; the same seed gives the same images."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, guide=None) -> None:
         self.model = model.eval()
         self.countries: list[str] = list(model.countries)
+        if guide is not None:
+            if "guide" not in inspect.signature(model.sample).parameters:
+                raise ValueError(f"{type(model).__name__} takes no classifier guide")
+            guide.check_matches(model)
+        self.guide = guide.eval() if guide is not None else None
 
     @classmethod
-    def from_pretrained(cls, name: str = "cvae") -> "CountryPipeline":
+    def from_pretrained(cls, name: str = "cvae", guide: str | None = None) -> "CountryPipeline":
+        """A country model by name; `guide` names a noise-aware country classifier (e.g. "country_guide") for the
+        diffusion model's classifier guidance (`guide_scale` > 0 in a call). "model+guide" names both at once."""
         import streetgen
 
-        return cls(streetgen.load(name))
+        if guide is None and "+" in name:
+            name, guide = name.split("+", 1)
+        return cls(streetgen.load(name), streetgen.load(guide) if guide else None)
 
     def index(self, country: str) -> int:
         """Model index of a country given as ISO code or English name; clear errors for unknown or unsupported."""
@@ -42,9 +51,14 @@ class CountryPipeline:
         return "guidance" in inspect.signature(self.model.sample).parameters
 
     def _options(self, options: dict, progress) -> dict:
-        """Sampler options for this model: `progress(done, total)` is forwarded only to models that report it."""
+        """Sampler options for this model: `progress(done, total)` is forwarded only to models that report it; a
+        `guide_scale` above 0 brings this pipeline's guide (an error if it has none)."""
         if progress is not None and "progress" in inspect.signature(self.model.sample).parameters:
             options = {**options, "progress": progress}
+        if options.get("guide_scale"):
+            if self.guide is None:
+                raise ValueError("guide_scale needs a country guide: load the pipeline with guide=\"country_guide\"")
+            options = {**options, "guide": self.guide}
         return options
 
     def __call__(self, country: str, n: int = 4, seed: int = 0, mix: tuple[str, float] | None = None,
