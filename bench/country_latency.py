@@ -1,6 +1,7 @@
 """CPU latency of the Country pipeline: seconds for n images (default 4 at the model's size), best of --repeats.
 
     python bench/country_latency.py --model cvae --n 4
+    python bench/country_latency.py --model country_diffusion+country_guide --n 4   # with classifier guidance
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def main() -> None:
     args = parse_args(p)
     pipe = CountryPipeline.from_pretrained(args.model)
     pipe.model.to(args.device)
+    if getattr(pipe, "guide", None) is not None:  # "country_diffusion+country_guide": classifier guidance too
+        pipe.guide.to(args.device)
     country = pipe.countries[0]
     best, median = time_calls(lambda k: pipe(country, n=args.n, seed=k), args.repeats)
     size = pipe.model.image_size

@@ -103,7 +103,7 @@ def samples_view(model: CountryGuide, images, labels: np.ndarray, alphas: torch.
         xt = noisy_batch(x0, t, alphas, torch.Generator().manual_seed(2))
         pred = model(xt, t).argmax(1).cpu().numpy()
         tiles.append(xt)
-        captions += [f"t{t_value} {model.countries[p]}{'=' if p == y else '≠'}{model.countries[y]}"
+        captions += [f"t{t_value} {model.countries[y]}: " + ("right" if p == y else f"read {model.countries[p]}")
                      for p, y in zip(pred, labels[idx])]
     arr = ((torch.cat(tiles).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return arr, captions

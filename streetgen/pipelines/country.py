@@ -13,6 +13,7 @@ from streetgen import geo
 from streetgen.seeds import check_seed
 
 MAX_IMAGES = 16
+GUIDE_SCALE = 0.0  # classifier-guidance scale a pipeline with a guide uses unless told (measured: see the guide's card)
 
 
 class CountryPipeline:
@@ -55,6 +56,8 @@ class CountryPipeline:
         `guide_scale` above 0 brings this pipeline's guide (an error if it has none)."""
         if progress is not None and "progress" in inspect.signature(self.model.sample).parameters:
             options = {**options, "progress": progress}
+        if self.guide is not None and "guide_scale" not in options:
+            options = {**options, "guide_scale": GUIDE_SCALE}
         if options.get("guide_scale"):
             if self.guide is None:
                 raise ValueError("guide_scale needs a country guide: load the pipeline with guide=\"country_guide\"")
