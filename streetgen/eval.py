@@ -121,12 +121,18 @@ def _checkpoint_country_generator(name: str, options: dict | None = None):
 
 
 def eval_country(model: str, per: int, size: int, limit: int | None, place_judge,
-                 inception_weights: str | None = None, options: dict | None = None) -> dict:
+                 inception_weights: str | None = None, options: dict | None = None,
+                 seed: int = JUDGE_EVAL_SEED) -> dict:
+    """Judge `per` generated images of each judge country against as many world renders of it.
+
+    The k-th image of every country is generated from seed · 1000 + k (the reference renders keep their own
+    seeds), so one seed's look is shared by 111 images: `country_top1_per_seed` shows how much rides on it, and
+    another `seed` measures the same model on starting noise nothing was tuned on."""
     if model in GENERATORS["country"]:
-        gen, known = GENERATORS["country"][model](JUDGE_EVAL_SEED), None
+        gen, known = GENERATORS["country"][model](seed), None
     else:
         factory, known = _checkpoint_country_generator(model, options)
-        gen = factory(JUDGE_EVAL_SEED)
+        gen = factory(seed)
     requests = _country_requests(place_judge, per, limit)
     if known is not None:  # judge only the countries both the model and the judge know
         requests = [(c, k) for c, k in requests if c in known]
@@ -139,12 +145,15 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
     ref = judge_outputs(place_judge, ref_images)["features"]
     feats = out["features"]
     per_cond = [diversity(feats[target == t]) for t in np.unique(target)]
+    right = out["country"].argmax(1) == target
+    ks = np.array([k for _, k in requests])
+    per_seed = [round(float(right[ks == k].mean()), 4) for k in range(per) if (ks == k).any()]
     extra = {}
     if inception_weights:
         fa, fb = inception_features(inception_weights, images), inception_features(inception_weights, ref_images)
         extra = {"inception_fid": frechet_distance(fa, fb), "inception_kid": kernel_distance(fa, fb)}
     return {**extra, "country_top1": topk_accuracy(out["country"], target, 1),
-            "country_top5": topk_accuracy(out["country"], target, 5),
+            "country_top5": topk_accuracy(out["country"], target, 5), "country_top1_per_seed": per_seed,
             "judge_frechet_distance": frechet_distance(feats, ref), "judge_kernel_distance": kernel_distance(feats, ref),
             "diversity_within_country": float(np.mean(per_cond)), "n_images": int(len(images)),
             "n_countries": int(len(np.unique(target))), "chance_top1": 1.0 / len(place_judge.countries)}
@@ -356,6 +365,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--points", type=int, default=100, help="map task: number of requested points")
     p.add_argument("--countries", type=int, default=0, help="country task: only the first N judge countries")
     p.add_argument("--size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=JUDGE_EVAL_SEED,
+                   help="country task: the k-th image of each country comes from seed*1000+k (references unchanged)")
     p.add_argument("--place-judge", default="judges/place")
     p.add_argument("--segmenter", default="judges/seg")
     p.add_argument("--depth-judge", default="judges/depth",
@@ -410,7 +421,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         judge = streetgen.load(args.place_judge)
         metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge,
-                                args.inception_weights or None, options) if args.task == "country"
+                                args.inception_weights or None, options, args.seed) if args.task == "country"
                    else eval_map(args.model, args.points, args.n, args.size, judge))
     metrics["seconds"] = round(time.time() - t0, 1)
     out = Path(args.out or f"runs/eval/{args.task}_{args.model.replace('+', '_')}")

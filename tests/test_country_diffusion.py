@@ -267,6 +267,32 @@ def test_start_prior_changes_only_the_start_and_is_seeded():
     assert torch.equal(run(m, init_images=init, strength=0.5), run(plain, init_images=init, strength=0.5))
 
 
+def test_seed_low_grid_takes_the_seeds_block_means_and_nothing_else():
+    from streetgen.models.country_diffusion import block_means
+
+    torch.manual_seed(0)
+    m = CountryDiffusion(countries=["FR", "JP"], start_grid=2, **TINY).eval()
+    m.fit_start_prior(np.concatenate([_two_tone_images(20, 230), _two_tone_images(20, 20)]), np.array([0] * 20 + [1] * 20))
+    lab = torch.tensor([0, 1])
+    noise = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(5))
+    shifted = noise + torch.randn(2, 3, 4, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)  # other 4×4 block means
+
+    def run(latents, **kw):
+        return m.sample(lab, latents=latents, generator=torch.Generator().manual_seed(3), steps=3, **kw)
+
+    # removed: starting noises that differ only in their 4×4 block means give the same pictures
+    assert torch.allclose(run(noise, seed_low_grid=4), run(shifted, seed_low_grid=4), atol=1e-4)  # float noise × guidance 12
+    assert not torch.allclose(run(noise, seed_low_grid=0), run(shifted, seed_low_grid=0), atol=1e-3)
+    # and nothing else: the same as handing the old sampler the noise without its block means
+    assert torch.allclose(run(noise, seed_low_grid=4), run(noise - block_means(noise, 4), seed_low_grid=0), atol=1e-4)
+    assert torch.allclose(block_means(noise - block_means(noise, 4), 4), torch.zeros(()), atol=1e-6)
+    # no start prior, or SDEdit: the noise is left alone
+    assert torch.equal(run(noise, start_prior=False), run(noise, start_prior=False, seed_low_grid=0))
+    for bad in (3, -1, 1.5, True):
+        with pytest.raises(ValueError, match="seed_low_grid"):
+            run(noise, seed_low_grid=bad)
+
+
 def test_fit_start_prior_script_keeps_the_weights(tmp_path, tiny_country_cache):
     from train.fit_start_prior import main
 

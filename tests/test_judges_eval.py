@@ -111,6 +111,11 @@ def test_eval_real_renders_beat_shuffled_conditions(tmp_path):
     assert shuffled["country_top1"] < real["country_top1"]
     assert shuffled["country_top5"] < 0.5 * real["country_top5"]
     assert real["judge_frechet_distance"] >= 0 and real["diversity_within_country"] > 0
+    # one top-1 per generation seed, averaging to the whole; another seed renders other pictures of the same requests
+    assert len(real["country_top1_per_seed"]) == 2
+    assert abs(np.mean(real["country_top1_per_seed"]) - real["country_top1"]) < 1e-3
+    other = eval_country("world", per=2, size=128, limit=25, place_judge=judge, seed=9100)
+    assert other["country_top5"] > 0.4 and other["judge_frechet_distance"] != real["judge_frechet_distance"]
 
 
 def test_eval_command_writes_json_and_markdown(tmp_path):
