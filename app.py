@@ -607,6 +607,9 @@ LEGEND = "<div id='legend-swatches'>" + "".join(
 CSS = """
 #render button, button#render, button#surprise { min-height: 64px; font-size: 1.25rem; }
 #mode label, #size label, #n label, #continent label, #city label { min-height: 44px; }
+/* Square pictures in galleries never taller than the gallery's own 55vh window: one image alone spans the
+   whole width, and without this it was cut to a band (road and sky gone) with a scrollbar. */
+:is(#c-gallery, #c-reference, #c-gallery-b, #m-gallery, #m-reference) .thumbnail-item { max-height: calc(55vh - 24px); }
 #legend-swatches { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 0.9rem; }
 #legend-swatches .swatch { display: inline-flex; align-items: center; gap: 6px; }
 #legend-swatches i { display: inline-block; width: 18px; height: 18px; border: 1px solid #8888; border-radius: 3px; }
@@ -643,12 +646,12 @@ with gr.Blocks(title="streetgen") as demo:
                         c_morph = gr.Button("Morph", elem_id="c-morph")
             with gr.Column(scale=2, min_width=360):
                 c_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto",
-                                       elem_id="c-gallery", buttons=["download", "fullscreen"])
+                                       object_fit="contain", elem_id="c-gallery", buttons=["download", "fullscreen"])
                 c_reference = gr.Gallery(label="Reference: streetgen.world", columns=2, format="png",
-                                         height="auto", elem_id="c-reference")
+                                         height="auto", object_fit="contain", elem_id="c-reference")
                 with gr.Row():
                     c_gallery_b = gr.Gallery(label="Second country (same seeds)", columns=4, format="png",
-                                             height="auto", elem_id="c-gallery-b")
+                                             height="auto", object_fit="contain", elem_id="c-gallery-b")
                     c_gif = gr.Image(label="Morph", type="filepath", format="gif", elem_id="c-morph-out",
                                      buttons=["download"])
 
@@ -680,10 +683,10 @@ with gr.Blocks(title="streetgen") as demo:
                         m_lon2 = gr.Number(10.7522, label="Longitude", elem_id="m-lon2", min_width=110)
                     m_journey = gr.Button("Journey", elem_id="m-journey")
         with gr.Row(equal_height=False):
-            m_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto", elem_id="m-gallery",
-                                   buttons=["download", "fullscreen"])
+            m_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto", object_fit="contain",
+                                   elem_id="m-gallery", buttons=["download", "fullscreen"])
             m_reference = gr.Gallery(label="Reference: streetgen.world", columns=1, format="png", height="auto",
-                                     elem_id="m-reference")
+                                     object_fit="contain", elem_id="m-reference")
             m_gif = gr.Image(label="Journey", type="filepath", format="gif", elem_id="m-journey-out",
                              buttons=["download"])
 

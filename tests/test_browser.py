@@ -71,6 +71,26 @@ def _wait_for_render(page, pattern: re.Pattern, timeout_ms: int = RENDER_TIMEOUT
                 f"summary: {summary.inner_text()[:300]!r}")
 
 
+SHOWN_WHOLE_JS = """e => {
+    const r = e.getBoundingClientRect();
+    const fit = getComputedStyle(e).objectFit;
+    // 'cover' (Gradio's default) crops whenever the box's shape differs from the picture's
+    if (fit === 'cover' && Math.abs(r.width / r.height - e.naturalWidth / e.naturalHeight) > 0.02) return 'cropped by cover';
+    for (let a = e.parentElement; a; a = a.parentElement) {
+        if (getComputedStyle(a).overflow === 'visible') continue;
+        const b = a.getBoundingClientRect();
+        if (r.top < b.top - 1 || r.bottom > b.bottom + 1 || r.left < b.left - 1 || r.right > b.right + 1)
+            return `clipped by ${a.className}: ${Math.round(r.height)}px picture in ${Math.round(b.height)}px`;
+    }
+    return 'whole';
+}"""
+
+
+def _shown_whole(locator) -> str:
+    """'whole' when the picture is on screen uncropped: object-fit keeps its shape and no clipping ancestor cuts it."""
+    return locator.evaluate(SHOWN_WHOLE_JS)
+
+
 def _first_image_ok(page):
     img = page.locator("#world-gallery img").first
     expect(img).to_be_visible(timeout=RENDER_TIMEOUT_MS)
@@ -161,6 +181,10 @@ def test_country_tab_sharp_model(browser, app_url, tmp_path):
     gallery = page.locator("#c-gallery img")
     expect(gallery.first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     assert gallery.count() == 1 and page.locator(".toast-body").count() == 0
+    # one square picture alone spans the gallery's width: it must still show whole, road and sky included
+    expect(page.locator("#c-reference img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    assert _shown_whole(gallery.first) == "whole"
+    assert _shown_whole(page.locator("#c-reference img").first) == "whole"
     _shot(page, tmp_path, "country_sharp")
     ctx.close()
 
@@ -187,6 +211,7 @@ def test_map_tab_japan_kenya_norway(browser, app_url, tmp_path):
         expect(img).to_be_visible(timeout=RENDER_TIMEOUT_MS)
         expect(page.locator("#m-reference img").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
         src = img.get_attribute("src")
+        assert _shown_whole(img) == "whole"
         expect(page.locator("#m-info")).to_contain_text(name)  # the gallery belongs to this tap
         firsts.append(np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"), dtype=int))
         _shot(page, tmp_path, f"map_{name.lower()}")
