@@ -609,11 +609,17 @@ CSS = """
 #mode label, #size label, #n label, #continent label, #city label { min-height: 44px; }
 /* Square pictures in galleries never taller than the gallery's own 55vh window: one image alone spans the
    whole width, and without this it was cut to a band (road and sky gone) with a scrollbar. */
-:is(#c-gallery, #c-reference, #c-gallery-b, #m-gallery, #m-reference) .thumbnail-item { max-height: calc(55vh - 24px); }
+.picture-gallery .thumbnail-item { max-height: calc(55vh - 24px); }
 #legend-swatches { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 0.9rem; }
 #legend-swatches .swatch { display: inline-flex; align-items: center; gap: 6px; }
 #legend-swatches i { display: inline-block; width: 18px; height: 18px; border: 1px solid #8888; border-radius: 3px; }
 """
+def _picture_gallery(label: str, columns: int, elem_id: str, **kwargs) -> gr.Gallery:
+    """A gallery of square generated pictures, each shown whole (contained, no taller than the window; see CSS)."""
+    return gr.Gallery(label=label, columns=columns, format="png", height="auto", object_fit="contain",
+                      elem_id=elem_id, elem_classes=["picture-gallery"], **kwargs)
+
+
 # Gradio 6 takes theme/css in launch(); tests and `python app.py` both pass these.
 LAUNCH_KWARGS = {"css": CSS}
 
@@ -645,13 +651,10 @@ with gr.Blocks(title="streetgen") as demo:
                         c_compare = gr.Button("Compare", elem_id="c-compare")
                         c_morph = gr.Button("Morph", elem_id="c-morph")
             with gr.Column(scale=2, min_width=360):
-                c_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto",
-                                       object_fit="contain", elem_id="c-gallery", buttons=["download", "fullscreen"])
-                c_reference = gr.Gallery(label="Reference: streetgen.world", columns=2, format="png",
-                                         height="auto", object_fit="contain", elem_id="c-reference")
+                c_gallery = _picture_gallery("Generated", 4, "c-gallery", buttons=["download", "fullscreen"])
+                c_reference = _picture_gallery("Reference: streetgen.world", 2, "c-reference")
                 with gr.Row():
-                    c_gallery_b = gr.Gallery(label="Second country (same seeds)", columns=4, format="png",
-                                             height="auto", object_fit="contain", elem_id="c-gallery-b")
+                    c_gallery_b = _picture_gallery("Second country (same seeds)", 4, "c-gallery-b")
                     c_gif = gr.Image(label="Morph", type="filepath", format="gif", elem_id="c-morph-out",
                                      buttons=["download"])
 
@@ -683,10 +686,8 @@ with gr.Blocks(title="streetgen") as demo:
                         m_lon2 = gr.Number(10.7522, label="Longitude", elem_id="m-lon2", min_width=110)
                     m_journey = gr.Button("Journey", elem_id="m-journey")
         with gr.Row(equal_height=False):
-            m_gallery = gr.Gallery(label="Generated", columns=4, format="png", height="auto", object_fit="contain",
-                                   elem_id="m-gallery", buttons=["download", "fullscreen"])
-            m_reference = gr.Gallery(label="Reference: streetgen.world", columns=1, format="png", height="auto",
-                                     object_fit="contain", elem_id="m-reference")
+            m_gallery = _picture_gallery("Generated", 4, "m-gallery", buttons=["download", "fullscreen"])
+            m_reference = _picture_gallery("Reference: streetgen.world", 1, "m-reference")
             m_gif = gr.Image(label="Journey", type="filepath", format="gif", elem_id="m-journey-out",
                              buttons=["download"])
 
