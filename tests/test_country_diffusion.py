@@ -1,4 +1,6 @@
 """The sharp country model (tiny configs): guidance branch, determinism, soft labels, trainer, save/load, pipeline."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -67,7 +69,7 @@ def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
              "--batch-size", "4", "--image-size", "16", "--channels", "8,16", "--attention", "0,1",
              "--patch-size", "2", "--sample-every", "0", "--sample-steps", "2", "--ckpt-every", "2",
              "--log-every", "2", "--device", "cpu", "--no-progress"]
-    first = main(["--name", "a", "--p2-gamma", "1", *flags])  # the source also runs the P2 loss
+    first = main(["--name", "a", "--p2-gamma", "1", "--rival-weight", "1", *flags])  # P2 and rival losses too
     second = main(["--name", "b", "--lr", "0", "--init-from", str(first), *flags])
     source = streetgen.load(str(first))
     theirs, ours = source.state_dict(), streetgen.load(str(second)).state_dict()
@@ -91,6 +93,44 @@ def test_p2_weights_favour_noisy_steps_and_keep_the_loss_scale():
     assert torch.isclose(weights.mean(), torch.tensor(1.0))
     assert bool((weights[1:] >= weights[:-1]).all()) and weights[-1] > 10 * weights[50]
     assert torch.equal(p2_weights(alphas, gamma=0.0), torch.ones_like(alphas))
+
+
+def test_rivals_come_from_the_region_and_never_are_the_country():
+    """Rivals are never the label itself; with share 1 they share its region style where the region has another
+    country, and fall back to any other country where it has none; the draw is seeded."""
+    from streetgen import geo
+    from train.train_country_diffusion import draw_rivals, rival_table
+
+    countries = ["FR", "DE", "JP", "KE", "TZ", "IS"]
+    table = rival_table(countries)
+    region = {c: geo.countries()[c].region_style for c in countries}
+    assert all(region[countries[j]] == region[countries[i]] for i, row in enumerate(table) for j in row)
+    assert all(i not in row for i, row in enumerate(table))
+    labels = torch.arange(len(countries)).repeat(50)
+    rivals = draw_rivals(labels, table, 1.0, torch.Generator().manual_seed(0))
+    assert bool((rivals != labels).all()) and rivals.min() >= 0 and rivals.max() < len(countries)
+    for label, rival in zip(labels.tolist(), rivals.tolist()):
+        if table[label]:
+            assert rival in table[label]
+    anywhere = draw_rivals(labels, table, 0.0, torch.Generator().manual_seed(0))
+    assert bool((anywhere != labels).all()) and len(set(anywhere.tolist())) == len(countries)
+    assert torch.equal(anywhere, draw_rivals(labels, table, 0.0, torch.Generator().manual_seed(0)))
+
+
+def test_rival_loss_rewards_the_true_country_explaining_the_noise_better():
+    """The logistic gap loss is small when the true country's ε-error is lower, large when the rival's is, is
+    log 2 / scale at a tie, and leaves weighted-out rows out of the mean."""
+    from train.train_country_diffusion import rival_loss
+
+    true_err, rival_err = torch.tensor([0.010, 0.010]), torch.tensor([0.011, 0.009])
+    per_row = [float(rival_loss(true_err[i:i + 1], rival_err[i:i + 1], 1e4)) for i in range(2)]
+    assert per_row[0] < 1e-6 < per_row[1]
+    assert abs(float(rival_loss(true_err, true_err, 1e4)) - math.log(2) / 1e4) < 1e-9
+    only_first = rival_loss(true_err, rival_err, 1e4, weight=torch.tensor([1.0, 0.0]))
+    assert torch.isclose(only_first, torch.tensor(per_row[0]))
+    error = true_err.clone().requires_grad_(True)
+    rival_loss(error, rival_err, 1e4).backward()
+    assert bool((error.grad > 0).all())  # lowering the true country's error lowers the loss
 
 
 def test_shifted_schedule_adds_noise_at_every_step():

@@ -152,6 +152,23 @@ def test_parse_config_and_precision():
     assert resolve_precision("auto", cuda=False) == "no" and resolve_precision("fp16", cuda=False) == "fp16"
 
 
+def test_bf16_on_a_cpu_without_native_bf16_warns_and_keeps_the_choice(monkeypatch):
+    """Asking for bf16 on a CPU that emulates it (AVX2 only) warns that fp32 is faster but still gives bf16; a CPU
+    with native bf16, or a GPU, gets no warning."""
+    import warnings
+
+    import train.common.loop as loop
+
+    monkeypatch.setattr(loop, "cpu_has_fast_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="--precision no is faster"):
+        assert loop.resolve_precision("bf16", cuda=False) == "bf16"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert loop.resolve_precision("bf16", cuda=True) == "bf16"
+        monkeypatch.setattr(loop, "cpu_has_fast_bf16", lambda: True)
+        assert loop.resolve_precision("bf16", cuda=False) == "bf16"
+
+
 # ---- logging.py -------------------------------------------------------------------------------------------------------
 def test_metrics_log_curves_and_grid(tmp_path):
     log = MetricsLog(tmp_path / "metrics.jsonl")

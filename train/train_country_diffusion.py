@@ -7,6 +7,10 @@
         --init-from checkpoints/country_diffusion --warmup-steps 1000 --batch-size 512 --time-limit 20
     # several GPUs: accelerate launch --multi_gpu --num_processes N -m train.train_country_diffusion ... --precision bf16
 
+`--rival-weight 1` adds a logistic loss that makes the true country's ε-error beat a rival country's (mostly of the
+same region style) on the same noisy image: one more forward pass per step (off by default; see docs/results.md).
+On a CPU without native bf16 (AVX2 only) train in fp32 (`--precision no`): emulated bf16 is ~15x slower there.
+
 Country labels are dropped 10% of the time (the "no country" row) so sampling can use classifier-free guidance.
 Sample grids show every few countries with DDIM; export keeps only the EMA weights.
 """
@@ -21,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from streetgen import geo
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
@@ -62,6 +67,13 @@ class DiffusionConfig(TrainConfig):
                                                         "and the same countries in the same order; the start "
                                                         "prior is refitted on --data"})
     guidance: float = 3.0
+    rival_weight: float = field(default=0.0, metadata={"help": "weight of the rival loss (0 = off): the true "
+                                                               "country's ε-error must beat a rival country's "
+                                                               "on the same noisy image"})
+    rival_scale: float = field(default=1e4, metadata={"help": "per-pixel ε-error gap that counts as one logit, "
+                                                              "inverted (1e4: a gap of 1e-4 is one logit)"})
+    rival_same_region: float = field(default=0.8, metadata={"help": "share of rivals drawn from the true "
+                                                                    "country's region style"})
 
 
 def _batch(images: np.ndarray | torch.Tensor, idx: np.ndarray, size: int, device) -> torch.Tensor:
@@ -84,6 +96,46 @@ def p2_weights(alphas_cumprod: torch.Tensor, gamma: float, k: float = 1.0) -> to
     snr = alphas_cumprod / (1 - alphas_cumprod)
     weights = (k + snr).pow(-gamma)
     return weights / weights.mean()
+
+
+def rival_table(countries: list[str]) -> list[list[int]]:
+    """For each country index, the indices of the other countries of its region style (empty when it has none).
+
+    Countries geo does not know (a real dataset's odd codes) count as their own region."""
+    table = geo.countries()
+    region = [table[c].region_style if c in table else f"?{c}" for c in countries]
+    return [[j for j in range(len(countries)) if j != i and region[j] == region[i]] for i in range(len(countries))]
+
+
+def draw_rivals(labels: torch.Tensor, same_region: list[list[int]], share: float,
+                generator: torch.Generator) -> torch.Tensor:
+    """One rival country per label, never the label itself: from its region style with probability `share`
+    (where the region has another country), else uniformly from all the other countries."""
+    n = len(same_region)
+    coins = torch.rand(len(labels), generator=generator).tolist()
+    picks = torch.rand(len(labels), generator=generator).tolist()
+    rivals = []
+    for label, coin, pick in zip(labels.tolist(), coins, picks):
+        pool = same_region[label]
+        if pool and coin < share:
+            rivals.append(pool[int(pick * len(pool))])
+        else:  # any other country: shift by 1..n-1 so the label itself is never drawn
+            rivals.append((label + 1 + int(pick * (n - 1))) % n)
+    return torch.tensor(rivals, dtype=labels.dtype)
+
+
+def rival_loss(error_true: torch.Tensor, error_rival: torch.Tensor, scale: float,
+               weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Logistic loss on the gap between per-image ε-errors: small when the true country explains the noise better.
+
+    Why: the model's implicit classifier — which label predicts the noise better — is what classifier-free
+    guidance amplifies, and the shipped model's picks its own country over a same-region rival only ~65% of the
+    time. Dividing by `scale` keeps the gradient of one image near ±1 × the gap's, like the ε-MSE's own.
+    `weight` (0/1 per image) leaves rows out of the mean, e.g. those trained as "no country"."""
+    pair = F.softplus(scale * (error_true - error_rival)) / scale
+    if weight is None:
+        return pair.mean()
+    return (pair * weight).sum() / weight.sum().clamp(min=1)
 
 
 def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str], steps: int,
@@ -130,6 +182,8 @@ def main(argv: list[str] | None = None) -> Path | None:
                                                       cfg.guidance), ema, ncols=8)
     alphas = schedule.alphas_cumprod.to(trainer.device)
     loss_weights = p2_weights(schedule.alphas_cumprod, cfg.p2_gamma, cfg.p2_k).to(trainer.device)
+    same_region = rival_table(cache.countries)
+    rival_rng = torch.Generator().manual_seed(cfg.seed + 1000 * trainer.rank)
 
     start = trainer.start()
     model.train()
@@ -144,13 +198,26 @@ def main(argv: list[str] | None = None) -> Path | None:
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         per_image = F.mse_loss(model(xt, t, y).float(), noise, reduction="none").mean(dim=(1, 2, 3))
         loss = (loss_weights[t] * per_image).mean()
+        logs = {"loss": loss}
+        if cfg.rival_weight > 0:
+            # the whole batch goes through again with rival labels (no boolean-mask gather: same shapes every
+            # step); rows trained as "no country" have no rival and are masked out of the mean
+            has_country = (y != unwrap(model).null_label).float()
+            rivals = draw_rivals(y.clamp(max=len(cache.countries) - 1).cpu(), same_region, cfg.rival_same_region,
+                                 rival_rng).to(y.device)
+            per_image_rival = F.mse_loss(model(xt, t, rivals).float(), noise, reduction="none").mean(dim=(1, 2, 3))
+            contrast = rival_loss(per_image, per_image_rival, cfg.rival_scale, has_country)
+            loss = loss + cfg.rival_weight * contrast
+            logs["rival"] = contrast
+            logs["rival_win"] = ((per_image < per_image_rival).float() * has_country).sum() / \
+                has_country.sum().clamp(min=1)
         trainer.accelerator.backward(loss)
         trainer.accelerator.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        if not trainer.step_done(step, {"loss": loss}, lr=scheduler.get_last_lr()[0]):
+        if not trainer.step_done(step, logs, lr=scheduler.get_last_lr()[0]):
             break  # --time-limit reached
 
     card = ModelCardInfo(
