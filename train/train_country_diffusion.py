@@ -124,18 +124,22 @@ def draw_rivals(labels: torch.Tensor, same_region: list[list[int]], share: float
     return torch.tensor(rivals, dtype=labels.dtype)
 
 
+def masked_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Mean of `values` over the rows whose 0/1 `weight` is 1 (all rows when None; 0 when none is)."""
+    if weight is None:
+        return values.mean()
+    return (values * weight).sum() / weight.sum().clamp(min=1)
+
+
 def rival_loss(error_true: torch.Tensor, error_rival: torch.Tensor, scale: float,
                weight: torch.Tensor | None = None) -> torch.Tensor:
     """Logistic loss on the gap between per-image ε-errors: small when the true country explains the noise better.
 
     Why: the model's implicit classifier — which label predicts the noise better — is what classifier-free
-    guidance amplifies, and the shipped model's picks its own country over a same-region rival only ~65% of the
+    guidance amplifies, and the shipped model picks its own country over a same-region rival only ~65% of the
     time. Dividing by `scale` keeps the gradient of one image near ±1 × the gap's, like the ε-MSE's own.
     `weight` (0/1 per image) leaves rows out of the mean, e.g. those trained as "no country"."""
-    pair = F.softplus(scale * (error_true - error_rival)) / scale
-    if weight is None:
-        return pair.mean()
-    return (pair * weight).sum() / weight.sum().clamp(min=1)
+    return masked_mean(F.softplus(scale * (error_true - error_rival)) / scale, weight)
 
 
 def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str], steps: int,
@@ -209,8 +213,7 @@ def main(argv: list[str] | None = None) -> Path | None:
             contrast = rival_loss(per_image, per_image_rival, cfg.rival_scale, has_country)
             loss = loss + cfg.rival_weight * contrast
             logs["rival"] = contrast
-            logs["rival_win"] = ((per_image < per_image_rival).float() * has_country).sum() / \
-                has_country.sum().clamp(min=1)
+            logs["rival_win"] = masked_mean((per_image < per_image_rival).float(), has_country)
         trainer.accelerator.backward(loss)
         trainer.accelerator.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
