@@ -76,6 +76,15 @@ def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
     assert theirs.keys() == ours.keys() and all(torch.equal(theirs[k], ours[k]) for k in theirs)
     assert f"started from {first}" in (second / "README.md").read_text()
 
+    # --train-only: the country embeddings move, every network weight stays bit-identical (EMA export included)
+    third = main(["--name", "c", "--lr", "1e-2", "--warmup-steps", "1", "--train-only", "label_embed",
+                  "--rival-weight", "1", "--init-from", str(first), *flags])
+    tuned = dict(streetgen.load(str(third)).named_parameters())
+    for name, param in source.named_parameters():
+        assert torch.equal(param, tuned[name]) != name.startswith("label_embed"), name
+    with pytest.raises(ValueError, match="names no parameter"):
+        main(["--name", "e", "--train-only", "label_embed,unett", *flags])
+
     config = {**dict(source._hub_mixin_config), "countries": ["JP", "FR", "KE"]}
     config.pop("architecture", None)
     CountryDiffusion(**config).save_pretrained(tmp_path / "reordered")

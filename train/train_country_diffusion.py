@@ -74,6 +74,9 @@ class DiffusionConfig(TrainConfig):
                                                               "inverted (1e4: a gap of 1e-4 is one logit)"})
     rival_same_region: float = field(default=0.8, metadata={"help": "share of rivals drawn from the true "
                                                                     "country's region style"})
+    train_only: str = field(default="", metadata={"help": "train only the parameters whose names start with one of "
+                                                         "these comma-separated prefixes, e.g. 'label_embed' (the "
+                                                         "country embeddings); empty = all"})
 
 
 def _batch(images: np.ndarray | torch.Tensor, idx: np.ndarray, size: int, device) -> torch.Tensor:
@@ -142,6 +145,24 @@ def rival_loss(error_true: torch.Tensor, error_rival: torch.Tensor, scale: float
     return masked_mean(F.softplus(scale * (error_true - error_rival)) / scale, weight)
 
 
+def freeze_except(model: torch.nn.Module, prefixes: str) -> list[torch.nn.Parameter]:
+    """Leave only the parameters named with one of the comma-separated `prefixes` trainable (all when empty).
+
+    Why: fine-tuning the 111 × 384 country embeddings alone on a frozen network changes what separates the
+    countries and nothing of how a street is drawn; the backward pass then skips every weight gradient."""
+    wanted = [p.strip() for p in prefixes.split(",") if p.strip()]
+    if not wanted:
+        return list(model.parameters())
+    names = [name for name, _ in model.named_parameters()]
+    unknown = [w for w in wanted if not any(name.startswith(w) for name in names)]
+    if unknown:
+        raise ValueError(f"--train-only {','.join(unknown)} names no parameter; they start with e.g. "
+                         f"{sorted({n.split('.')[0] for n in names})}")
+    for name, param in model.named_parameters():
+        param.requires_grad_(any(name.startswith(w) for w in wanted))
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str], steps: int,
                  guidance: float) -> tuple[np.ndarray, list[str]]:
     was_training = model.training
@@ -174,7 +195,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(cache))[:cfg.start_prior_images])
         model.fit_start_prior(cache.images[pick], cache.labels[pick])
     schedule = model.noise_schedule()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(freeze_except(model, cfg.train_only), lr=cfg.lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup_steps))
     model, optimizer = trainer.prepare(model, optimizer)
     ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
