@@ -2,6 +2,7 @@
 
     python -m streetgen.eval --task country --model world --n 8 --out runs/eval/country_world
     python -m streetgen.eval --task country --model world-shuffled       # sanity: conditions shuffled → chance
+    python -m streetgen.eval --task country --model country_diffusion --n 12 --device cuda --batch 256
     python -m streetgen.eval --task map --model world
     python -m streetgen.eval --task layout --model world
     python -m streetgen.eval --task city --model cyclegan_paris_venice     # see streetgen/eval_city.py
@@ -106,39 +107,45 @@ def _register_world_generators() -> None:
 _register_world_generators()
 
 
-def _checkpoint_country_generator(name: str, options: dict | None = None):
+def _checkpoint_country_generator(name: str, options: dict | None = None, device: str = "cpu",
+                                  batch: int = 64):
     """A country model checkpoint (e.g. "cvae") as an eval generator: one image per request, seeded by request.
 
-    `options` go to the model's sampler (e.g. {"steps": 10, "guidance": 2.0} for the diffusion model)."""
+    `options` go to the model's sampler (e.g. {"steps": 10, "guidance": 2.0} for the diffusion model). The
+    factory's generator answers a list of (country, k) requests at once, `batch` images per model call on
+    `device`: the images one `pipe(country, n=1, seed=seed * 1000 + k)` call each would give."""
     from streetgen.pipelines import CountryPipeline
 
-    pipe = CountryPipeline.from_pretrained(name)
+    pipe = CountryPipeline.from_pretrained(name).to(device)
 
     def factory(seed: int):
-        return lambda country, k, size: pipe(country, n=1, seed=seed * 1000 + k, **(options or {}))[0]
+        return lambda requests: pipe.batched([(c, seed * 1000 + k) for c, k in requests], batch=batch,
+                                             **(options or {}))
 
     return factory, pipe.countries
 
 
 def eval_country(model: str, per: int, size: int, limit: int | None, place_judge,
                  inception_weights: str | None = None, options: dict | None = None,
-                 seed: int = JUDGE_EVAL_SEED) -> dict:
+                 seed: int = JUDGE_EVAL_SEED, device: str = "cpu", batch: int = 64) -> dict:
     """Judge `per` generated images of each judge country against as many world renders of it.
 
     The k-th image of every country is generated from seed · 1000 + k (the reference renders keep their own
     seeds), so one seed's look is shared by 111 images: `country_top1_per_seed` shows how much rides on it, and
-    another `seed` measures the same model on starting noise nothing was tuned on."""
+    another `seed` measures the same model on starting noise nothing was tuned on. Checkpoints generate on
+    `device`, `batch` requests per call."""
     if model in GENERATORS["country"]:
-        gen, known = GENERATORS["country"][model](seed), None
+        one, known = GENERATORS["country"][model](seed), None
+        gen = lambda reqs: [one(c, k, size) for c, k in reqs]  # noqa: E731
     else:
-        factory, known = _checkpoint_country_generator(model, options)
+        factory, known = _checkpoint_country_generator(model, options, device, batch)
         gen = factory(seed)
     requests = _country_requests(place_judge, per, limit)
     if known is not None:  # judge only the countries both the model and the judge know
         requests = [(c, k) for c, k in requests if c in known]
         if not requests:
             raise ValueError(f"model {model!r} shares no country with the place judge")
-    images = np.stack([gen(c, k, size) for c, k in requests])
+    images = np.stack(gen(requests))
     out = judge_outputs(place_judge, images)
     target = np.array([place_judge.countries.index(c) for c, _ in requests])
     ref_images = _reference(requests, size)
@@ -385,6 +392,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
     p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
                                                     '\'{"steps": 10, "guidance": 2.0}\'')
+    p.add_argument("--device", default="cpu", help="country task: where checkpoints generate (cpu, cuda)")
+    p.add_argument("--batch", type=int, default=64, help="country task: requests per model call")
     p.add_argument("--out", default="")
     p.add_argument("--card", action="store_true", help="also record the command and numbers in the model's card "
                                                        "(local checkpoint folders; every model of an 'A+B' route)")
@@ -395,6 +404,8 @@ def main(argv: list[str] | None = None) -> dict:
             raise ValueError("not an object")
     except ValueError as err:
         p.error(f"--sample must be a JSON object, got {args.sample!r} ({err})")
+    if args.batch < 1:
+        p.error(f"--batch must be at least 1, got {args.batch}")
     import streetgen
 
     if args.model not in GENERATORS[args.task] and not all(_is_checkpoint(m) for m in args.model.split("+")):
@@ -421,7 +432,8 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         judge = streetgen.load(args.place_judge)
         metrics = (eval_country(args.model, args.n, args.size, args.countries or None, judge,
-                                args.inception_weights or None, options, args.seed) if args.task == "country"
+                                args.inception_weights or None, options, args.seed, args.device, args.batch)
+                   if args.task == "country"
                    else eval_map(args.model, args.points, args.n, args.size, judge))
     metrics["seconds"] = round(time.time() - t0, 1)
     out = Path(args.out or f"runs/eval/{args.task}_{args.model.replace('+', '_')}")
