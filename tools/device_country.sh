@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# One GPU call (the workplace's device tool) that continues the shipped country diffusion model on fresh world
+# renders and judges it against the shipped model on the same requests, on the same GPU. Sized for a 15-minute
+# device budget: ~1 min to start the machine, ~1 min of data, MINUTES of training, ~2 min of evaluation.
+#
+#   here, once (the device image has torch but not diffusers or pycountry; its huggingface_hub 1.33 serves):
+#     echo /.whl/ >> .git/info/exclude && python3 -m pip download --no-deps --only-binary=:all: \
+#       --python-version 3.12 --implementation cp --platform manylinux_2_17_x86_64 -d .whl \
+#       diffusers==0.42.1 pycountry==26.2.16 importlib_metadata lazy-importer
+#   device run: command "MINUTES=6 EXTRA='--rival-weight 1' bash tools/device_country.sh", carry [".whl"],
+#     timeout_s 600
+#   dry run on a CPU (minutes): OUT=/tmp/dev DEVICE=cpu PRECISION=no RENDERS=333 MINUTES=0.3 BATCH=8 \
+#     EVAL_N=1 EVAL_COUNTRIES=8 bash tools/device_country.sh
+#
+# Back under $OUT (the tool returns at most 8 files of 16 MiB): log.txt; results.tar.gz holding
+# eval_{shipped,new}_{nN,s9100}.json (the eval's metrics.json for --n EVAL_N and for --n EVAL_N/2 --seed 9100), the
+# run's metrics.jsonl and curves.png, the export's config.json and README.md; and the export's model.safetensors in
+# pieces (join: cat model.safetensors.part-* > model.safetensors).
+set -euo pipefail
+: "${OUT:?set OUT to the folder that comes back}"
+MINUTES=${MINUTES:-6} RENDERS=${RENDERS:-55500} BATCH=${BATCH:-256} LR=${LR:-5e-5} EXTRA=${EXTRA:-}
+DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} DATA_SEED=${DATA_SEED:-7}
+EVAL_N=${EVAL_N:-12} EVAL_COUNTRIES=${EVAL_COUNTRIES:-0}
+exec > >(tee "$OUT/log.txt") 2>&1
+t0=$SECONDS
+stamp() { echo "[$((SECONDS - t0)) s] $*"; }
+
+if compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --root-user-action=ignore --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+PY=${PY:-python3}
+$PY -c "import torch, diffusers; print('torch', torch.__version__, 'diffusers', diffusers.__version__,
+        'cuda', torch.cuda.is_available() and torch.cuda.get_device_name())"
+
+countries=$($PY -c 'from train.judges_data import judge_countries; print(",".join(judge_countries()))')
+data=data/device_ft$DATA_SEED
+stamp "rendering $RENDERS world images (dataset seed $DATA_SEED)"
+$PY -m streetgen.world dataset --out "$data" --n "$RENDERS" --size 128 --countries "$countries" \
+  --splits train=1.0 --quality 95 --seed "$DATA_SEED"
+$PY -m streetgen.data.cache --root "$data" --split train --size 128 --out "${data}_128"
+
+stamp "training $MINUTES min: batch $BATCH, lr $LR, $EXTRA"
+# shellcheck disable=SC2086  # EXTRA is a list of flags
+$PY -m train.train_country_diffusion --data "${data}_128" --runs-dir runs --name device_ft \
+  --init-from checkpoints/country_diffusion --steps 10000000 --time-limit "$MINUTES" --batch-size "$BATCH" \
+  --lr "$LR" --warmup-steps 200 --ema-decay 0.9995 --ema-warmup 0 --log-every 100 --ckpt-every 1000000 \
+  --sample-every 0 --device "$DEVICE" --precision "$PRECISION" --no-progress $EXTRA
+export_dir=runs/device_ft/export
+kept=runs/device_kept && rm -rf "$kept" && mkdir -p "$kept"
+
+judge() {  # judge MODEL TAG: the eval's 1,332 requests and 666 on seeds nothing was tuned on
+  $PY -m streetgen.eval --task country --model "$1" --n "$EVAL_N" --countries "$EVAL_COUNTRIES" \
+    --device "$DEVICE" --batch 256 --out "runs/eval/device_$2_n" | grep -E "top1 |top5 |frechet"
+  cp "runs/eval/device_$2_n/metrics.json" "$kept/eval_$2_n$EVAL_N.json"
+  $PY -m streetgen.eval --task country --model "$1" --n $(((EVAL_N + 1) / 2)) --seed 9100 \
+    --countries "$EVAL_COUNTRIES" --device "$DEVICE" --batch 256 --out "runs/eval/device_$2_s" \
+    | grep -E "top1 |top5 |frechet"
+  cp "runs/eval/device_$2_s/metrics.json" "$kept/eval_$2_s9100.json"
+}
+stamp "judging the shipped model"; judge country_diffusion shipped
+stamp "judging the new model"; judge "$export_dir" new
+
+cp "$export_dir/config.json" "$export_dir/README.md" runs/device_ft/metrics.jsonl "$kept/"
+cp runs/device_ft/curves.png "$kept/" 2>/dev/null || true
+tar -czf "$OUT/results.tar.gz" -C "$kept" .
+split -b 15M -d "$export_dir/model.safetensors" "$OUT/model.safetensors.part-"
+stamp "done"
