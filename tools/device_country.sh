@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # One GPU call (the workplace's device tool) that continues the shipped country diffusion model on fresh world
 # renders and judges it against the shipped model on the same requests, on the same GPU. Sized for a 15-minute
-# device budget: ~1 min to start the machine, ~1 min of data, MINUTES of training, ~2 min of evaluation.
+# device budget and the 10-minute call limit: ~1 min of data, MINUTES (5) of training, ~2 min of evaluation, plus
+# ~1-2 min to start the machine outside the call.
 #
 #   here, once (the device image has torch but not diffusers or pycountry; its huggingface_hub 1.33 serves):
 #     echo /.whl/ >> .git/info/exclude && python3 -m pip download --no-deps --only-binary=:all: \
 #       --python-version 3.12 --implementation cp --platform manylinux_2_17_x86_64 -d .whl \
 #       diffusers==0.42.1 pycountry==26.2.16 importlib_metadata lazy-importer
-#   device run: command "MINUTES=6 EXTRA='--rival-weight 1' bash tools/device_country.sh", carry [".whl"],
+#   device run: command "MINUTES=5 EXTRA='--rival-weight 1' bash tools/device_country.sh", carry [".whl"],
 #     timeout_s 600
 #   dry run on a CPU (minutes): OUT=/tmp/dev DEVICE=cpu PRECISION=no RENDERS=333 MINUTES=0.3 BATCH=8 \
 #     EVAL_N=1 EVAL_COUNTRIES=8 bash tools/device_country.sh
@@ -18,7 +19,7 @@
 # pieces (join: cat model.safetensors.part-* > model.safetensors).
 set -euo pipefail
 : "${OUT:?set OUT to the folder that comes back}"
-MINUTES=${MINUTES:-6} RENDERS=${RENDERS:-55500} BATCH=${BATCH:-256} LR=${LR:-5e-5} EXTRA=${EXTRA:-}
+MINUTES=${MINUTES:-5} RENDERS=${RENDERS:-55500} BATCH=${BATCH:-256} LR=${LR:-5e-5} EXTRA=${EXTRA:-}
 DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} DATA_SEED=${DATA_SEED:-7}
 EVAL_N=${EVAL_N:-12} EVAL_COUNTRIES=${EVAL_COUNTRIES:-0}
 exec > >(tee "$OUT/log.txt") 2>&1
