@@ -136,7 +136,9 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
     `device`, `batch` requests per call."""
     if model in GENERATORS["country"]:
         one, known = GENERATORS["country"][model](seed), None
-        gen = lambda reqs: [one(c, k, size) for c, k in reqs]  # noqa: E731
+
+        def gen(reqs):
+            return [one(c, k, size) for c, k in reqs]
     else:
         factory, known = _checkpoint_country_generator(model, options, device, batch)
         gen = factory(seed)

@@ -10,7 +10,7 @@
 #       diffusers==0.42.1 pycountry==26.2.16 importlib_metadata lazy-importer
 #   device run: command "MINUTES=5 EXTRA='--rival-weight 1' bash tools/device_country.sh", carry [".whl"],
 #     timeout_s 600
-#   dry run on a CPU (minutes): OUT=/tmp/dev DEVICE=cpu PRECISION=no RENDERS=333 MINUTES=0.3 BATCH=8 \
+#   dry run on a CPU (minutes): OUT=runs/device_dry DEVICE=cpu PRECISION=no RENDERS=333 MINUTES=0.3 BATCH=8 \
 #     EVAL_N=1 EVAL_COUNTRIES=8 bash tools/device_country.sh
 #
 # Back under $OUT (the tool returns at most 8 files of 16 MiB): log.txt; results.tar.gz holding
@@ -19,6 +19,7 @@
 # pieces (join: cat model.safetensors.part-* > model.safetensors).
 set -euo pipefail
 : "${OUT:?set OUT to the folder that comes back}"
+mkdir -p "$OUT"
 MINUTES=${MINUTES:-5} RENDERS=${RENDERS:-55500} BATCH=${BATCH:-256} LR=${LR:-5e-5} EXTRA=${EXTRA:-}
 DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} DATA_SEED=${DATA_SEED:-7}
 EVAL_N=${EVAL_N:-12} EVAL_COUNTRIES=${EVAL_COUNTRIES:-0}
@@ -27,8 +28,8 @@ t0=$SECONDS
 stamp() { echo "[$((SECONDS - t0)) s] $*"; }
 
 if compgen -G ".whl/*.whl" >/dev/null; then
-  python3 -m pip install -q --root-user-action=ignore --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site
+  python3 -m pip install -q --root-user-action=ignore --no-index --no-deps --no-compile --no-cache-dir --upgrade --target .whl/site .whl/*.whl
+  export PYTHONPATH=.whl/site
 fi
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 PY=${PY:-python3}
