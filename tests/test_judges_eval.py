@@ -199,3 +199,26 @@ def test_map_eval_reports_the_median_with_its_bootstrap_interval():
     assert m["median_km_ci95_low"] <= m["median_location_error_km"] <= m["median_km_ci95_high"]
     assert m["median_km_ci95_high"] > m["median_km_ci95_low"]  # 12 points: a real spread, not a point
     assert m["median_location_error_km"] < 6000  # a judge guessing at random is ~8-10,000 km off
+
+
+def test_country_checkpoint_generator_answers_requests_in_chunks():
+    """The eval's checkpoint path: requests split over several model calls give one call's image each."""
+    from streetgen.eval import _checkpoint_country_generator, default_country_batch
+    from streetgen.pipelines import CountryPipeline
+
+    assert default_country_batch("cpu") == 8 and default_country_batch("cuda:0") == 256
+    factory, known = _checkpoint_country_generator("cvae", batch=2)
+    requests = [(c, k) for k, c in enumerate(known[:5])]  # 5 requests: chunks of 2, 2 and 1
+    images = factory(7)(requests)
+    pipe = CountryPipeline.from_pretrained("cvae")
+    assert len(images) == 5
+    for image, (country, k) in zip(images, requests):
+        one = pipe(country, n=1, seed=7 * 1000 + k)[0]
+        assert np.abs(image.astype(int) - one.astype(int)).max() <= 1
+    assert np.abs(images[0].astype(int) - images[1].astype(int)).mean() > 1  # each request its own image
+
+
+def test_eval_command_rejects_a_negative_batch(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "country", "--model", "cvae", "--batch", "-1"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--batch" in r.stderr
