@@ -112,8 +112,9 @@ def _on_continent(continent: str, current: str):
 
 # ---- Country → street ----------------------------------------------------------------------------------------------
 COUNTRY_MODELS = {"CVAE (fast, the study's baseline)": "cvae",  # label -> checkpoint
-                  "Diffusion (sharp, a few seconds)": "country_diffusion"}
-# the sharp model is what a visitor should see first (1.3 s for 4 images on 2 CPU threads); the CVAE stays a tap away
+                  "Diffusion (sharp, a few seconds)": "country_diffusion+country_diffusion_early"}
+# the sharp model (autoguided by its earlier export: see checkpoints/country_diffusion_early) is what a visitor
+# should see first (2.2 s for 4 images on 2 CPU threads); the CVAE stays a tap away
 DEFAULT_COUNTRY_MODEL = "Diffusion (sharp, a few seconds)"
 N_CHOICES = [1, 2, 4, 8]
 DEFAULT_GUIDANCE = 12.0  # the diffusion model's default (picked by a place-judge sweep; see its card)

@@ -2,6 +2,7 @@
 
     python bench/country_latency.py --model cvae --n 4
     python bench/country_latency.py --model country_diffusion+country_guide --n 4   # with classifier guidance
+    python bench/country_latency.py --model country_diffusion+country_diffusion_early --n 4   # with autoguidance
 """
 from __future__ import annotations
 
@@ -22,9 +23,7 @@ def main() -> None:
     p.add_argument("--model", default="cvae")
     args = parse_args(p)
     pipe = CountryPipeline.from_pretrained(args.model)
-    pipe.model.to(args.device)
-    if getattr(pipe, "guide", None) is not None:  # "country_diffusion+country_guide": classifier guidance too
-        pipe.guide.to(args.device)
+    pipe.to(args.device)  # with its guide or autoguide, if the route names one ("country_diffusion+…")
     country = pipe.countries[0]
     best, median = time_calls(lambda k: pipe(country, n=args.n, seed=k), args.repeats)
     size = pipe.model.image_size

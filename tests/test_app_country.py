@@ -104,5 +104,5 @@ def test_the_tab_opens_on_the_sharp_model():
     import app
 
     radio = next(b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "c-model")
-    assert radio.value == app.DEFAULT_COUNTRY_MODEL and app.COUNTRY_MODELS[radio.value] == "country_diffusion"
+    assert radio.value == app.DEFAULT_COUNTRY_MODEL and app.COUNTRY_MODELS[radio.value] == "country_diffusion+country_diffusion_early"
     assert "cvae" in app.COUNTRY_MODELS.values()

@@ -409,3 +409,75 @@ def test_batched_requests_give_the_images_of_one_call_each(model_kind):
         pipe.batched([("FR", -1)], **options)
     with pytest.raises(ValueError, match="batch"):
         pipe.batched(requests, batch=0, **options)
+
+
+def _autoguide_pair():
+    torch.manual_seed(0)
+    model = CountryDiffusion(countries=["FR", "JP"], **TINY).eval()
+    weaker = CountryDiffusion(countries=["FR", "JP"], **TINY).eval()
+    return model, weaker
+
+
+def test_autoguidance_is_seeded_off_at_zero_and_checks_its_inputs():
+    model, weaker = _autoguide_pair()
+    lab = torch.tensor([0, 1])
+
+    def draw(**kw):
+        return model.sample(lab, generator=torch.Generator().manual_seed(2), steps=4, guidance=3.0, **kw)
+
+    plain = draw()
+    assert torch.equal(draw(autoguide=weaker, autoguide_scale=0.0), plain)  # 0 = off, bit for bit
+    # guided by an identical copy of itself, ε_c − ε_weaker is 0: the same images up to float rounding
+    twin = CountryDiffusion(countries=["FR", "JP"], **TINY).eval()
+    twin.load_state_dict(model.state_dict())
+    assert torch.allclose(draw(autoguide=twin, autoguide_scale=5.0), plain, atol=1e-5)
+    auto = draw(autoguide=weaker, autoguide_scale=2.0)
+    assert torch.equal(draw(autoguide=weaker, autoguide_scale=2.0), auto) and not torch.allclose(auto, plain)
+    with pytest.raises(ValueError, match="needs an autoguide"):
+        draw(autoguide_scale=1.0)
+    with pytest.raises(ValueError, match="autoguide_scale must be"):
+        draw(autoguide=weaker, autoguide_scale=-1.0)
+    with pytest.raises(ValueError, match="country list"):
+        draw(autoguide=CountryDiffusion(countries=["FR", "KE"], **TINY), autoguide_scale=1.0)
+    with pytest.raises(ValueError, match="noise_shift"):
+        draw(autoguide=CountryDiffusion(countries=["FR", "JP"], noise_shift=2.0, **TINY), autoguide_scale=1.0)
+
+
+def test_autoguidance_pushes_samples_away_from_the_weaker_models_prediction():
+    """A weaker model that reads every image as redder noise than the model does (ε + δ on the red channel) makes
+    autoguided samples redder than the same seeds without it: the push goes away from the weaker model."""
+    model, weaker = _autoguide_pair()
+    offset = torch.tensor([0.3, 0.0, 0.0]).view(1, 3, 1, 1)
+    weaker._eps = lambda x, t, emb: model._eps(x, t, emb) + offset  # type: ignore[method-assign]
+    weaker.label_terms = model.label_terms  # type: ignore[method-assign]
+    lab = torch.tensor([0, 1, 0, 1])
+
+    def red_minus_blue(images):
+        return (images[:, 0] - images[:, 2]).mean().item()
+
+    plain = model.sample(lab, generator=torch.Generator().manual_seed(4), steps=4, guidance=2.0)
+    pushed = model.sample(lab, generator=torch.Generator().manual_seed(4), steps=4, guidance=2.0,
+                          autoguide=weaker, autoguide_scale=1.0)
+    assert red_minus_blue(pushed) > red_minus_blue(plain) + 0.05
+
+
+def test_pipeline_tells_an_autoguide_from_a_guide_and_applies_its_default_scale(tmp_path, monkeypatch):
+    from streetgen.pipelines import country as country_pipeline
+
+    model, weaker = _autoguide_pair()
+    model.save_pretrained(tmp_path / "m")
+    weaker.save_pretrained(tmp_path / "w")
+    pipe = CountryPipeline.from_pretrained(f"{tmp_path / 'm'}+{tmp_path / 'w'}")
+    assert pipe.autoguide is not None and pipe.guide is None
+    assert pipe._options({}, None)["autoguide_scale"] == country_pipeline.AUTOGUIDE_SCALE
+    plain = CountryPipeline(pipe.model)
+    a = pipe("FR", n=2, seed=3, steps=3)
+    assert not np.array_equal(a, plain("FR", n=2, seed=3, steps=3))
+    assert np.array_equal(pipe("FR", n=2, seed=3, steps=3, autoguide_scale=0.0), plain("FR", n=2, seed=3, steps=3))
+    batched = pipe.batched([("FR", 3), ("JP", 4)], batch=2, steps=3)
+    assert np.abs(batched[0].astype(int) - pipe("FR", n=1, seed=3, steps=3)[0].astype(int)).max() <= 1
+    assert len(pipe.morph("FR", "JP", frames=3, seed=1, steps=3)) == 3
+    with pytest.raises(ValueError, match="two autoguides"):
+        CountryPipeline.from_pretrained(f"{tmp_path / 'm'}+{tmp_path / 'w'}+{tmp_path / 'w'}")
+    with pytest.raises(ValueError, match="needs an autoguide"):
+        plain("FR", n=1, seed=0, steps=3, autoguide_scale=1.0)

@@ -199,8 +199,12 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         rows, cols = weights.nonzero(as_tuple=True)
         return rows, self.label_embed.weight[cols], weights[rows, cols]
 
-    def mixture_eps(self, x: torch.Tensor, timesteps: torch.Tensor, terms, guidance: float) -> torch.Tensor:
-        """ε for each image as the weighted sum of its countries' predictions, guided by `guidance`.
+    def mixture_eps(self, x: torch.Tensor, timesteps: torch.Tensor, terms, guidance: float,
+                    weaker: "CountryDiffusion | None" = None, weaker_terms=None, autoguidance: float = 0.0
+                    ) -> torch.Tensor:
+        """ε for each image as the weighted sum of its countries' predictions, guided by `guidance`; with a
+        `weaker` model (its own `label_terms` for the same labels) and `autoguidance` > 0, also pushed away from
+        what the weaker model predicts for the same countries: + autoguidance · (ε_c − ε_weaker,c).
 
         Why mix predictions, not embeddings: a weighted sum of two embedding rows is a point the network never saw
         (half-way between Japan and Norway its norm drops by a quarter) and, under guidance 12, sampling from it gave
@@ -215,7 +219,27 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             both = self._eps(torch.cat([x[rows], x]), torch.cat([timesteps[rows], timesteps]), torch.cat([emb, uncond]))
             out, e_u = both[:len(rows)], both[len(rows):]
         e_c = torch.zeros_like(x).index_add_(0, rows, out * weights.to(out.dtype)[:, None, None, None])
-        return e_c if guidance == 1.0 else e_u + guidance * (e_c - e_u)
+        eps = e_c if guidance == 1.0 else e_u + guidance * (e_c - e_u)
+        if weaker is not None and autoguidance:
+            w_rows, w_emb, w_weights = weaker_terms
+            w_out = weaker._eps(x[w_rows], timesteps[w_rows], w_emb).to(out.dtype)
+            e_w = torch.zeros_like(x).index_add_(0, w_rows, w_out * w_weights.to(out.dtype)[:, None, None, None])
+            eps = eps + autoguidance * (e_c - e_w)
+        return eps
+
+    def check_autoguide(self, weaker: "CountryDiffusion") -> None:
+        """ValueError unless `weaker` can autoguide this model: a country diffusion model with the same countries
+        (same order), image size, patches and noise schedule, so its ε answers the same question."""
+        if not isinstance(weaker, CountryDiffusion):
+            raise ValueError(f"an autoguide must be a country diffusion model, got {type(weaker).__name__}")
+        problems = []
+        if list(weaker.countries) != self.countries:
+            problems.append("a different country list (or order)")
+        for name in ("image_size", "patch_size", "noise_shift", "num_train_timesteps"):
+            if getattr(weaker, name) != getattr(self, name):
+                problems.append(f"{name} {getattr(weaker, name)} vs {getattr(self, name)}")
+        if problems:
+            raise ValueError("this autoguide does not fit the diffusion model: " + "; ".join(problems))
 
     def noise_schedule(self):
         from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
@@ -237,7 +261,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
                init_images: torch.Tensor | None = None, strength: float = 1.0,
                degrid: bool = True, start_prior: bool = True, start_spread: float = 0.0,
                guide: nn.Module | None = None, guide_scale: float = 0.0,
-               seed_low_grid: int = 4) -> torch.Tensor:
+               seed_low_grid: int = 4, autoguide: "CountryDiffusion | None" = None,
+               autoguide_scale: float = 0.0) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for country indices or weights; `latents` fixes the starting noise.
 
         Weights (B, n): each image follows the weighted mixture of its countries' predictions (`mixture_eps`).
@@ -255,6 +280,10 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         guide, guide_scale: classifier guidance (Dhariwal & Nichol, 2021) by a noise-aware country classifier
         (`streetgen.models.country_guide.CountryGuide`, trained for this model): in the guided interval each ε
         loses guide_scale · √(1 − α̅_t) · ∇ log p(country | x_t), on top of classifier-free guidance. 0 = off.
+        autoguide, autoguide_scale: autoguidance (Karras et al., 2024) by a weaker version of this model (e.g. an
+        earlier export): in the guided interval ε gains autoguide_scale · (ε_c − ε_weaker,c), on top of
+        classifier-free guidance; one more forward pass of the weaker model per guided step. 0 = off. Measured on
+        the shipped model with its H100 export as the weaker one: see the pipeline's AUTOGUIDE_SCALE.
         degrid: remove the patch grid from the result (`remove_patch_lattice`; patch models only).
         start_prior: give the starting noise the country's low-frequency signal (models with start_grid > 0; not
         with init_images, which bring their own). start_spread scales the draw around the country's mean: 0 (the
@@ -321,6 +350,15 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         if guide_scale:
             guide.check_matches(self)
             guide_weights = self._country_weights(labels).to(device)
+        autoguide_scale = float(autoguide_scale)
+        if not 0.0 <= autoguide_scale <= 100.0:
+            raise ValueError(f"autoguide_scale must be in [0, 100], got {autoguide_scale!r}")
+        if autoguide_scale and autoguide is None:
+            raise ValueError("autoguide_scale > 0 needs an autoguide (a weaker country diffusion model)")
+        weaker_terms = None
+        if autoguide_scale:
+            self.check_autoguide(autoguide)
+            weaker_terms = autoguide.label_terms(labels)
         if start_prior and self.start_grid and init_images is None:
             a0 = float(sched.alphas_cumprod[int(timesteps[0])])
             z = torch.randn((1 if shared_noise else b, 3 * self.start_grid ** 2), generator=noise_gen) * start_spread
@@ -332,7 +370,8 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
         for i, t in enumerate(timesteps):
             tt = torch.full((b,), int(t), device=device, dtype=torch.long)
             guided = lo <= int(t) / self.num_train_timesteps <= hi
-            eps = self.mixture_eps(x, tt, terms, float(guidance) if guided else 1.0)
+            eps = self.mixture_eps(x, tt, terms, float(guidance) if guided else 1.0, autoguide, weaker_terms,
+                                   autoguide_scale if guided else 0.0)
             if guide_scale and guided:
                 a_t = float(sched.alphas_cumprod[int(t)])
                 eps = eps - guide_scale * (1 - a_t) ** 0.5 * guide.log_prob_grad(x, tt, guide_weights).to(eps)
