@@ -14,7 +14,8 @@
 #     EVAL_N=1 EVAL_COUNTRIES=8 bash tools/device_country.sh
 #
 # Back under $OUT (the tool returns at most 8 files of 16 MiB): log.txt; results.tar.gz holding
-# eval_{shipped,new}_{nN,s9100}.json (the eval's metrics.json for --n EVAL_N and for --n EVAL_N/2 --seed 9100), the
+# eval_{shipped,new}_{nN,s9100}.json (the eval's metrics.json for --n EVAL_N and for --n EVAL_N/2 --seed 9100),
+# with AUTOGUIDED=1 (the default) eval_{shipped_ag,new_ag}_nN.json (shipped+early, new+shipped), the
 # run's metrics.jsonl and curves.png, the export's config.json and README.md; and the export's model.safetensors in
 # pieces (join: cat model.safetensors.part-* > model.safetensors).
 set -euo pipefail
@@ -66,6 +67,24 @@ stamp "judging the new model"; judge "$export_dir" new
 
 cp "$export_dir/config.json" "$export_dir/README.md" runs/device_ft/metrics.jsonl "$kept/"
 cp runs/device_ft/curves.png "$kept/" 2>/dev/null || true
-tar -czf "$OUT/results.tar.gz" -C "$kept" .
+pack() { tar -czf "$OUT/results.tar.gz" -C "$kept" .; }
+pack
 split -b 15M -d "$export_dir/model.safetensors" "$OUT/model.safetensors.part-"
+stamp "results packed"
+
+# Autoguided (the app samples the shipped model autoguided by its earlier export): the shipped route, and the new
+# model autoguided by the shipped one — each training round's predecessor is a weaker model of the same kind.
+# After the pack above, so a call that runs out of time here still brings the plain comparison back.
+if [ "${AUTOGUIDED:-1}" = 1 ]; then
+  judge_n() {  # judge_n ROUTE TAG: the --n EVAL_N requests only
+    $PY -m streetgen.eval --task country --model "$1" --n "$EVAL_N" --countries "$EVAL_COUNTRIES" \
+      --device "$DEVICE" --batch 256 --out "runs/eval/device_$2_n" | grep -E "top1 |top5 |frechet"
+    cp "runs/eval/device_$2_n/metrics.json" "$kept/eval_$2_n$EVAL_N.json"
+  }
+  stamp "judging the shipped route (autoguided by country_diffusion_early)"
+  judge_n country_diffusion+country_diffusion_early shipped_ag
+  stamp "judging the new model autoguided by the shipped one"
+  judge_n "$export_dir+country_diffusion" new_ag
+  pack
+fi
 stamp "done"
