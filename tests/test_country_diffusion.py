@@ -461,7 +461,7 @@ def test_autoguidance_pushes_samples_away_from_the_weaker_models_prediction():
     assert red_minus_blue(pushed) > red_minus_blue(plain) + 0.05
 
 
-def test_pipeline_tells_an_autoguide_from_a_guide_and_applies_its_default_scale(tmp_path, monkeypatch):
+def test_pipeline_tells_an_autoguide_from_a_guide_and_applies_its_default_scale(tmp_path):
     from streetgen.pipelines import country as country_pipeline
 
     model, weaker = _autoguide_pair()

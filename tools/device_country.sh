@@ -53,10 +53,13 @@ $PY -m train.train_country_diffusion --data "${data}_128" --runs-dir runs --name
 export_dir=runs/device_ft/export
 kept=runs/device_kept && rm -rf "$kept" && mkdir -p "$kept"
 
-judge() {  # judge MODEL TAG: the eval's 1,332 requests and 666 on seeds nothing was tuned on
+judge_n() {  # judge_n MODEL TAG: the eval's --n EVAL_N requests (1,332 by default)
   $PY -m streetgen.eval --task country --model "$1" --n "$EVAL_N" --countries "$EVAL_COUNTRIES" \
     --device "$DEVICE" --batch 256 --out "runs/eval/device_$2_n" | grep -E "top1 |top5 |frechet"
   cp "runs/eval/device_$2_n/metrics.json" "$kept/eval_$2_n$EVAL_N.json"
+}
+judge() {  # judge MODEL TAG: judge_n, and half as many requests on seeds nothing was tuned on
+  judge_n "$1" "$2"
   $PY -m streetgen.eval --task country --model "$1" --n $(((EVAL_N + 1) / 2)) --seed 9100 \
     --countries "$EVAL_COUNTRIES" --device "$DEVICE" --batch 256 --out "runs/eval/device_$2_s" \
     | grep -E "top1 |top5 |frechet"
@@ -76,11 +79,6 @@ stamp "results packed"
 # model autoguided by the shipped one — each training round's predecessor is a weaker model of the same kind.
 # After the pack above, so a call that runs out of time here still brings the plain comparison back.
 if [ "${AUTOGUIDED:-1}" = 1 ]; then
-  judge_n() {  # judge_n ROUTE TAG: the --n EVAL_N requests only
-    $PY -m streetgen.eval --task country --model "$1" --n "$EVAL_N" --countries "$EVAL_COUNTRIES" \
-      --device "$DEVICE" --batch 256 --out "runs/eval/device_$2_n" | grep -E "top1 |top5 |frechet"
-    cp "runs/eval/device_$2_n/metrics.json" "$kept/eval_$2_n$EVAL_N.json"
-  }
   stamp "judging the shipped route (autoguided by country_diffusion_early)"
   judge_n country_diffusion+country_diffusion_early shipped_ag
   stamp "judging the new model autoguided by the shipped one"

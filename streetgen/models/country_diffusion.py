@@ -68,6 +68,11 @@ def block_means(images: torch.Tensor, grid: int) -> torch.Tensor:
     return F.interpolate(F.avg_pool2d(images, cell), scale_factor=cell, mode="nearest")
 
 
+def _sum_terms(like: torch.Tensor, rows: torch.Tensor, preds: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per image, the weighted sum of its terms' predictions (`label_terms` rows and weights): (B, 3, H, W)."""
+    return torch.zeros_like(like).index_add_(0, rows, preds * weights.to(preds.dtype)[:, None, None, None])
+
+
 class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
     """ε-prediction DDPM over images in [-1, 1]; `sample` runs DPM-Solver or DDIM with classifier-free guidance."""
 
@@ -218,12 +223,11 @@ class CountryDiffusion(StreetgenModel, architecture="country_diffusion"):
             uncond = self.label_embed.weight[self.null_label].expand(b, -1)
             both = self._eps(torch.cat([x[rows], x]), torch.cat([timesteps[rows], timesteps]), torch.cat([emb, uncond]))
             out, e_u = both[:len(rows)], both[len(rows):]
-        e_c = torch.zeros_like(x).index_add_(0, rows, out * weights.to(out.dtype)[:, None, None, None])
+        e_c = _sum_terms(x, rows, out, weights)
         eps = e_c if guidance == 1.0 else e_u + guidance * (e_c - e_u)
         if weaker is not None and autoguidance:
             w_rows, w_emb, w_weights = weaker_terms
-            w_out = weaker._eps(x[w_rows], timesteps[w_rows], w_emb).to(out.dtype)
-            e_w = torch.zeros_like(x).index_add_(0, w_rows, w_out * w_weights.to(out.dtype)[:, None, None, None])
+            e_w = _sum_terms(x, w_rows, weaker._eps(x[w_rows], timesteps[w_rows], w_emb).to(out.dtype), w_weights)
             eps = eps + autoguidance * (e_c - e_w)
         return eps
 
