@@ -22,9 +22,11 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from streetgen import geo, layout, mapview, world  # noqa: E402
+from streetgen import classes, geo, mapview, world  # noqa: E402
+from streetgen.io import labels as layout  # noqa: E402
+from streetgen.io.photos import read_frames, read_photo, save_gif  # noqa: E402
 from streetgen.pipelines import (STEADY, CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline,  # noqa: E402
-                                 load_city_pipeline, read_frames, read_photo, run_city, save_gif, translate_frames,
+                                 load_city_pipeline, run_city, translate_frames,
                                  translate_panorama)
 
 MAX_RENDERS = 4
@@ -85,7 +87,7 @@ def render_world(place: str, seed: int, size: str, n: int) -> tuple[list, str, d
         except ValueError as err:  # unknown country, place without streets, ...
             raise gr.Error(str(err)) from None
         tag = f"#{i + 1} · seed {s}"
-        gallery += [(sample.image, f"{tag} · photo"), (world.colorize_labels(sample.labels), f"{tag} · labels"),
+        gallery += [(sample.image, f"{tag} · photo"), (classes.colorize_labels(sample.labels), f"{tag} · labels"),
                     (world.colorize_depth(sample.depth), f"{tag} · depth")]
         metas.append(sample.meta)
     return gallery, _summary(metas), {"renders": metas}
@@ -347,7 +349,7 @@ LAYOUT_MODELS = {"World (any country style)": ("layout_world", "spade_world"),  
 LAYOUT_SIZE = (128, 256)  # (height, width) both layout generators make and both SPADE models paint
 CANVAS_SCALE = 2  # the canvas shows the layout at 2× so fingers can paint details
 STYLE_CHOICES = [("Any", "any")] + [(name.replace("_", " ").capitalize(), name) for name in world.FAMILIES]
-BRUSH_COLOURS = ["#%02x%02x%02x" % tuple(int(v) for v in rgb) for rgb in world.PALETTE[:world.VOID]]
+BRUSH_COLOURS = ["#%02x%02x%02x" % tuple(int(v) for v in rgb) for rgb in classes.PALETTE[:classes.VOID]]
 WHITE = 255  # an empty canvas is white, and no class is white: unpainted pixels are told apart by it
 
 
@@ -369,7 +371,7 @@ def _layout_pipelines(model: str) -> tuple[LayoutPipeline, SpadePipeline]:
 def _editor_value(labels: np.ndarray) -> dict:
     """An ImageEditor value whose background is the layout in palette colours, at the canvas scale."""
     h, w = labels.shape
-    shown = Image.fromarray(layout.colorize(labels)).resize((w * CANVAS_SCALE, h * CANVAS_SCALE), Image.NEAREST)
+    shown = Image.fromarray(classes.colorize_labels(labels)).resize((w * CANVAS_SCALE, h * CANVAS_SCALE), Image.NEAREST)
     return {"background": shown, "layers": [], "composite": shown}
 
 
@@ -415,7 +417,7 @@ def layout_to_photo(editor: dict, model: str, style: str, seed: int,
     except ValueError as err:
         raise gr.Error(f"Not a usable layout: {err}") from None
     big = (LAYOUT_SIZE[1] * CANVAS_SCALE, LAYOUT_SIZE[0] * CANVAS_SCALE)
-    return (Image.fromarray(layout.colorize(used)).resize(big, Image.NEAREST),
+    return (Image.fromarray(classes.colorize_labels(used)).resize(big, Image.NEAREST),
             Image.fromarray(photo).resize(big, Image.BICUBIC))
 
 
@@ -504,7 +506,7 @@ def _intermediate(middle: np.ndarray | None) -> tuple[Image.Image | None, str | 
         return Image.fromarray(world.colorize_depth(middle)), path
     path = os.path.join(folder, "labels_class_ids.png")
     Image.fromarray(middle.astype(np.uint8)).save(path)
-    return Image.fromarray(world.colorize_labels(middle)), path
+    return Image.fromarray(classes.colorize_labels(middle)), path
 
 
 def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int,
@@ -603,7 +605,7 @@ def _seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
 
 LEGEND = "<div id='legend-swatches'>" + "".join(
     f"<span class='swatch'><i style='background: rgb{tuple(int(v) for v in rgb)}'></i>{html.escape(name)}</span>"
-    for name, rgb in zip(world.CLASS_NAMES, world.PALETTE)) + "</div>"
+    for name, rgb in zip(classes.CLASS_NAMES, classes.PALETTE)) + "</div>"
 
 CSS = """
 #render button, button#render, button#surprise { min-height: 64px; font-size: 1.25rem; }

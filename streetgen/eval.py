@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from streetgen import geo, world
+from streetgen import classes, geo, world
 from streetgen.metrics import diversity, frechet_distance, kernel_distance, mean_iou, topk_accuracy
 
 JUDGE_EVAL_SEED = 9003  # reference renders and requests; disjoint from judge training (9001/9002)
@@ -231,7 +231,7 @@ def _layout_data(n: int, data: str, size: tuple[int, int] = LAYOUT_SIZE
         from PIL import Image
 
         from streetgen.data.paired import LabelPairs
-        from streetgen.layout import fit_layout
+        from streetgen.io.labels import fit_layout
 
         root = Path(data.split(":", 1)[1]) / "val"
         pairs = LabelPairs(root / "images", root / "labels")
@@ -242,7 +242,7 @@ def _layout_data(n: int, data: str, size: tuple[int, int] = LAYOUT_SIZE
             left = (w - CAMVID_SIZE[1]) // 2
             im = Image.fromarray(photo).resize((w, h), Image.BILINEAR, reducing_gap=2.0)
             photos.append(np.asarray(im)[:, left:left + CAMVID_SIZE[1]])
-            labels.append(fit_layout(np.minimum(label, world.VOID), CAMVID_SIZE, mode="crop"))
+            labels.append(fit_layout(np.minimum(label, classes.VOID), CAMVID_SIZE, mode="crop"))
         return np.stack(labels), np.stack(photos), None
     if data != "world":
         raise ValueError(f"layout data must be 'world' or 'camvid:ROOT', got {data!r}")
@@ -317,7 +317,7 @@ def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, da
         fake_layouts = np.concatenate([np.stack(LayoutPipeline(net)(n=min(16, n - i), seed=JUDGE_EVAL_SEED + i))
                                        for i in range(0, n, 16)])
         if fake_layouts.shape[1:] != layouts.shape[1:]:  # e.g. CamVid val crops: compare the same field of view
-            from streetgen.layout import fit_layout
+            from streetgen.io.labels import fit_layout
 
             fake_layouts = np.stack([fit_layout(m, layouts.shape[1:], mode="crop") for m in fake_layouts])
         dist = layout_distance(fake_layouts, layouts)
@@ -349,7 +349,7 @@ def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, da
     if depth_judge is not None and depth is not None and not prefix:
         import torch
 
-        from streetgen.judges import MAX_DEPTH
+        from streetgen.models.judges import MAX_DEPTH
 
         with torch.no_grad():
             d = np.concatenate([depth_judge.predict(_to_tensor(photos[i:i + 64])).numpy()

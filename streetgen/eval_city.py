@@ -30,7 +30,7 @@ import numpy as np
 from streetgen import geo, world
 from streetgen.eval import _segment as segment
 from streetgen.eval import _to_tensor as _tensor
-from streetgen.judges import MAX_DEPTH
+from streetgen.models.judges import MAX_DEPTH
 from streetgen.metrics import mean_iou, warp_error
 
 CITY_EVAL_SEED = 9004  # renders here: disjoint from judge (9001/9002) and generator (small) seeds

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-NUM_CLASSES = 11  # the CamVid classes; id 11 (void) is ignored by every measure here
+from streetgen.classes import NUM_CLASSES  # id 11 (void) is ignored by every measure here
+
 
 
 def _as_maps(labels: np.ndarray) -> np.ndarray:

@@ -28,12 +28,12 @@ import numpy as np
 from PIL import Image
 
 from streetgen.data.image import open_image, to_rgb8
+from streetgen.validate import MAX_READ_SIDE
 
 FACES = ("front", "right", "back", "left", "up", "down")
 FACE_ANGLES = {"front": (0.0, 0.0), "right": (90.0, 0.0), "back": (180.0, 0.0), "left": (-90.0, 0.0),
                "up": (0.0, 90.0), "down": (0.0, -90.0)}  # (yaw, pitch) in degrees
 MIN_HEIGHT = 8
-MAX_SIDE = 4096  # faces, views and merged panorama heights
 MAX_PANO_WIDTH = 16384  # Street View's largest panoramas are 16384×8192; larger files are refused before decoding
 _CHUNK = 1 << 20  # output pixels per pass: bounds the float temporaries (~100 MB) for big outputs
 
@@ -56,8 +56,8 @@ def _check_pano(pano: np.ndarray) -> np.ndarray:
 
 
 def _check_side(n: object, what: str) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SIDE:
-        raise ValueError(f"{what} must be an integer between 1 and {MAX_SIDE}, got {n!r}")
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_READ_SIDE:
+        raise ValueError(f"{what} must be an integer between 1 and {MAX_READ_SIDE}, got {n!r}")
     return int(n)
 
 
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             missing = [f"{f}.png" for f in FACES if not (folder / f"{f}.png").is_file()]
             if missing:
                 raise ValueError(f"{folder} is missing face images: {', '.join(missing)}")
-            faces = {f: _read(folder / f"{f}.png", MAX_SIDE, MAX_SIDE, "face") for f in FACES}
+            faces = {f: _read(folder / f"{f}.png", MAX_READ_SIDE, MAX_READ_SIDE, "face") for f in FACES}
             size = None if args.height is None else (args.height, 2 * args.height)
             pano = cube_to_equirect(faces, size)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,8 @@ def _write(out_dir: Path, stem: Path, photo: np.ndarray, middle: np.ndarray | No
     """The photo and the route's intermediate: depth (float, metres) or a label map (integer class ids)."""
     from PIL import Image
 
-    from streetgen.world import colorize_depth, colorize_labels
+    from streetgen.world import colorize_depth
+    from streetgen.classes import colorize_labels
 
     (out_dir / stem).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(photo).save(out_dir / f"{stem}.png")
@@ -78,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from streetgen.pipelines.city import (STEADY, AnyCityPipeline, LayoutRoutePipeline, load_city_pipeline,
-                                          read_frames, read_photo, run_city, target_country, translate_frames,
+                                          run_city, target_country, translate_frames,
                                           translate_panorama)
-    from streetgen.pipelines.country import save_gif
+    from streetgen.io.photos import read_frames, read_photo, save_gif
 
     out_dir = Path(args.out)
     try:

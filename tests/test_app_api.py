@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from streetgen import world
+from streetgen import classes, world
 
-PALETTE = {tuple(int(v) for v in rgb) for rgb in world.PALETTE}
+PALETTE = {tuple(int(v) for v in rgb) for rgb in classes.PALETTE}
 
 
 from conftest import gallery_images as _images  # noqa: E402

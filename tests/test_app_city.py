@@ -56,14 +56,14 @@ def test_depth_route_shows_the_depth(client, paris):
 def test_layout_route_shows_the_layout(client, paris):
     """The layout route paints the map it shows: the class-id PNG and its colours agree, the road stays where the
     photo's road is, and a target the painter does not know (a country) is refused by name."""
-    from streetgen import world
+    from streetgen import classes
 
     out, shown, ids_file, note = client.predict(handle_file(paris), LAYOUT, "Tokyo", 0.2, 0,
                                                 api_name="/translate_city")
     ids = np.asarray(Image.open(ids_file))
     assert _rgb(out).shape == (256, 256, 3) and ids.shape == (256, 256) and ids.max() <= 10
-    assert (_rgb(shown) == world.colorize_labels(ids)).all() and "toward Tokyo" in note
-    road = world.CLASS_NAMES.index("Road")
+    assert (_rgb(shown) == classes.colorize_labels(ids)).all() and "toward Tokyo" in note
+    road = classes.CLASS_NAMES.index("Road")
     assert (ids[-32:] == road).mean() > 0.5  # the street in front of the camera is read as road
     other, _, _, _ = client.predict(handle_file(paris), LAYOUT, "Cairo", 0.2, 0, api_name="/translate_city")
     assert np.abs(_rgb(other).astype(int) - _rgb(out)).mean() > 5  # another city, another painting

@@ -11,7 +11,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from streetgen import world
-from streetgen.world import CLASS_NAMES, PALETTE
+from streetgen.classes import CLASS_NAMES, PALETTE
 
 WORLD, CAMVID = "World (any country style)", "CamVid (real Cambridge photos, non-commercial)"
 SKY, BUILDING, ROAD = (CLASS_NAMES.index(c) for c in ("Sky", "Building", "Road"))

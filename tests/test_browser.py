@@ -246,7 +246,7 @@ def test_layout_tab_paint_two_strokes(browser, app_url, tmp_path):
     import torch
 
     import streetgen
-    from streetgen.world import CLASS_NAMES, PALETTE
+    from streetgen.classes import CLASS_NAMES, PALETTE
 
     page = browser.new_page(viewport={"width": 1366, "height": 1000})
     page.goto(app_url, wait_until="networkidle")
@@ -293,7 +293,7 @@ def test_layout_tab_paint_two_strokes(browser, app_url, tmp_path):
 def test_city_tab_upload_depth_route(browser, app_url, tmp_path):
     """Upload a photo (an RGBA PNG, converted with a note), tap the depth route, translate: the translated photo
     and the depth map appear, the translation keeps the photo's size and the depth map is far (dark) in the sky."""
-    from streetgen import world
+    from streetgen import classes, world
 
     sample = world.render_city("Paris", seed=7, size=(192, 256))
     rgba = np.dstack([sample.image, np.full(sample.image.shape[:2], 255, np.uint8)])
@@ -317,7 +317,7 @@ def test_city_tab_upload_depth_route(browser, app_url, tmp_path):
 
     translated, depth_map = fetch(out), fetch(depth)
     assert translated.shape == (192, 256) and depth_map.shape[:2] == (192, 256)
-    sky = sample.labels == world.CLASS_NAMES.index("Sky")
+    sky = sample.labels == classes.CLASS_NAMES.index("Sky")
     assert sky.mean() > 0.05 and depth_map[sky].mean() < depth_map[~sky].mean()  # near = bright, the sky is far
     ctx.close()
 

@@ -206,15 +206,15 @@ def test_resave_refreshes_card(tmp_path):
 
 
 def test_fresh_process_finds_model_classes_inside_the_package(tmp_path, monkeypatch):
-    judges = pytest.importorskip("streetgen.judges")  # a real model module elsewhere in the package
+    judges = pytest.importorskip("streetgen.models.judges")  # a real model module elsewhere in the package
     judges.PlaceJudge(countries=["FR", "JP"], width=4).save_pretrained(tmp_path / "judge")
-    # simulate a process that never imported streetgen.judges: the loader must find and import it itself
+    # simulate a process that never imported streetgen.models.judges: the loader must find and import it itself
     monkeypatch.delitem(REGISTRY, "place_judge")
-    monkeypatch.delitem(sys.modules, "streetgen.judges")
+    monkeypatch.delitem(sys.modules, "streetgen.models.judges")
     monkeypatch.setattr(streetgen, "judges", judges)  # undone at teardown: later tests see the original module
     m = streetgen.load(tmp_path / "judge")
     assert type(m).__name__ == "PlaceJudge" and m.countries == ["FR", "JP"] and not m.training
-    assert sys.modules["streetgen.judges"] is not judges
+    assert sys.modules["streetgen.models.judges"] is not judges
 
 
 def test_add_evaluation_records_commands_and_numbers(tmp_path):

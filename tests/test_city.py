@@ -14,7 +14,8 @@ from streetgen import world
 from streetgen.models.cyclegan import CycleGenerator
 from streetgen.metrics import warp_error
 from streetgen.models.pix2pix import MAX_DEPTH, MIN_DEPTH, UNetTranslator, depth_to_unit, unit_to_depth
-from streetgen.pipelines import (AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline, read_frames, read_photo,
+from streetgen.io.photos import read_frames, read_photo
+from streetgen.pipelines import (AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline,
                                  steady_frames, translate_frames)
 from streetgen.pipelines.city import target_country
 

@@ -239,7 +239,7 @@ def test_semantic_loss_rewards_kept_structure():
         return x.clamp(-1, 1), labels
 
     torch.manual_seed(0)
-    from streetgen.judges import Segmenter
+    from streetgen.models.judges import Segmenter
 
     seg = Segmenter(width=8)
     acc = pretrain_segmenter(seg, lambda s: scene(8, torch.Generator().manual_seed(s)), steps=200, log=None)

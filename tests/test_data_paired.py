@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from streetgen.data import DepthPairs, ImageFolder, LabelPairs, Unpaired, read_depth, read_rgb
-from streetgen.world import PALETTE
+from streetgen.classes import PALETTE
 
 H, W = 12, 16
 

@@ -10,7 +10,7 @@ import torch
 
 import streetgen
 from streetgen import metrics, world
-from streetgen.judges import DepthEstimator, PlaceJudge, Segmenter
+from streetgen.models.judges import DepthEstimator, PlaceJudge, Segmenter
 from streetgen.models.base import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -125,7 +125,7 @@ def test_discriminator_inputs():
 
 
 def test_data_helpers():
-    from streetgen.layout import fill_void
+    from streetgen.io.labels import fill_void
     from train.train_layout_gan import real_batch
 
     m = np.array([[[0, 11, 11, 3]]], np.uint8)
@@ -210,7 +210,7 @@ def test_layout_pipeline_seeds_and_bad_arguments():
 def test_shipped_layout_generators_make_street_layouts(name):
     """The shipped checkpoints load and make street-like maps: sky on top and road at the bottom, several classes."""
     from streetgen.pipelines import LayoutPipeline
-    from streetgen.world import CLASS_NAMES
+    from streetgen.classes import CLASS_NAMES
 
     maps = np.stack(LayoutPipeline.from_pretrained(name)(n=8, seed=0))
     assert maps.shape == (8, 128, 256)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from streetgen.layout import (MAX_FAR_SHARE, PALETTE, VOID, check_layout, colorize, content_box,
-                              far_from_palette_share, fit_layout, read_layout, snap_to_palette)
+from streetgen.classes import PALETTE, VOID, colorize_labels
+from streetgen.io.labels import (MAX_FAR_SHARE, check_layout, content_box, far_from_palette_share, fit_layout, read_layout, snap_to_palette)
 
 
 def _street(h=24, w=48) -> np.ndarray:
@@ -29,8 +29,8 @@ def test_exact_palette_colours_give_exact_ids():
     ids = np.arange(12, dtype=np.uint8).reshape(3, 4)
     assert (snap_to_palette(PALETTE[ids]) == ids).all()
     lab = _street()
-    assert (read_layout(colorize(lab)) == lab).all()
-    assert (read_layout(Image.fromarray(colorize(lab))) == lab).all()
+    assert (read_layout(colorize_labels(lab)) == lab).all()
+    assert (read_layout(Image.fromarray(colorize_labels(lab))) == lab).all()
 
 
 def test_jittered_and_off_palette_colours_snap_to_the_nearest():
@@ -65,7 +65,7 @@ def test_photos_and_other_palettes_are_refused_not_snapped():
             read_layout(Image.fromarray(sample.image))
         with pytest.raises(ValueError, match="looks like a photo"):
             read_layout(_png(Image.fromarray(sample.image)))
-        colours = colorize(sample.labels)
+        colours = colorize_labels(sample.labels)
         blurred = np.asarray(Image.fromarray(colours).resize((192, 192), Image.BILINEAR)
                              .filter(ImageFilter.GaussianBlur(1.2)))
         for kept in (_jpeg(colours, 20), blurred):
@@ -103,7 +103,7 @@ def test_class_id_pngs_l_p_16bit_and_rgb_id_maps():
 
 def test_rgba_transparent_is_void_and_grayscale_photos_are_refused(tmp_path):
     lab = _street()
-    rgba = np.concatenate([colorize(lab), np.full(lab.shape + (1,), 255, np.uint8)], -1)
+    rgba = np.concatenate([colorize_labels(lab), np.full(lab.shape + (1,), 255, np.uint8)], -1)
     rgba[:4, :, 3] = 0
     out = read_layout(Image.fromarray(rgba, "RGBA"))
     assert (out[:4] == VOID).all() and (out[4:] == lab[4:]).all()
@@ -111,7 +111,7 @@ def test_rgba_transparent_is_void_and_grayscale_photos_are_refused(tmp_path):
     with pytest.raises(ValueError, match="grayscale"):
         read_layout(gray)
     path = tmp_path / "lab.png"
-    Image.fromarray(colorize(lab)).save(path)
+    Image.fromarray(colorize_labels(lab)).save(path)
     assert (read_layout(path) == lab).all() and (read_layout(str(path)) == lab).all()
 
 
@@ -131,9 +131,9 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
 def test_huge_and_tiny_images():
     lab = _street(3, 5)
     big = np.kron(lab, np.ones((1200, 1200), np.uint8))  # 3600 x 6000
-    out = read_layout(Image.fromarray(colorize(big)), max_side=600)
+    out = read_layout(Image.fromarray(colorize_labels(big)), max_side=600)
     assert max(out.shape) == 600 and set(np.unique(out)) == set(np.unique(lab))
-    tiny = read_layout(Image.fromarray(colorize(lab[:2, :2])))
+    tiny = read_layout(Image.fromarray(colorize_labels(lab[:2, :2])))
     assert tiny.shape == (2, 2)
     fitted = fit_layout(tiny, (64, 64), mode="stretch")
     assert fitted.shape == (64, 64) and set(np.unique(fitted)) == set(np.unique(tiny))
@@ -165,7 +165,7 @@ def test_check_layout_rejects_empty_and_single_class_maps():
 
 
 def test_fill_void_turns_a_sketch_into_a_scene():
-    from streetgen.layout import fill_void
+    from streetgen.io.labels import fill_void
 
     sketch = np.full((8, 6), VOID, np.uint8)
     sketch[1, 1:5], sketch[6, 1:5] = 0, 3  # a Sky stroke high, a Road stroke low

@@ -9,7 +9,7 @@ from PIL import Image
 
 import streetgen
 from streetgen import world
-from streetgen.judges import Segmenter
+from streetgen.models.judges import Segmenter
 from streetgen.models.spade import SpadeGenerator
 from streetgen.pipelines import LayoutRoutePipeline, load_city_pipeline, run_city, translate_panorama
 

@@ -7,7 +7,7 @@ import torch
 from streetgen import world
 from streetgen.pipelines import CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline
 from streetgen.pipelines.city import AnyCityPipeline, LayoutRoutePipeline
-from streetgen.seeds import MAX_SEED, check_seed
+from streetgen.validate import MAX_SEED, check_seed
 
 RULE = "seed must be a whole number from 0 to"
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import streetgen
-from streetgen.layout import colorize
+from streetgen.classes import colorize_labels
 from streetgen.models.spade import SpadeGenerator
 
 TINY = dict(channels=[32, 32, 16, 16], spade_hidden=16, latent_dim=8)
@@ -77,7 +77,7 @@ def test_trainer_on_world_data_and_pipeline(tmp_path):
     assert list((tmp_path / "runs" / "w" / "samples").glob("*.png"))
     pipe = SpadePipeline(streetgen.load(str(export)))
     assert pipe.size == (64, 128) and "nordic" in pipe.styles
-    layout = colorize(_street(30, 60).numpy())  # another size: fitted with its aspect kept
+    layout = colorize_labels(_street(30, 60).numpy())  # another size: fitted with its aspect kept
     a, b = pipe(layout, seed=4), pipe(layout, seed=4)
     assert a.shape == (64, 128, 3) and a.dtype == np.uint8 and (a == b).all()
     assert not (pipe(layout, seed=5) == a).all()

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from streetgen import geo, world
+from streetgen import classes, geo, world
+from streetgen.classes import BUILDING, CAR, ROAD, SKY, VOID
 from streetgen.world.style import CITY_SPECS
 
-SKY, BUILDING, POLE, ROAD, PAVEMENT, TREE, SIGN, FENCE, CAR, PED, BIKE, VOID = range(12)
 
 
 def test_determinism_identical_bytes():
@@ -197,9 +197,9 @@ def test_bad_country_and_city():
 
 def test_colorize():
     s = world.render(41.9, 12.5, seed=0, size=64)
-    lab = world.colorize_labels(s.labels)
+    lab = classes.colorize_labels(s.labels)
     assert lab.shape == (64, 64, 3)
-    palette = {tuple(c) for c in world.PALETTE}
+    palette = {tuple(c) for c in classes.PALETTE}
     assert {tuple(c) for c in lab.reshape(-1, 3)} <= palette
     dep = world.colorize_depth(s.depth)
     assert dep.shape == (64, 64, 3) and dep.dtype == np.uint8

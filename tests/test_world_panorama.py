@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from streetgen import geo, panorama, world
+from streetgen import classes, geo, panorama, world
 
-SKY, ROAD = world.CLASS_NAMES.index("Sky"), world.CLASS_NAMES.index("Road")
+SKY, ROAD = classes.CLASS_NAMES.index("Sky"), classes.CLASS_NAMES.index("Road")
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def paris():
 
 def test_shape_dtypes_and_determinism(paris):
     assert paris.image.shape == (128, 256, 3) and paris.image.dtype == np.uint8
-    assert paris.labels.shape == (128, 256) and paris.labels.max() <= world.VOID
+    assert paris.labels.shape == (128, 256) and paris.labels.max() <= classes.VOID
     assert paris.depth.shape == (128, 256) and paris.depth.dtype == np.float32
     assert paris.meta["projection"] == "equirectangular" and paris.meta["famous_city"] == "Paris"
     c = geo.FAMOUS_CITIES["Paris"]

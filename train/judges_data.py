@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from streetgen import geo, world
-from streetgen.judges import CLIMATES
+from streetgen.models.judges import CLIMATES
 
 JUDGE_TRAIN_SEED, JUDGE_TEST_SEED = 9001, 9002
 

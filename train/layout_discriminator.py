@@ -25,7 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from streetgen.models.layout_gan import LRELU_GAIN, NUM_CLASSES, EqualConv2d, EqualLinear, default_channels
+from streetgen.classes import NUM_CLASSES
+from streetgen.models.layout_gan import LRELU_GAIN, EqualConv2d, EqualLinear, default_channels
 
 MODES = ("st", "soft")
 

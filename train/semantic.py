@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from streetgen.judges import IGNORE, Segmenter
+from streetgen.classes import IGNORE
+from streetgen.models.judges import Segmenter
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:

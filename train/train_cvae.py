@@ -12,7 +12,6 @@ reconstruction loss, the KL term and the total loss in runs/<name>/curves.png.
 """
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +68,7 @@ class JudgePerceptualLoss(torch.nn.Module):
         return self
 
     def forward(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from streetgen.judges import _normalise
+        from streetgen.models.judges import _normalise
 
         size = (self.judge.input_size, self.judge.input_size)
         a, b = (_normalise(F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True))

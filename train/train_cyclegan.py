@@ -36,7 +36,8 @@ import torch.nn as nn
 import streetgen
 from streetgen import geo, world
 from streetgen.data import ImageFolder
-from streetgen.judges import NUM_CLASSES, Segmenter
+from streetgen.classes import NUM_CLASSES
+from streetgen.models.judges import Segmenter
 from streetgen.models.card import ModelCardInfo, read_card
 from streetgen.models.cyclegan import CycleGenerator
 from train.common.ema import EMA

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shlex
 import sys
 import time
@@ -26,8 +25,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streetgen import geo, world  # noqa: E402
-from streetgen.judges import IGNORE, MAX_DEPTH, CityJudge, DepthEstimator, PlaceJudge, Segmenter  # noqa: E402
+from streetgen import classes, geo, world  # noqa: E402
+from streetgen.classes import IGNORE  # noqa: E402
+from streetgen.models.judges import MAX_DEPTH, CityJudge, DepthEstimator, PlaceJudge, Segmenter  # noqa: E402
 from streetgen.metrics import class_iou  # noqa: E402
 from train.judges_data import (JUDGE_TEST_SEED, JUDGE_TRAIN_SEED, judge_countries, load_camvid,  # noqa: E402
                                render_city_arrays, render_world_arrays)
@@ -104,7 +104,7 @@ def evaluate_seg(model: Segmenter, images: np.ndarray, labels: np.ndarray, batch
     ious = class_iou(pred.numpy(), labels)
     present = [v for v in ious if v == v]
     return {"miou": float(np.mean(present)),
-            "per_class_iou": {n: round(v, 4) for n, v in zip(world.CLASS_NAMES, ious) if v == v}}
+            "per_class_iou": {n: round(v, 4) for n, v in zip(classes.CLASS_NAMES, ious) if v == v}}
 
 
 @torch.no_grad()

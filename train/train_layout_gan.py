@@ -30,11 +30,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from streetgen import geo, world
-from streetgen.layout import fill_void
+from streetgen import classes, geo, world
+from streetgen.io.labels import fill_void
 from streetgen.layout_stats import layout_distance
 from streetgen.models.card import ModelCardInfo
-from streetgen.models.layout_gan import NUM_CLASSES, LayoutGenerator, default_channels
+from streetgen.classes import NUM_CLASSES
+from streetgen.models.layout_gan import LayoutGenerator, default_channels
 from train.common.ema import EMA, _unwrap
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 from train.layout_discriminator import MODES, LayoutDiscriminator, fake_input, real_input, stddev_group
@@ -146,7 +147,7 @@ def samples_view(model: LayoutGenerator, reals: torch.Tensor, n: int = 12) -> tu
     """First row real maps, then n EMA samples (fixed latents, constant noise), colourised."""
     fakes = model.sample(n, generator=torch.Generator().manual_seed(0), noise_mode="const").cpu()
     labels = torch.cat([reals.cpu(), fakes]).numpy()
-    return world.colorize_labels(labels), ["real"] * len(reals) + ["generated"] * n
+    return classes.colorize_labels(labels), ["real"] * len(reals) + ["generated"] * n
 
 
 @torch.no_grad()

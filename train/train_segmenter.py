@@ -22,8 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from streetgen import geo, world
-from streetgen.judges import IGNORE, Segmenter
+from streetgen import classes, geo, world
+from streetgen.classes import IGNORE
+from streetgen.models.judges import Segmenter
 from streetgen.models.card import ModelCardInfo
 from train.common.ema import EMA
 from train.common.loop import TrainConfig, Trainer, parse_config
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     def show(m: Segmenter) -> tuple[np.ndarray, list[str]]:
         pred = m.predict(_to_tensor(test_images[::10]).to(trainer.device)).cpu().numpy()
-        rows = np.stack([test_images[::10], world.colorize_labels(test_labels[::10]), world.colorize_labels(pred)], 1)
+        rows = np.stack([test_images[::10], classes.colorize_labels(test_labels[::10]), classes.colorize_labels(pred)], 1)
         return rows.reshape(-1, *rows.shape[2:]), ["photo", "true", "predicted"] * len(pred)
 
     trainer.set_sampler(model, show, ema, ncols=6)

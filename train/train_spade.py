@@ -25,9 +25,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from streetgen import geo, world
+from streetgen import classes, geo, world
 from streetgen.models.card import ModelCardInfo
-from streetgen.models.spade import NUM_CLASSES, SpadeGenerator
+from streetgen.classes import NUM_IDS
+from streetgen.models.spade import SpadeGenerator
 from train.common.ema import EMA
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 from train.judges_data import judge_countries, load_camvid, render_world_arrays
@@ -189,14 +190,14 @@ def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
 
 
 def one_hot(labels: torch.Tensor) -> torch.Tensor:
-    return F.one_hot(labels, NUM_CLASSES).permute(0, 3, 1, 2).float().contiguous()
+    return F.one_hot(labels, NUM_IDS).permute(0, 3, 1, 2).float().contiguous()
 
 
 def samples_view(model: SpadeGenerator, data: PairData, show: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Per shown layout: label map | real photo | three seeds (the EMA generator, eval mode)."""
     device = next(model.parameters()).device
     x, y, s = data.batch(show, None, device)
-    rows = [world.colorize_labels(y.cpu().numpy()), ((x + 1) * 127.5).round().clamp(0, 255).byte()
+    rows = [classes.colorize_labels(y.cpu().numpy()), ((x + 1) * 127.5).round().clamp(0, 255).byte()
             .permute(0, 2, 3, 1).cpu().numpy()]
     for seed in SHOW_SEEDS:
         out = model.synthesize(y, generator=torch.Generator().manual_seed(seed), style=s if model.styles else None)
@@ -245,13 +246,13 @@ def main(argv: list[str] | None = None) -> Path | None:
     data, camvid = load_data(cfg, size)
     channels = [int(c) for c in cfg.channels.split(",")]
     styles = style_names(cfg)
-    model = SpadeGenerator(num_classes=NUM_CLASSES, image_size=size, channels=channels, spade_hidden=cfg.spade_hidden,
+    model = SpadeGenerator(num_classes=NUM_IDS, image_size=size, channels=channels, spade_hidden=cfg.spade_hidden,
                            latent_dim=cfg.latent_dim, styles=styles)
     if cfg.init_from:
         borrowed = init_spade_from(model, cfg.init_from)
         if borrowed:
             print("styles started from another row: " + ", ".join(borrowed), flush=True)
-    disc = MultiscaleDiscriminator(NUM_CLASSES, cfg.d_width, cfg.d_layers, cfg.d_scales)
+    disc = MultiscaleDiscriminator(NUM_IDS, cfg.d_width, cfg.d_layers, cfg.d_scales)
     # TTUR (Heusel et al.): the discriminator learns 4x faster instead of taking several steps per G step
     opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))

@@ -1,7 +1,7 @@
 """Paired folders: photos with label maps (CamVid style) or with depth maps, matched by file stem.
 
     pairs = LabelPairs("camvid/train/images", "camvid/train/labels")              # class-id PNGs, 11 = void
-    pairs = LabelPairs(imgs, colour_labels, palette=streetgen.world.PALETTE)      # colour label images
+    pairs = LabelPairs(imgs, colour_labels, palette=streetgen.classes.PALETTE)      # colour label images
     image, label = pairs[0]      # (H, W, 3) uint8 RGB, (H, W) uint8 ids with void → ignore_index
     depth = DepthPairs(imgs, "depth", encoding="mm")[0][1]                       # (H, W) float32 metres
 

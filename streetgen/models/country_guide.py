@@ -7,7 +7,7 @@ pull: a small classifier that reads the *noisy* image x_t at timestep t, and who
 nudges every denoising step toward pictures it takes for that country.
 
 It is trained from scratch on its own renders by `train/train_country_guide.py`; it is not the place judge
-(`streetgen.judges`) and shares no weights, data seeds or architecture with it, so that the judge stays an outside
+(`streetgen.models.judges`) and shares no weights, data seeds or architecture with it, so that the judge stays an outside
 referee of whether the pictures look like their country.
 
 Why patches: like the diffusion U-Net it reads 4×4 pixel patches (128² → 48 channels at 32²), so the extra

@@ -2,7 +2,7 @@
 
     g = LayoutGenerator()                        # 4×8 constant → 128×256 logits
     labels = g.sample(4, generator=torch.Generator().manual_seed(0))   # (4, 128, 256) int64 in 0..10
-    rgb = streetgen.world.colorize_labels(labels.numpy())              # exactly palette colours
+    rgb = streetgen.classes.colorize_labels(labels.numpy())              # exactly palette colours
 
 The parts, as in StyleGAN2 (Karras et al. 2020), scaled down to what a label map needs:
 - mapping network: z → pixel norm → `mapping_layers` equalised linear layers (lr multiplier 0.01) → w. w_avg, the
@@ -25,9 +25,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from streetgen.classes import NUM_CLASSES
 from streetgen.models.base import StreetgenModel
 
-NUM_CLASSES = 11  # CamVid classes without void
 LRELU_GAIN = math.sqrt(2)  # keeps unit variance through leaky ReLU(0.2), as StyleGAN's bias_act does
 
 

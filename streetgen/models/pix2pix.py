@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from streetgen.models.base import StreetgenModel
 
-MIN_DEPTH, MAX_DEPTH = 0.5, 200.0  # metres; the same range as the depth judge (streetgen.judges.MAX_DEPTH)
+MIN_DEPTH, MAX_DEPTH = 0.5, 200.0  # metres; the same range as the depth judge (streetgen.models.judges.MAX_DEPTH)
 KINDS = ("image_to_depth", "depth_to_image")
 
 

@@ -22,9 +22,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
+from streetgen.classes import NUM_IDS
 from streetgen.models.base import StreetgenModel
 
-NUM_CLASSES = 12  # the 11 CamVid classes + void (11): void is a class here, the generator must paint something
 
 
 def _act(x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +83,7 @@ class SpadeGenerator(StreetgenModel, architecture="spade"):
     last row means "any style".
     """
 
-    def __init__(self, num_classes: int = NUM_CLASSES, image_size: tuple[int, int] | list[int] = (128, 256),
+    def __init__(self, num_classes: int = NUM_IDS, image_size: tuple[int, int] | list[int] = (128, 256),
                  channels: tuple[int, ...] | list[int] = (256, 256, 128, 64, 32, 32), spade_hidden: int = 64,
                  latent_dim: int = 64, styles: list[str] | None = None, norm: str = "batch"):
         super().__init__()

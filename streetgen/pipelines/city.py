@@ -7,7 +7,7 @@
     out = AnyCityPipeline.from_pretrained("country_diffusion")(photo, "Venice", strength=0.2, seed=0)
 
 Photos may be any size and mode (`read_photo` converts RGBA / CMYK / 16-bit / grayscale and shrinks anything whose
-long side is above MAX_SIDE); CycleGAN and pix2pix are fully convolutional and keep the photo's size, the any-city
+long side is above MAX_TRANSLATE_SIDE); CycleGAN and pix2pix are fully convolutional and keep the photo's size, the any-city
 route works at its model's square size and returns the photo's aspect. `translate_frames` runs any of them over a
 sequence with one seed (and one noise) for every frame and carries the previous output along the optical flow, so
 a still scene stays still and a pan does not shimmer.
@@ -15,63 +15,15 @@ a still scene stays still and a pan does not shimmer.
 from __future__ import annotations
 
 import math
-import os
 from typing import Callable, Union
 
 import numpy as np
 from PIL import Image
 
 from streetgen import geo
-from streetgen.seeds import check_seed
+from streetgen.io.photos import MAX_FRAMES, PhotoInput, read_photo
+from streetgen.validate import MAX_TRANSLATE_SIDE, check_seed
 
-MAX_SIDE = 512  # CPU cost grows with the pixel count; 512 keeps one translation within a few seconds
-MAX_FRAMES = 64
-PhotoInput = Union[np.ndarray, Image.Image, str, os.PathLike]
-
-
-def read_photo(photo: PhotoInput, max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]:
-    """(uint8 (H, W, 3), note): any image or path as RGB, shrunk so its long side is at most `max_side`; the note
-    says what was changed (empty when nothing was). ValueError for what is not an image."""
-    from streetgen.data.image import to_rgb8
-
-    notes = []
-    if isinstance(photo, (str, os.PathLike)):
-        try:
-            with Image.open(photo) as img:
-                img.load()
-                mode = img.mode
-                arr = to_rgb8(img, os.path.basename(str(photo)))
-        except (OSError, SyntaxError, Image.DecompressionBombError) as err:
-            raise ValueError(f"not a readable image: {os.path.basename(str(photo))} ({err})") from None
-        if mode != "RGB":
-            notes.append(f"converted from {mode} to RGB")
-    elif isinstance(photo, Image.Image):
-        arr = to_rgb8(photo)
-        if photo.mode != "RGB":
-            notes.append(f"converted from {photo.mode} to RGB")
-    else:
-        arr = np.asarray(photo)
-        if arr.ndim == 2:
-            arr = np.repeat(arr[..., None], 3, axis=-1)
-            notes.append("grayscale repeated to RGB")
-        if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
-            raise ValueError(f"a photo must be (H, W, 3) or (H, W, 4), got shape {arr.shape}")
-        if arr.dtype != np.uint8:
-            if arr.dtype == np.uint16:
-                arr = np.round(arr / 257.0).astype(np.uint8)
-                notes.append("16-bit reduced to 8-bit")
-            else:
-                raise ValueError(f"a photo must be uint8 or uint16, got {arr.dtype}")
-        arr = np.ascontiguousarray(arr[..., :3])
-    h, w = arr.shape[:2]
-    if min(h, w) < 16:
-        raise ValueError(f"the photo is too small ({w}×{h}); at least 16 pixels per side")
-    if max(h, w) > max_side:
-        s = max_side / max(h, w)
-        size = (max(16, round(w * s)), max(16, round(h * s)))
-        arr = np.asarray(Image.fromarray(arr).resize(size, Image.LANCZOS, reducing_gap=3.0))
-        notes.append(f"resized from {w}×{h} to {size[0]}×{size[1]}")
-    return arr, "; ".join(notes)
 
 
 class CycleGANPipeline:
@@ -240,29 +192,6 @@ class AnyCityPipeline:
         return np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))  # back to the photo's aspect
 
 
-def read_frames(source: str | os.PathLike, max_frames: int = MAX_FRAMES) -> list[np.ndarray]:
-    """Frames of an animated GIF/WebP, or the images of a folder in name order, as uint8 RGB (same size)."""
-    from streetgen.data.image import list_images
-
-    if os.path.isdir(source):
-        paths = sorted(list_images(source))
-        if not paths:
-            raise ValueError(f"no images in the folder {source}")
-        frames = [read_photo(p)[0] for p in paths[:max_frames]]
-    else:
-        try:
-            with Image.open(source) as img:
-                frames = []
-                for k in range(min(getattr(img, "n_frames", 1), max_frames)):
-                    img.seek(k)
-                    frames.append(read_photo(img.convert("RGB"))[0])
-        except (OSError, SyntaxError) as err:
-            raise ValueError(f"not a readable animation or image: {source} ({err})") from None
-    if len({f.shape for f in frames}) > 1:
-        raise ValueError("the frames differ in size; a sequence must have one frame size")
-    return frames
-
-
 CityPipeline = Union["CycleGANPipeline", "DepthRoutePipeline", "LayoutRoutePipeline", "AnyCityPipeline"]
 
 
@@ -381,7 +310,7 @@ def translate_panorama(pipe: Callable[..., object], pano: PhotoInput, seed: int 
     layout route's label maps do not: class ids cannot be interpolated)."""
     from streetgen.panorama import cube_to_equirect, equirect_to_cube
 
-    arr, _ = read_photo(pano, max_side=max(MAX_SIDE * 2, 1024))
+    arr, _ = read_photo(pano, max_side=max(MAX_TRANSLATE_SIDE * 2, 1024))
     faces = equirect_to_cube(arr, face_size)  # ValueError when it is not 2:1
     photos, depths = {}, {}
     for name, face in faces.items():

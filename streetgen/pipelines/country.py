@@ -10,7 +10,7 @@ import inspect
 import numpy as np
 
 from streetgen import geo
-from streetgen.seeds import check_seed
+from streetgen.validate import check_seed
 
 MAX_IMAGES = 16
 GUIDE_SCALE = 0.0  # classifier-guidance scale a pipeline with a guide uses unless told (measured: see the guide's card)
@@ -188,16 +188,6 @@ def _to_uint8(images) -> list[np.ndarray]:
     """(B, 3, H, W) floats in [0, 1] → list of uint8 (H, W, 3) arrays."""
     arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
     return list(arr)
-
-
-def save_gif(frames: list[np.ndarray], path: str, fps: float = 8.0, bounce: bool = True) -> str:
-    """Write frames as a looping animated GIF (there and back again when `bounce`); returns the path."""
-    from PIL import Image
-
-    seq = list(frames) + (list(frames[-2:0:-1]) if bounce else [])
-    images = [Image.fromarray(f) for f in seq]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    return path
 
 
 def country_grid(pipe: CountryPipeline, countries: list[str], n: int = 4, seed: int = 0,

@@ -6,7 +6,7 @@
     photo = pipe("sketch.png", seed=3)                     # uint8 (H, W, 3) at the model's training size
     photo = pipe(labels, seed=3, style="nordic", size=(256, 256))
 
-The layout can be anything `streetgen.layout.read_layout` reads (class-id PNG, colour map, array, path, bytes).
+The layout can be anything `streetgen.io.labels.read_layout` reads (class-id PNG, colour map, array, path, bytes).
 It is fitted to the model's training size (or `size`) with its aspect kept and void padding, checked (an empty or
 single-class map is refused with a clear error), and painted; the same seed gives the same photo.
 """
@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from streetgen.layout import check_layout, fill_void, fit_layout, read_layout
-from streetgen.seeds import check_seed
+from streetgen.io.labels import check_layout, fill_void, fit_layout, read_layout
+from streetgen.validate import MAX_PAINT_SIDE, check_seed
 
-MAX_SIDE = 1024  # the generator's cost grows with the pixel count; this keeps one call near ten seconds on a CPU
 MAX_LAYOUTS = 16
 
 
@@ -77,8 +76,8 @@ class SpadePipeline:
             return self.size
         h, w = (size, size) if isinstance(size, (int, np.integer)) else (int(v) for v in size)
         m = self.model.multiple
-        if not (m <= h <= MAX_SIDE and m <= w <= MAX_SIDE) or h % m or w % m:
-            raise ValueError(f"size must be (height, width) multiples of {m} between {m} and {MAX_SIDE}, "
+        if not (m <= h <= MAX_PAINT_SIDE and m <= w <= MAX_PAINT_SIDE) or h % m or w % m:
+            raise ValueError(f"size must be (height, width) multiples of {m} between {m} and {MAX_PAINT_SIDE}, "
                              f"got {size!r}")
         return h, w
 

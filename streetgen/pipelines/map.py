@@ -10,7 +10,7 @@ import numpy as np
 
 from streetgen import geo, mapview
 from streetgen.pipelines.country import _to_uint8
-from streetgen.seeds import check_seed
+from streetgen.validate import check_seed
 
 MAX_IMAGES = 16
 MAX_FRAMES = 64

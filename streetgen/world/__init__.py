@@ -15,27 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from streetgen import geo
-from streetgen.seeds import check_seed
+from streetgen.validate import MAX_RENDER_SIDE, check_seed
 
 from . import kernels
 from .canvas import F32, Canvas, noise
 from .objects import paint_objects
 from .paint import FAR, Light, paint_ground, paint_row, paint_sky, paint_terrain
 from .scene import make_scene
-from .style import FAMILIES, famous_city_at, make_style
+from .style import FAMILIES, make_style
 
-CLASS_NAMES = ("Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian",
-               "Bicyclist", "Void")
-# The SegNet/CamVid display colours (void black), so world label maps and CamVid's look the same.
-PALETTE = np.array([(128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222), (128, 128, 0),
-                    (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0), (0, 128, 192), (0, 0, 0)], np.uint8)
-VOID = 11
-MAX_SIDE = 2048
 
 __all__ = ["WorldSample", "render", "render_panorama", "render_country", "render_city", "render_place",
-           "colorize_labels",
            "colorize_depth",
-           "CLASS_NAMES", "PALETTE", "FAMILIES", "FAR"]
+           "FAMILIES", "FAR"]
 
 
 @dataclass
@@ -56,8 +48,8 @@ def _size(size) -> tuple[int, int]:
             h, w = (int(v) for v in size)
         except (TypeError, ValueError) as err:
             raise ValueError(f"size must be an int or (height, width), got {size!r}") from err
-    if not (16 <= h <= MAX_SIDE and 16 <= w <= MAX_SIDE):
-        raise ValueError(f"size {h}x{w} out of range: each side must be between 16 and {MAX_SIDE} pixels")
+    if not (16 <= h <= MAX_RENDER_SIDE and 16 <= w <= MAX_RENDER_SIDE):
+        raise ValueError(f"size {h}x{w} out of range: each side must be between 16 and {MAX_RENDER_SIDE} pixels")
     return h, w
 
 
@@ -109,8 +101,8 @@ def render_panorama(lat: float, lon: float, seed: int = 0, height: int = 256,
     from .canvas import Camera
 
     lat, lon = geo.check_latlon(lat, lon)
-    if isinstance(height, bool) or not isinstance(height, (int, np.integer)) or not 32 <= height <= MAX_SIDE // 2:
-        raise ValueError(f"panorama height must be an integer in [32, {MAX_SIDE // 2}], got {height!r}")
+    if isinstance(height, bool) or not isinstance(height, (int, np.integer)) or not 32 <= height <= MAX_RENDER_SIDE // 2:
+        raise ValueError(f"panorama height must be an integer in [32, {MAX_RENDER_SIDE // 2}], got {height!r}")
     rng, place, style = _place_style(lat, lon, seed, famous_city)
     fw, fh = int(height), 2 * int(height)  # views twice as wide as the panorama samples them: no aliasing
     scene = make_scene(style, fh, fw, rng)  # where the camera stands and how high; the views set the direction
@@ -281,11 +273,6 @@ def render_pan(place: str, seed: int = 0, size=128, frames: int = 16, degrees_pe
         image = _finish(cv, light, view, rng if k == 0 else np.random.default_rng([int(seed), k, 29]))
         out.append(WorldSample(image, cv.label, cv.depth, _meta(lat, lon, seed, (h, w), where, style, view)))
     return out
-
-
-def colorize_labels(labels: np.ndarray) -> np.ndarray:
-    """Label ids → CamVid display colours (ids above 11 show as void)."""
-    return PALETTE[np.minimum(np.asarray(labels), VOID)]
 
 
 def colorize_depth(depth: np.ndarray, far: float = 200.0) -> np.ndarray:

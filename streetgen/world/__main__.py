@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--out", default="world_pan", help="output folder")
     args = p.parse_args(argv)
 
-    from streetgen.world import colorize_depth, colorize_labels, render_city, render_country
+    from streetgen.world import colorize_depth, render_city, render_country
+    from streetgen.classes import colorize_labels
     from streetgen.world.dataset import DatasetSpec, write_dataset
 
     try:
@@ -126,7 +127,8 @@ def _panorama(args) -> int:
 
     from PIL import Image
     from streetgen import geo
-    from streetgen.world import colorize_labels, render_panorama
+    from streetgen.world import render_panorama
+    from streetgen.classes import colorize_labels
 
     if (args.lat is None) != (args.lon is None):
         raise ValueError("give both --lat and --lon, or neither (then --place)")
@@ -157,7 +159,7 @@ def _pan(args) -> int:
     from pathlib import Path
 
     from PIL import Image
-    from streetgen.pipelines.country import save_gif
+    from streetgen.io.photos import save_gif
     from streetgen.world import render_pan
 
     video = render_pan(args.place, args.seed, args.size, args.frames, args.degrees)

@@ -12,6 +12,8 @@ import math
 import numpy as np
 from numba import njit
 
+from streetgen.classes import BUILDING, PAVEMENT, ROAD, SIGN, TREE, VOID
+
 TEXM = 255  # noise textures are 256×256; indices wrap with & TEXM
 
 
@@ -92,8 +94,7 @@ def finish(out, mat, tex, lit, depth, amb, sun, sky_rgb, horizon, fog_dist, whit
                 out[r, c, k] = np.uint8(min(max(v * scale + 0.5, 0.0), 255.0))
 
 
-# Labels (CamVid ids) and roof kinds, duplicated as literals because numba needs compile-time constants.
-_BUILDING, _ROAD, _PAVEMENT, _TREE, _SIGN, _VOID = 1, 3, 4, 5, 6, 11
+# Roof kinds as literals (numba freezes module-level ints at compile time; label ids come from streetgen.classes).
 _FLAT, _MANSARD, _TIN, _GABLE = 0, 2, 4, 5
 
 
@@ -128,13 +129,13 @@ def ground(depth, label, mat, tex, lit, r0, dy, dx, dz, cam_h, cam_x, geom, flag
             d = ax - edge
             patch = _tex(fbm, X * 1.5 + 17, Z * 1.5)
             tx = (1 + a_var * 2 * (patch - 0.5)) * (0.94 + 0.12 * _tex(white, X * 24, Z * 24))
-            lab = _ROAD
+            lab = ROAD
             m = mats[0]
             on_road = d < 0
             if canal:
                 m = mats[9]
                 tx = 0.8 + 0.45 * _tex(fine, X * 6, Z * 1.5)
-                lab = _VOID
+                lab = VOID
             elif on_road:
                 lane_pos = abs((X / lane_w) % 1.0 - 0.5)
                 if abs(lane_pos - 0.28) < 0.08:
@@ -169,17 +170,17 @@ def ground(depth, label, mat, tex, lit, r0, dy, dx, dz, cam_h, cam_x, geom, flag
                         tx *= 0.88
                     if kerb and d < 0.18:
                         m = mats[5]
-                    lab = _PAVEMENT
+                    lab = PAVEMENT
                 elif shoulder and not canal and d < pav + 1.0 and pav < 0.5:
                     m = mats[6]
-                    lab = _PAVEMENT
+                    lab = PAVEMENT
                 elif snow:
                     m = mats[8]
-                    lab = _VOID
+                    lab = VOID
                 else:
                     m = mats[7]
                     tx *= 0.85 + 0.3 * patch + 0.06 * ((Z % 6.0) < 3.0)
-                    lab = _TREE if veg else _VOID
+                    lab = TREE if veg else VOID
             li = sun_y
             if shadow:
                 dist = abs(row_x - X) / abs(hx)
@@ -245,7 +246,7 @@ def facade(depth, label, mat, tex, lit, r0, r1, c0, dy, cam_h, t_col, a_col, len
             upper = above and in_wall
             m = bases[i, 0]
             tx = 1 + wall_var * 2.2 * (_tex(fbm, a * 2 + seed, Y * 2) - 0.5)
-            lab = _BUILDING
+            lab = BUILDING
             dfy = abs(fy - 0.55)
             win = dfa < hw and dfy < hh and upper
             if win and arches:
@@ -298,7 +299,7 @@ def facade(depth, label, mat, tex, lit, r0, r1, c0, dy, cam_h, t_col, a_col, len
                             m = bases[i, 6]
                             if (a * 5) % 1.0 < 0.55 and abs(fyg - 0.835) < 0.05 and bay_i % 2 == 0:
                                 m = M[8]
-                            lab = _SIGN
+                            lab = SIGN
                         else:
                             m = bases[i, 4] if (a * 2.2) % 1.0 < 0.5 else bases[i, 5]
                 elif bay_i % 3 == 1 and dfa < 0.22 and fyg < 0.75:
@@ -315,7 +316,7 @@ def facade(depth, label, mat, tex, lit, r0, r1, c0, dy, cam_h, t_col, a_col, len
                 m = bases[i, 6]
                 if (a * 12) % 1.0 < 0.6 and (Y * 10) % 1.0 < 0.55 and abs(fa - 0.12) < 0.05:
                     m = M[8]
-                lab = _SIGN
+                lab = SIGN
             if seam and in_wall:
                 tx *= 0.78
             if rust > 0 and in_wall and _tex(fine, a * 20, Y * 0.8) > 0.7:

@@ -11,7 +11,9 @@ import math
 import numpy as np
 
 from .canvas import F32, Camera, Canvas, _clampi, noise, rgb
-from .paint import BIKE, CAR, FENCE, PAVEMENT, PED, POLE, ROAD, SIGN, TREE, Light
+from streetgen.classes import BICYCLIST, CAR, FENCE, PAVEMENT, PEDESTRIAN, POLE, ROAD, SIGN, TREE
+
+from .paint import Light
 from .scene import OBJ_END, Obj, Scene
 from .style import Style
 
@@ -138,7 +140,7 @@ def paint_person(cv: Canvas, cam: Camera, light: Light, o: Obj, bike: bool = Fal
         mat = np.full(m.shape, cv.color("#1c1c1c"), np.uint16)
         mat[torso] = cv.colors(o.p["color"][None])
         mat[head] = cv.color("#3a3a3a" if motor else "#d9a27c")
-        cv.paint(r0, c0, m, d, BIKE, mat, 1.0, _sun(light, xs))
+        cv.paint(r0, c0, m, d, BICYCLIST, mat, 1.0, _sun(light, xs))
         return
     stride = (o.z * 3.1) % 1.0
     legs = (np.abs(np.abs(xs) - 0.07 - 0.05 * stride * (ys < 0.3 * h)) < 0.055) & (ys < 0.5 * h)
@@ -148,7 +150,7 @@ def paint_person(cv: Canvas, cam: Camera, light: Light, o: Obj, bike: bool = Fal
     mat[legs] = cv.colors(o.p["legs"][None])
     mat[head] = cv.colors(o.p["skin"][None])
     mat[head & (ys > 0.95 * h)] = cv.color("#2a2018")
-    cv.paint(r0, c0, m, d, PED, mat, 1.0, _sun(light, xs))
+    cv.paint(r0, c0, m, d, PEDESTRIAN, mat, 1.0, _sun(light, xs))
 
 
 def paint_tree(cv: Canvas, cam: Camera, light: Light, o: Obj, style: Style) -> None:
@@ -361,7 +363,7 @@ def paint_fence(cv: Canvas, cam: Camera, light: Light, o: Obj, style: Style) -> 
 
 
 SIMPLE = {  # width, height, colour key, label of the cheap silhouette used for objects a few pixels tall
-    "car": (1.8, 1.5, "color", CAR), "ped": (0.45, 1.7, "shirt", PED), "bike": (0.5, 1.75, "color", BIKE),
+    "car": (1.8, 1.5, "color", CAR), "ped": (0.45, 1.7, "shirt", PEDESTRIAN), "bike": (0.5, 1.75, "color", BICYCLIST),
     "bollard": (0.15, 0.95, None, POLE), "sign": (0.7, 2.9, None, SIGN),
 }
 LOD_PX = 10.0  # objects shorter than this on screen get a silhouette instead of full detail

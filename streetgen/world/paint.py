@@ -10,14 +10,16 @@ import math
 
 import numpy as np
 
+from streetgen.classes import BUILDING, SKY, TREE, VOID
+
 from . import kernels
 from .canvas import F32, Camera, Canvas, _clampi, noise, rgb
+
 from .scene import ROOF_KINDS, Z_START, BuildingRow, Scene
 from .style import Style
 
 FAR = 1000.0  # depth of the sky (metres)
 TERRAIN_DEPTH = 900.0
-SKY, BUILDING, POLE, ROAD, PAVEMENT, TREE, SIGN, FENCE, CAR, PED, BIKE, VOID = range(12)
 FLAT, PITCHED, MANSARD, LOW, TIN, GABLE = range(len(ROOF_KINDS))
 
 

@@ -16,11 +16,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from streetgen.classes import NUM_CLASSES
 from streetgen.models.base import StreetgenModel
 
 CLIMATES = ("tropical", "arid", "mediterranean", "temperate", "continental", "boreal", "polar")
-NUM_CLASSES = 11  # CamVid classes; 11 is void / ignore
-IGNORE = 11
 MAX_DEPTH = 200.0  # metres: the depth judge predicts log-depth up to this range (the sky saturates here)
 
 

@@ -1,6 +1,6 @@
 """Layouts (street segmentation maps) from whatever a user hands in: the input side of layout → street.
 
-    labels = read_layout("sketch.png")           # (H, W) uint8 class ids 0..11 (11 = void), see CLASS_NAMES
+    labels = read_layout("sketch.png")           # (H, W) uint8 class ids 0..11 (11 = void), see streetgen.classes
     labels = fit_layout(labels, (128, 256))      # nearest-neighbour resize to the model's size, aspect kept
     check_layout(labels)                         # ValueError for an empty (all void) or single-class map
 
@@ -9,7 +9,7 @@ What `read_layout` accepts, and how each is read:
                   values are the ids (CamVid's own label PNGs, our world renders' labels). An RGB image whose three
                   channels are equal with values ≤ 11 is the same map saved by a tool that forced RGB.
   colour maps     RGB (or P whose palette entries are display colours) in the CamVid/SegNet colours of
-                  streetgen.world.PALETTE: each pixel snaps to the nearest palette colour (`snap_to_palette`), so
+                  streetgen.classes.PALETTE: each pixel snaps to the nearest palette colour (`snap_to_palette`), so
                   JPEG noise and anti-aliased brush edges land on a class instead of failing. A picture whose
                   colours are mostly far from every class colour (a photo, another palette) is refused instead.
   RGBA / LA       pixels with alpha < 128 become void: a transparent pixel is one nobody painted, and compositing it
@@ -32,16 +32,15 @@ from typing import Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from streetgen.classes import CLASS_NAMES, NUM_IDS, PALETTE, VOID
 from streetgen.data.image import to_rgb8
-from streetgen.world import CLASS_NAMES, PALETTE, VOID, colorize_labels
+from streetgen.validate import MAX_READ_SIDE
 
 LayoutInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
-NUM_IDS = len(CLASS_NAMES)  # 12: eleven classes and void
-MAX_SIDE = 4096
 FIT_MODES = ("pad", "stretch", "crop")
 
 __all__ = ["snap_to_palette", "far_from_palette_share", "read_layout", "fit_layout", "check_layout", "fill_void",
-           "colorize", "CLASS_NAMES", "PALETTE", "VOID", "FIT_MODES"]
+           "FIT_MODES"]
 
 
 # A colour this far (RGB distance) from every palette colour is no class's. Measured (2026-11-24): of each CamVid
@@ -94,7 +93,7 @@ def snap_to_palette(rgb: np.ndarray, max_distance: float | None = None) -> np.nd
 def _check_ids(ids: np.ndarray, name: str) -> np.ndarray:
     if ids.size and (ids.min() < 0 or ids.max() >= NUM_IDS):
         raise ValueError(f"{name}: values {int(ids.min())}..{int(ids.max())} are not class ids 0..{NUM_IDS - 1}; "
-                         "pass a colour label map (streetgen.world.PALETTE colours) or a class-id PNG")
+                         "pass a colour label map (streetgen.classes.PALETTE colours) or a class-id PNG")
     return ids.astype(np.uint8)
 
 
@@ -149,7 +148,7 @@ def _from_array(a: np.ndarray, name: str, max_distance: float | None) -> np.ndar
             if share > MAX_FAR_SHARE:
                 raise ValueError(f"{name}: {share:.0%} of its pixels are far from every class colour, so this looks "
                                  "like a photo (or a map in another palette), not a label map in the CamVid colours "
-                                 "of streetgen.world.PALETTE; upload a colour label map or a class-id PNG, or paint "
+                                 "of streetgen.classes.PALETTE; upload a colour label map or a class-id PNG, or paint "
                                  "one")
         ids = best[pixel_colour]
     if a.shape[-1] == 4:
@@ -157,7 +156,7 @@ def _from_array(a: np.ndarray, name: str, max_distance: float | None) -> np.ndar
     return ids
 
 
-def read_layout(image: LayoutInput, max_side: int = MAX_SIDE, max_distance: float | None = None) -> np.ndarray:
+def read_layout(image: LayoutInput, max_side: int = MAX_READ_SIDE, max_distance: float | None = None) -> np.ndarray:
     """Any supported layout (see the module doc) → (H, W) uint8 class ids 0..11; ValueError when it is none."""
     if isinstance(image, np.ndarray):
         a = image
@@ -280,8 +279,3 @@ def fill_void(labels: np.ndarray, void: int = VOID) -> np.ndarray:
             iy, ix = distance_transform_edt(hole, return_distances=False, return_indices=True)
             m[...] = m[iy, ix]
     return out
-
-
-def colorize(labels: np.ndarray) -> np.ndarray:
-    """Class ids → (H, W, 3) uint8 display colours (the palette `snap_to_palette` reads back exactly)."""
-    return colorize_labels(labels)
