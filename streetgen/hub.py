@@ -1,6 +1,6 @@
-"""Find, load and push streetgen checkpoints (config.json + model.safetensors + README.md folders).
+"""Find and push streetgen checkpoints (config.json + model.safetensors + README.md folders); no model code here.
 
-    streetgen.load("judges/place")        # 1. a folder  2. checkpoints/<name>  3. a Hub repo id
+    resolve("judges/place")               # 1. a folder  2. checkpoints/<name>  3. a Hub repo id -> local folder
     push(model, "org/streetgen-judge")    # exactly the three files; HF_ENDPOINT picks the Hub
 
 Offline behaviour: with HF_HUB_OFFLINE=1 only the local cache is consulted. Otherwise a quick TCP probe of
@@ -9,6 +9,7 @@ with backoff for ~23 s before giving up; an unreachable Hub is then treated as o
 """
 from __future__ import annotations
 
+import json
 import re
 import socket
 import tempfile
@@ -25,7 +26,9 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 
 import streetgen
 
-SHIPPED = ("config.json", "model.safetensors", "README.md")  # what a checkpoint is, locally and on the Hub
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+SHIPPED = (CONFIG_NAME, WEIGHTS_NAME, "README.md")  # what a checkpoint is, locally and on the Hub
 PROBE_TIMEOUT_S = 1.5
 _REPO_ID = re.compile(r"^[\w\-.]{1,96}(/[\w\-.]{1,96})?$")
 _probe_cache: dict[str, tuple[float, str | None]] = {}  # endpoint -> (time, None if reachable else reason)
@@ -100,12 +103,12 @@ def _download(repo_id: str, looked: list[str], *, revision: str | None, token: s
     hint = ("; unset HF_HUB_OFFLINE (or run once online) to download it" if constants.HF_HUB_OFFLINE
             else "; the Hub could not be reached, so only the local cache was searched" if why_offline else "")
     try:
-        config = Path(huggingface_hub.hf_hub_download(filename="config.json", revision=revision, **common))
+        config = Path(huggingface_hub.hf_hub_download(filename=CONFIG_NAME, revision=revision, **common))
     except (HfHubHTTPError, EntryNotFoundError, OSError) as e:  # LocalEntryNotFoundError is an OSError
         raise CheckpointNotFoundError(f"no checkpoint {repo_id!r}; looked in: " + "; ".join(looked)
                                       + f" -> {type(e).__name__}: {_first_line(e)}" + hint) from e
     try:  # pin the weights to the commit the config came from (snapshots/<sha>/config.json)
-        huggingface_hub.hf_hub_download(filename="model.safetensors", revision=config.parent.name, **common)
+        huggingface_hub.hf_hub_download(filename=WEIGHTS_NAME, revision=config.parent.name, **common)
     except LocalEntryNotFoundError as e:
         raise CheckpointNotFoundError(f"{where}: config.json is cached but model.safetensors is not{hint}") from e
     except EntryNotFoundError as e:
@@ -120,28 +123,10 @@ def _first_line(e: BaseException) -> str:
     return lines[0][:200] if lines else ""
 
 
-def load(name_or_path: str | Path, **kwargs: Any) -> Any:
-    """The model saved under `name_or_path`, of the class its config.json names, in eval mode.
-
-    kwargs: strict (True), dtype (torch.float32), map_location ("cpu"), checkpoints_root, revision, token,
-    cache_dir, endpoint, and config overrides passed to __init__.
-    """
-    from streetgen.models.base import StreetgenModel
-    return StreetgenModel.from_pretrained(name_or_path, **kwargs)
-
-
-def export(model: Any, folder: str | Path, card: Any = None, half: bool = True) -> Path:
-    """Save a shippable checkpoint; half=True stores float16 weights (loads back as float32)."""
-    import torch
-    model.save_pretrained(folder, card=card, dtype=torch.float16 if half else None)
-    return Path(folder)
-
-
 def push(model_or_folder: Any, repo_id: str, token: str | None = None, *, card: Any = None,
          private: bool | None = None, commit_message: str = "Upload streetgen checkpoint",
          endpoint: str | None = None) -> str:
     """Upload config.json + model.safetensors + README.md to the Hub repo `repo_id`; returns the commit URL."""
-    from streetgen.models.base import read_config
     from huggingface_hub import HfApi
     import safetensors
 
@@ -167,3 +152,18 @@ def push(model_or_folder: Any, repo_id: str, token: str | None = None, *, card: 
         info = api.upload_folder(repo_id=repo.repo_id, folder_path=folder, allow_patterns=list(SHIPPED),
                                  commit_message=commit_message, repo_type="model")
         return str(info)
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """config.json of a checkpoint folder, checked to name an architecture; ValueError otherwise."""
+    folder = Path(folder)
+    path = folder / CONFIG_NAME
+    if not path.is_file():
+        raise ValueError(f"{folder}: no {CONFIG_NAME}; not a streetgen checkpoint folder")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{folder}: {CONFIG_NAME} is not valid JSON: {e}") from e
+    if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
+        raise ValueError(f"{folder}: {CONFIG_NAME} does not name an \"architecture\"")
+    return config

@@ -14,7 +14,6 @@ A checkpoint is a folder (locally and on the Hub) with exactly:
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ import torch
 import torch.nn as nn
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
+from streetgen.hub import WEIGHTS_NAME, read_config, resolve
+
 CARD_NAME = "README.md"
 PICKLE_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.ckpt")
 REPO_URL = "https://github.com/streetgen/streetgen"
@@ -91,7 +90,6 @@ class StreetgenModel(nn.Module, PyTorchModelHubMixin, library_name="streetgen", 
         On the base class, the class is picked from config.json's "architecture".
         Extra kwargs override config.json values (as with the mixin).
         """
-        from streetgen.hub import resolve
         folder = resolve(str(pretrained_model_name_or_path), checkpoints_root=checkpoints_root,
                          revision=kwargs.pop("revision", None), token=kwargs.pop("token", None),
                          cache_dir=kwargs.pop("cache_dir", None), endpoint=kwargs.pop("endpoint", None))
@@ -121,31 +119,12 @@ class StreetgenModel(nn.Module, PyTorchModelHubMixin, library_name="streetgen", 
         return model.eval()
 
 
-def read_config(folder: str | Path) -> dict[str, Any]:
-    """config.json of a checkpoint folder, checked to name an architecture; ValueError otherwise."""
-    folder = Path(folder)
-    path = folder / CONFIG_NAME
-    if not path.is_file():
-        raise ValueError(f"{folder}: no {CONFIG_NAME}; not a streetgen checkpoint folder")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{folder}: {CONFIG_NAME} is not valid JSON: {e}") from e
-    if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
-        raise ValueError(f"{folder}: {CONFIG_NAME} does not name an \"architecture\"")
-    return config
-
-
 def architecture_class(name: str, folder: str | Path | None = None) -> type[StreetgenModel]:
-    """The registered class for `name`, importing the streetgen module that declares it if needed."""
+    """The registered class for `name` (every streetgen architecture is imported by `streetgen.models`)."""
     if name not in REGISTRY:
-        from streetgen.models import find_architecture
-        failures = find_architecture(name)
-        if name not in REGISTRY:
-            where = f"{folder}: " if folder is not None else ""
-            extra = "".join(f"\n  (could not import {m}: {e})" for m, e in failures.items())
-            raise ValueError(f"{where}unknown architecture {name!r}; known: {sorted(REGISTRY)}; a model class "
-                             "outside the streetgen package must be imported before loading" + extra)
+        where = f"{folder}: " if folder is not None else ""
+        raise ValueError(f"{where}unknown architecture {name!r}; known: {', '.join(sorted(REGISTRY))}; a model class "
+                         "outside the streetgen package must be imported before loading")
     return REGISTRY[name]
 
 
@@ -210,3 +189,18 @@ def load_weights(model: nn.Module, folder: str | Path, strict: bool = True, map_
         raise ValueError(f"{folder}: weights do not match {type(model).__name__} built from config.json: "
                          + " | ".join(problems))
     model.load_state_dict({n: t for n, t in state.items() if n in own}, strict=False)
+
+
+def load(name_or_path: str | Path, **kwargs: Any) -> StreetgenModel:
+    """The model saved under `name_or_path`, of the class its config.json names, in eval mode.
+
+    kwargs: strict (True), dtype (torch.float32), map_location ("cpu"), checkpoints_root, revision, token,
+    cache_dir, endpoint, and config overrides passed to __init__.
+    """
+    return StreetgenModel.from_pretrained(name_or_path, **kwargs)
+
+
+def export(model: StreetgenModel, folder: str | Path, card: Any = None, half: bool = True) -> Path:
+    """Save a shippable checkpoint; half=True stores float16 weights (loads back as float32)."""
+    model.save_pretrained(folder, card=card, dtype=torch.float16 if half else None)
+    return Path(folder)
