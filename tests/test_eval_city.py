@@ -10,7 +10,7 @@ import pytest
 
 import streetgen
 from streetgen import geo
-from streetgen.eval_city import city_renders, depth_errors, eval_city, judge_cities
+from streetgen.eval.city import city_renders, depth_errors, eval_city, judge_cities
 
 
 @pytest.fixture(scope="module")

@@ -102,7 +102,7 @@ def test_shipped_judges_have_cards_and_load(name):
 
 
 def test_eval_real_renders_beat_shuffled_conditions(tmp_path):
-    from streetgen.eval import eval_country
+    from streetgen.eval.country import eval_country
 
     judge = streetgen.load(str(_shipped("place")))
     real = eval_country("world", per=2, size=128, limit=25, place_judge=judge)
@@ -139,7 +139,7 @@ def test_inception_fid_when_weights_exist(tmp_path):
     import safetensors.torch
     from torchvision.models import inception_v3
 
-    from streetgen.eval import eval_country
+    from streetgen.eval.country import eval_country
 
     torch.manual_seed(0)
     weights = tmp_path / "inception.safetensors"
@@ -154,7 +154,7 @@ def test_layout_eval_rows_for_spade_and_layout_gan(camvid_root):
     """The layout task's rows: a SPADE checkpoint keeps the layouts (mIoU near the real photos'), is further from
     the real photos than they are from themselves; a layout GAN is measured against the real maps, then painted."""
     import streetgen
-    from streetgen.eval import eval_layout
+    from streetgen.eval.layout import eval_layout
 
     seg, place = streetgen.load("judges/seg"), streetgen.load("judges/place")
     real = eval_layout("world", 12, seg, place)
@@ -175,7 +175,7 @@ def test_layout_eval_unconditional_photo_row():
     """The study's unconditional-photo-generator row: the country diffusion model asked for no country, measured
     against square world renders; its photos vary by sample and sit further from the real photos than they do."""
     import streetgen
-    from streetgen.eval import eval_layout, unconditional_photos
+    from streetgen.eval.layout import eval_layout, unconditional_photos
 
     seg, place = streetgen.load("judges/seg"), streetgen.load("judges/place")
     photos = unconditional_photos(streetgen.load("country_diffusion"), 3, batch=2)
@@ -192,7 +192,7 @@ def test_map_eval_reports_the_median_with_its_bootstrap_interval():
     """Real renders are located far better than shuffled nonsense would be, and the median comes with a 95% interval
     that contains it (what an ablation needs to tell an effect from noise)."""
     import streetgen
-    from streetgen.eval import eval_map
+    from streetgen.eval.map import eval_map
 
     m = eval_map("world", 12, 1, 64, streetgen.load("judges/place"))
     assert m["n_images"] == 12 and 0 <= m["country_top1"] <= 1
@@ -203,11 +203,11 @@ def test_map_eval_reports_the_median_with_its_bootstrap_interval():
 
 def test_country_checkpoint_generator_answers_requests_in_chunks():
     """The eval's checkpoint path: requests split over several model calls give one call's image each."""
-    from streetgen.eval import _checkpoint_country_generator, default_country_batch
+    from streetgen.eval.country import checkpoint_country_generator, default_country_batch
     from streetgen.pipelines import CountryPipeline
 
     assert default_country_batch("cpu") == 8 and default_country_batch("cuda:0") == 256
-    factory, known = _checkpoint_country_generator("cvae", batch=2)
+    factory, known = checkpoint_country_generator("cvae", batch=2)
     requests = [(c, k) for k, c in enumerate(known[:5])]  # 5 requests: chunks of 2, 2 and 1
     images = factory(7)(requests)
     pipe = CountryPipeline.from_pretrained("cvae")

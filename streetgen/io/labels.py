@@ -43,10 +43,9 @@ __all__ = ["snap_to_palette", "far_from_palette_share", "read_layout", "fit_layo
            "FIT_MODES"]
 
 
-# A colour this far (RGB distance) from every palette colour is no class's. Measured (2026-11-24): of each CamVid
-# photo's pixels 41–91% are that far (all 468), of world renders 58–97%; of colour label maps saved as JPEG q20,
-# blurred or with brush edges at most 13%. So a share above MAX_FAR_SHARE means a photo (or another palette, such
-# as Cityscapes' colours) was uploaded as a layout: refused with that message, not snapped into a random layout.
+# A colour this far (RGB distance) from every palette colour is no class's; a map with more than MAX_FAR_SHARE of
+# such pixels is a photo (or another palette) and is refused, not snapped into a random layout. Why these values:
+# docs/results.md, "Label-map upload thresholds".
 FAR_FROM_PALETTE = 40
 MAX_FAR_SHARE = 0.3
 

@@ -238,32 +238,32 @@ def make_rows(style: Style, road: Road, rng: np.random.Generator) -> list[Buildi
     return rows
 
 
-def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
-                 rng: np.random.Generator) -> list[Obj]:
-    objs: list[Obj] = []
-    drive = 1.0 if style.drive_side == "right" else -1.0
+def _car(style: Style, rng: np.random.Generator, x: float, z: float, facing: int, parked: bool) -> Obj:
+    """One car of a kind the place drives (taxis, cabs, buses, rickshaws in their own colours)."""
     car_colors = style["car_colors"]
+    kind = _pick_w(rng, style["car_kinds"])
+    color = rgb(_pick(rng, car_colors))
+    if kind in ("taxi",):
+        color = rgb("#f2c12e")
+    elif kind == "taxi_jp":
+        color = rgb(_pick(rng, ["#1f3a6b", "#f2c230", "#2f6b3d"]))
+    elif kind == "taxi_cairo":
+        color = rgb("#f2f2f2")
+    elif kind == "black_cab":
+        color = rgb("#141414")
+    elif kind == "bus":
+        color = rgb("#c8102e")
+    elif kind == "rickshaw":
+        color = rgb(_pick(rng, ["#2f8a3d", "#f2c230", "#1c1c1c"]))
+    elif kind == "lada":
+        color = rgb(_pick(rng, ["#e8e2d0", "#8a2b2b", "#3c5a3a", "#5a7a9a"]))
+    return Obj("car", x, z, dict(kind=kind, color=color, facing=facing, parked=parked,
+                                 plate=rgb(style["rear_plate"] if facing > 0 else style["plate"])))
 
-    def car(x, z, facing, parked):
-        kind = _pick_w(rng, style["car_kinds"])
-        color = rgb(_pick(rng, car_colors))
-        if kind in ("taxi",):
-            color = rgb("#f2c12e")
-        elif kind == "taxi_jp":
-            color = rgb(_pick(rng, ["#1f3a6b", "#f2c230", "#2f6b3d"]))
-        elif kind == "taxi_cairo":
-            color = rgb("#f2f2f2")
-        elif kind == "black_cab":
-            color = rgb("#141414")
-        elif kind == "bus":
-            color = rgb("#c8102e")
-        elif kind == "rickshaw":
-            color = rgb(_pick(rng, ["#2f8a3d", "#f2c230", "#1c1c1c"]))
-        elif kind == "lada":
-            color = rgb(_pick(rng, ["#e8e2d0", "#8a2b2b", "#3c5a3a", "#5a7a9a"]))
-        objs.append(Obj("car", x, z, dict(kind=kind, color=color, facing=facing, parked=parked,
-                                          plate=rgb(style["rear_plate"] if facing > 0 else style["plate"]))))
 
+def _vehicles(style: Style, road: Road, cam: Camera, rng: np.random.Generator, drive: float) -> list[Obj]:
+    """Parked cars, traffic in both directions and two-wheelers (none on a canal)."""
+    objs: list[Obj] = []
     if not road.canal:
         # Parked cars fill the parking lanes; they face the traffic direction of their side.
         for side in (0, 1):
@@ -273,7 +273,7 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
             z = rng.uniform(-6, 4)
             while z < OBJ_END:
                 if rng.random() < 0.75:
-                    car(s * (road.edge[side] - 1.1), z, 1 if s == drive else -1, True)
+                    objs.append(_car(style, rng, s * (road.edge[side] - 1.1), z, 1 if s == drive else -1, True))
                 z += rng.uniform(5.2, 8.0)
         # Traffic: same-direction lanes ahead (we see backs), oncoming lanes (we see fronts).
         n_traffic = rng.poisson(style["car_rate"] * 3.0)
@@ -284,13 +284,18 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
             z = rng.uniform(9, 110)
             if same and abs(x - cam.x) < 1.5 and z < 14:
                 z += 12
-            car(x, z, 1 if same else -1, False)
+            objs.append(_car(style, rng, x, z, 1 if same else -1, False))
         # Two-wheelers ride near the kerb of our side.
         for _ in range(rng.poisson(style["bike_rate"] * 6)):
             objs.append(Obj("bike", drive * (road.lanes * road.lane_w - 0.7), rng.uniform(6, 70),
                             dict(color=_jitter_rgb(rng, ["#2c3e66", "#8a2b2b", "#2f6b3d", "#1c1c1c", "#d9a33b"], 0.1),
                                  motor=style.family == "south_southeast_asian")))
+    return objs
 
+
+def _people_and_trees(style: Style, road: Road, rng: np.random.Generator) -> list[Obj]:
+    """People on pavements (or the road edge where there is none), then trees along pavements or in yards."""
+    objs: list[Obj] = []
     # People on pavements (or on the road edge where there is none).
     for side in (0, 1):
         pav = road.pavement[side]
@@ -327,6 +332,12 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
                                  seed=rng.uniform(0, 256), snow=style.snow)))
             z += gap * rng.uniform(0.5, 1.5)
 
+    return objs
+
+
+def _street_furniture(style: Style, road: Road, rng: np.random.Generator, drive: float) -> list[Obj]:
+    """Poles (and wires), traffic signs, bollards and fences."""
+    objs: list[Obj] = []
     # Poles: street lamps on both sides, or a line of utility poles with wires on one side.
     kind = style["poles"]
     spacing = style["pole_spacing"]
@@ -366,6 +377,15 @@ def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
                 d = 0.4 if road.pavement[side] < 0.5 else road.pavement[side]
             objs.append(Obj("fence", road.side_x(side, d), 0.0, dict(kind=fence, seed=rng.uniform(0, 256))))
     return objs
+
+
+def make_objects(style: Style, road: Road, cam: Camera, rows: list[BuildingRow],
+                 rng: np.random.Generator) -> list[Obj]:
+    """Every billboard object of a street, drawn from `rng` in a fixed order (so renders stay reproducible)."""
+    drive = 1.0 if style.drive_side == "right" else -1.0
+    objs = _vehicles(style, road, cam, rng, drive)
+    objs += _people_and_trees(style, road, rng)
+    return objs + _street_furniture(style, road, rng, drive)
 
 
 def make_scene(style: Style, h: int, w: int, rng: np.random.Generator) -> Scene:

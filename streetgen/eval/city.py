@@ -1,4 +1,4 @@
-"""City → city measures for `python -m streetgen.eval --task city`.
+"""`--task city`: City → city measures.
 
     python -m streetgen.eval --task city --model cyclegan_paris_venice --n 200
     python -m streetgen.eval --task city --model pix2pix_depth_paris+pix2pix_photo_venice   # the depth route
@@ -28,13 +28,13 @@ from typing import Callable
 import numpy as np
 
 from streetgen import geo, world
-from streetgen.eval import _segment as segment
-from streetgen.eval import _to_tensor as _tensor
+from streetgen.eval.common import GENERATORS, segment, to_tensor
 from streetgen.models.judges import MAX_DEPTH
 from streetgen.metrics import mean_iou, warp_error
 
 CITY_EVAL_SEED = 9004  # renders here: disjoint from judge (9001/9002) and generator (small) seeds
 Translator = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray | None]]
+GENERATORS["city"].update({"world": None})  # the source renders untranslated (eval_city handles it)
 
 
 def city_renders(city: str, n: int, size: int, seed: int = CITY_EVAL_SEED):
@@ -49,7 +49,7 @@ def judge_cities(city_judge, images: np.ndarray, batch: int = 64) -> np.ndarray:
     import torch
 
     with torch.no_grad():
-        return np.concatenate([city_judge(_tensor(images[i:i + batch])).argmax(1).numpy()
+        return np.concatenate([city_judge(to_tensor(images[i:i + batch])).argmax(1).numpy()
                                for i in range(0, len(images), batch)])
 
 
@@ -120,7 +120,7 @@ def eval_depth(net, n: int, depth_judge=None) -> dict:
             out[f"depth_{k}_{scale}x"] = v
         if depth_judge is not None:
             with torch.no_grad():
-                ref = np.concatenate([depth_judge.predict(_tensor(images[i:i + 32])).numpy()
+                ref = np.concatenate([depth_judge.predict(to_tensor(images[i:i + 32])).numpy()
                                       for i in range(0, n, 32)])
             out[f"depth_judge_rmse_m_{scale}x"] = depth_errors(ref, depth)["rmse_m"]
         out[f"size_{scale}x"] = size

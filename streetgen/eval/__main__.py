@@ -1,0 +1,165 @@
+"""`python -m streetgen.eval`: judge generated street images against what was asked for.
+
+    python -m streetgen.eval --task country --model world --n 8 --out runs/eval/country_world
+    python -m streetgen.eval --task country --model world-shuffled       # sanity: conditions shuffled → chance
+    python -m streetgen.eval --task country --model country_diffusion --n 12 --device cuda --batch 256
+    python -m streetgen.eval --task map --model world
+    python -m streetgen.eval --task layout --model world
+    python -m streetgen.eval --task city --model cyclegan_paris_venice     # see streetgen/eval/city.py
+
+A *model* is something that answers the task's request: `world` answers with real renders (the reference every
+generator is compared with), `world-shuffled` with real renders of the wrong condition (a sanity floor), and
+generator checkpoints are loaded by name. Writes `metrics.json` and `metrics.md` (a markdown table) to --out.
+Distances are computed on the place judge's features and named as such (`judge_frechet_distance`,
+`judge_kernel_distance`): they are not comparable with published Inception FIDs. Standard `inception_fid` /
+`inception_kid` are added when --inception-weights points at a safetensors file of torchvision's Inception-v3 state
+dict (nothing is ever downloaded).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from streetgen.eval.city import eval_city
+from streetgen.eval.common import GENERATORS, JUDGE_EVAL_SEED, is_checkpoint, to_markdown
+from streetgen.eval.country import eval_country
+from streetgen.eval.layout import eval_layout
+from streetgen.eval.map import eval_map
+
+CHECKPOINT_HINTS = {"country": " or a country checkpoint such as 'cvae'",
+                    "map": " or a map checkpoint such as 'map_gan'",
+                    "layout": " or a SPADE / layout-GAN / country diffusion checkpoint such as 'spade_world'",
+                    "city": " or a CycleGAN / pix2pix / country diffusion checkpoint, or 'to_depth+to_photo'"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one argument per option, grouped by the task that reads it."""
+    p = argparse.ArgumentParser(prog="python -m streetgen.eval", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", required=True, choices=["country", "map", "layout", "city"])
+    p.add_argument("--model", default="world", help="world | world-shuffled | a registered generator")
+    p.add_argument("--n", type=int, default=4,
+                   help="images per condition (country) / per point (map) / total (layout, city)")
+    p.add_argument("--points", type=int, default=100, help="map task: number of requested points")
+    p.add_argument("--countries", type=int, default=0, help="country task: only the first N judge countries")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=JUDGE_EVAL_SEED,
+                   help="country task: the k-th image of each country comes from seed*1000+k (references unchanged)")
+    p.add_argument("--place-judge", default="judges/place")
+    p.add_argument("--segmenter", default="judges/seg")
+    p.add_argument("--depth-judge", default="judges/depth",
+                   help="layout and city tasks: '' to skip the depth errors")
+    p.add_argument("--data", default="world", help="layout task: 'world' or 'camvid:ROOT' (CamVid val pairs)")
+    p.add_argument("--layout-size", default="128x256", help="layout task, world data: HxW of the layouts "
+                                                            "(a country diffusion model sets its own square size)")
+    p.add_argument("--painter", default="", help="layout task, layout-GAN models: the SPADE checkpoint that paints "
+                                                 "the generated maps (default spade_world, or spade_camvid on CamVid)")
+    p.add_argument("--source", default=None, help="city task: source city (models trained on a pair know theirs)")
+    p.add_argument("--target", default=None, help="city task: target city (any-city and 'world' need it)")
+    p.add_argument("--strength", type=float, default=0.2, help="city task, any-city (diffusion): SDEdit strength")
+    p.add_argument("--city-judge", default="judges/city")
+    p.add_argument("--frames", type=int, default=0,
+                   help="city task: also measure temporal stability on n // FRAMES turning-camera videos")
+    p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
+    p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
+                                                    '\'{"steps": 10, "guidance": 2.0}\'')
+    p.add_argument("--device", default="cpu", help="country task: where checkpoints generate (cpu, cuda)")
+    p.add_argument("--batch", type=int, default=0, help="country task: requests per model call "
+                                                     "(0: 8 on a CPU, 256 on a GPU)")
+    p.add_argument("--out", default="")
+    p.add_argument("--card", action="store_true", help="also record the command and numbers in the model's card "
+                                                       "(local checkpoint folders; every model of an 'A+B' route)")
+    return p
+
+
+def parse_size(text: str, parser: argparse.ArgumentParser) -> tuple[int, int]:
+    """--layout-size "HxW" as (h, w), multiples of 32; a parser error otherwise."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+        if h < 32 or w < 32 or h % 32 or w % 32:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--layout-size must be HxW with multiples of 32 (e.g. 128x256), got {text!r}")
+    return h, w
+
+
+def check_args(args: argparse.Namespace, p: argparse.ArgumentParser) -> dict:
+    """Refuse bad options before anything loads; returns the sampler options of --sample."""
+    try:
+        options = json.loads(args.sample)
+        if not isinstance(options, dict):
+            raise ValueError("not an object")
+    except ValueError as err:
+        p.error(f"--sample must be a JSON object, got {args.sample!r} ({err})")
+    if args.batch < 0:
+        p.error(f"--batch must be at least 1 (or 0 for the device's default), got {args.batch}")
+    if args.model not in GENERATORS[args.task] and not all(is_checkpoint(m) for m in args.model.split("+")):
+        p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}"
+                + CHECKPOINT_HINTS.get(args.task, ""))
+    return options
+
+
+def run_task(args: argparse.Namespace, options: dict, p: argparse.ArgumentParser) -> dict:
+    """The metrics of the asked task, with the judges it needs loaded."""
+    import streetgen
+
+    if args.task == "city":
+        depth = streetgen.load(args.depth_judge) if args.depth_judge else None
+        try:
+            return eval_city(args.model, args.n, args.size, streetgen.load(args.city_judge),
+                             streetgen.load(args.segmenter), depth, args.source, args.target, args.strength,
+                             args.frames)
+        except ValueError as err:
+            p.error(str(err))
+    if args.task == "layout":
+        return eval_layout(args.model, args.n, streetgen.load(args.segmenter), streetgen.load(args.place_judge),
+                           streetgen.load(args.depth_judge) if args.depth_judge else None, args.data, args.painter, args.inception_weights or None,
+                           parse_size(args.layout_size, p))
+    judge = streetgen.load(args.place_judge)
+    if args.task == "country":
+        return eval_country(args.model, args.n, args.size, args.countries or None, judge,
+                            args.inception_weights or None, options, args.seed, args.device, args.batch or None)
+    return eval_map(args.model, args.points, args.n, args.size, judge)
+
+
+def record_in_cards(model: str, command: str, metrics: dict) -> None:
+    """--card: add the command and numbers to each local checkpoint folder's card (Hub caches are left alone)."""
+    from streetgen.hub import default_checkpoints_root
+    from streetgen.models.card import add_evaluation
+
+    for name in model.split("+"):
+        folder = next((f for f in (Path(name).expanduser(), default_checkpoints_root() / name)
+                       if (f / "config.json").is_file()), None)
+        if folder is None:
+            print(f"--card: {name} is not a local checkpoint folder; its card is left alone", file=sys.stderr)
+        else:
+            print(f"recorded in {add_evaluation(folder, command, metrics)}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run one evaluation from the command line; writes metrics.json and metrics.md and returns the metrics."""
+    p = build_parser()
+    args = p.parse_args(argv)
+    options = check_args(args, p)
+    t0 = time.time()
+    metrics = run_task(args, options, p)
+    metrics["seconds"] = round(time.time() - t0, 1)
+    out = Path(args.out or f"runs/eval/{args.task}_{args.model.replace('+', '_')}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
+                                                  **metrics}, indent=2))
+    (out / "metrics.md").write_text(to_markdown(args.task, args.model, metrics))
+    print(to_markdown(args.task, args.model, metrics))
+    if args.card and args.model not in GENERATORS[args.task]:
+        command = "python -m streetgen.eval " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
+                                                                                   else argv))
+        record_in_cards(args.model, command, metrics)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()
