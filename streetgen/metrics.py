@@ -103,7 +103,7 @@ def warp_error(frames: list[np.ndarray], degrees_per_frame: float, focal: float,
     """Temporal instability of a video of a turning camera: mean absolute difference (0–255 scale) between each
     frame and the previous frame warped onto it by the exact turn (`yaw_flow`), over pixels seen in both.
     `focal` and `horizon` are in the pixels of the frames given (scale them when a model changed the size)."""
-    from streetgen.panorama import _bilinear
+    from streetgen.panorama import bilinear
 
     if len(frames) < 2:
         raise ValueError("warp error needs at least two frames")
@@ -111,6 +111,6 @@ def warp_error(frames: list[np.ndarray], degrees_per_frame: float, focal: float,
     rows, cols, inside = yaw_flow(h, w, focal, horizon, degrees_per_frame)
     errors = []
     for prev, cur in zip(frames[:-1], frames[1:]):
-        warped = _bilinear(np.asarray(prev, np.float32), rows[inside], cols[inside], False)
+        warped = bilinear(np.asarray(prev, np.float32), rows[inside], cols[inside], False)
         errors.append(np.abs(warped - np.asarray(cur, np.float32)[inside]).mean())
     return float(np.mean(errors))

@@ -73,7 +73,7 @@ def _work_dtype(dtype: np.dtype) -> type:
     return np.float64 if dtype == np.float64 else np.float32  # float32 is ample for 8/16-bit values
 
 
-def _bilinear(img: np.ndarray, y: np.ndarray, x: np.ndarray, wrap_x: bool,
+def bilinear(img: np.ndarray, y: np.ndarray, x: np.ndarray, wrap_x: bool,
               face: np.ndarray | None = None) -> np.ndarray:
     """Sample (H, W, C), or (F, H, W, C) with `face` indices, at continuous pixel coordinates → (N, C) floats."""
     h, w = img.shape[-3:-1]
@@ -134,7 +134,7 @@ def perspective_view(pano: np.ndarray, yaw_deg: float, pitch_deg: float = 0.0, f
         lat = np.arctan2(d[:, 1], np.hypot(d[:, 0], d[:, 2]))
         px = (lon / (2 * np.pi) + 0.5) * w - 0.5
         py = (0.5 - lat / np.pi) * h - 0.5
-        out[start:start + len(idx)] = _bilinear(src, py, px, wrap_x=True)
+        out[start:start + len(idx)] = bilinear(src, py, px, wrap_x=True)
     return _cast(out.reshape((oh, ow) + pano.shape[2:]), pano.dtype)
 
 
@@ -196,7 +196,7 @@ def cube_to_equirect(faces: dict[str, np.ndarray], size: tuple[int, int] | None 
         cam = np.einsum("nji,nj->ni", rots[face], d)  # world → that face's camera (rotation transposed)
         u, v = cam[:, 0] / cam[:, 2], cam[:, 1] / cam[:, 2]  # both in [-1, 1] for a 90° face
         px, py = (u + 1) / 2 * n - 0.5, (1 - v) / 2 * n - 0.5
-        out[start:start + len(idx)] = _bilinear(stack, py, px, wrap_x=False, face=face)
+        out[start:start + len(idx)] = bilinear(stack, py, px, wrap_x=False, face=face)
     return _cast(out.reshape((h, w) + shape_c), dtype)
 
 

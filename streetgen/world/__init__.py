@@ -96,7 +96,7 @@ def render_panorama(lat: float, lon: float, seed: int = 0, height: int = 256,
     where it ends. For testing `streetgen.panorama` with a known scene; not one of the training distributions."""
     from dataclasses import replace
 
-    from streetgen.panorama import _bilinear
+    from streetgen.panorama import bilinear
 
     from .canvas import Camera
 
@@ -130,7 +130,7 @@ def render_panorama(lat: float, lon: float, seed: int = 0, height: int = 256,
     rows = fh / 2 - (fw / 2) * np.tan(el)[:, None] / np.cos(rel)[None, :] - 0.5
     rows = np.clip(rows, 0, fh - 1)
     faces = np.broadcast_to(face, (ph, pw)).ravel()
-    image = _bilinear(np.stack(images), rows.ravel(), cols.ravel(), False, faces)
+    image = bilinear(np.stack(images), rows.ravel(), cols.ravel(), False, faces)
     image = np.clip(np.round(image), 0, 255).astype(np.uint8).reshape(ph, pw, 3)
     ri, ci = np.round(rows).astype(np.int64).ravel(), np.clip(np.round(cols), 0, fw - 1).astype(np.int64).ravel()
     label = np.stack(labels)[faces, ri, ci].reshape(ph, pw)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .canvas import F32, Camera, Canvas, _clampi, noise, rgb
+from .canvas import F32, Camera, Canvas, clampi, noise, rgb
 from streetgen.classes import BICYCLIST, CAR, FENCE, PAVEMENT, PEDESTRIAN, POLE, ROAD, SIGN, TREE
 
 from .paint import Light
@@ -72,8 +72,8 @@ def paint_car(cv: Canvas, cam: Camera, light: Light, o: Obj) -> None:
                 sel = np.flatnonzero(keep)
                 ca = cfirst + int(sel[0])
                 t, Zc = t[sel[0]:sel[-1] + 1], Zc[sel[0]:sel[-1] + 1]
-                r0 = _clampi(math.floor((cam.horizon - cam.focal * (Hc - cam.height) / t).min()), cv.h)
-                r1 = _clampi(math.ceil((cam.horizon + cam.focal * cam.height / t).max()) + 1, cv.h)
+                r0 = clampi(math.floor((cam.horizon - cam.focal * (Hc - cam.height) / t).min()), cv.h)
+                r1 = clampi(math.ceil((cam.horizon + cam.focal * cam.height / t).max()) + 1, cv.h)
                 if r1 > r0:
                     Y = cam.height + t[None, :] * cam.dy[r0:r1, None]
                     front_first = o.p["facing"] < 0  # oncoming cars show their bonnet nearest to us
@@ -338,8 +338,8 @@ def paint_fence(cv: Canvas, cam: Camera, light: Light, o: Obj, style: Style) -> 
         ok &= ((Zc + o.p["seed"]) % 17.0) > 3.5  # gates and driveways
     if not ok.any():
         return
-    r0 = _clampi(math.floor((cam.horizon - cam.focal * (height - cam.height) / t[ok]).min()), cv.h)
-    r1 = _clampi(math.ceil((cam.horizon + cam.focal * cam.height / t[ok]).max()) + 1, cv.h)
+    r0 = clampi(math.floor((cam.horizon - cam.focal * (height - cam.height) / t[ok]).min()), cv.h)
+    r1 = clampi(math.ceil((cam.horizon + cam.focal * cam.height / t[ok]).max()) + 1, cv.h)
     if r1 <= r0:
         return
     Y = cam.height + t[None, :] * cam.dy[r0:r1, None]

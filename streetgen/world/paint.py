@@ -13,7 +13,7 @@ import numpy as np
 from streetgen.classes import BUILDING, SKY, TREE, VOID
 
 from . import kernels
-from .canvas import F32, Camera, Canvas, _clampi, noise, rgb
+from .canvas import F32, Camera, Canvas, clampi, noise, rgb
 
 from .scene import ROOF_KINDS, Z_START, BuildingRow, Scene
 from .style import Style
@@ -57,7 +57,7 @@ class Light:
 
 def paint_sky(cv: Canvas, cam: Camera, light: Light) -> None:
     """Gradient, sun glow and clouds on a cloud plane (so clouds shrink toward the horizon)."""
-    r1 = _clampi(math.ceil(cam.horizon + 2), cv.h)
+    r1 = clampi(math.ceil(cam.horizon + 2), cv.h)
     if r1 <= 0:
         return
     nz = noise()
@@ -118,7 +118,7 @@ def _profile_at(prof: np.ndarray, z) -> np.ndarray:
 def paint_ground(cv: Canvas, sc: Scene, style: Style, light: Light, fronts: dict[int, BuildingRow]) -> None:
     """Road with markings (or a canal), kerbs, pavements, shoulders, yards and open land, with cast shadows."""
     cam, road = sc.cam, sc.road
-    r0 = _clampi(math.floor(cam.horizon + 0.5), cv.h)
+    r0 = clampi(math.floor(cam.horizon + 0.5), cv.h)
     if r0 >= cv.h:
         return
     asphalt = rgb(style["asphalt"][style.get("asphalt_i", 0) % len(style["asphalt"])])
@@ -205,8 +205,8 @@ def paint_row(cv: Canvas, sc: Scene, style: Style, light: Light, row: BuildingRo
                                              bool(style.get("roof_clutter")) and row.kind == "buildings")
     top = cam.horizon - cam.focal * (top_h - cam.height) / t
     bottom = cam.horizon + cam.focal * cam.height / t
-    r0 = _clampi(math.floor(np.where(has, top, cv.h).min()), cv.h)
-    r1 = _clampi(math.ceil(np.where(has, bottom, 0).max()) + 1, cv.h)
+    r0 = clampi(math.floor(np.where(has, top, cv.h).min()), cv.h)
+    r1 = clampi(math.ceil(np.where(has, bottom, 0).max()) + 1, cv.h)
     if r1 <= r0:
         return
     side_sign = 1.0 if row.x < 0 else -1.0  # the façade normal points back toward the road
@@ -275,8 +275,8 @@ def _paint_ends(cv: Canvas, sc: Scene, style: Style, light: Light, row: Building
         rh = float(row.roof_h[i])
         pitched = row.roof[i] in (PITCHED, MANSARD, LOW, TIN, GABLE)
         top_h = H + (rh * (1 - np.abs(2 * Xr / depth_b - 1)) if pitched else 0.35 + 0 * Xr)
-        r0 = _clampi(math.floor((cam.horizon - cam.focal * (top_h - cam.height) / t).min()), cv.h)
-        r1 = _clampi(math.ceil((cam.horizon + cam.focal * cam.height / t).max()) + 1, cv.h)
+        r0 = clampi(math.floor((cam.horizon - cam.focal * (top_h - cam.height) / t).min()), cv.h)
+        r1 = clampi(math.ceil((cam.horizon + cam.focal * cam.height / t).max()) + 1, cv.h)
         if r1 <= r0:
             continue
         Y = cam.height + t[None, :] * cam.dy[r0:r1, None]
