@@ -21,8 +21,9 @@ import numpy as np
 from PIL import Image
 
 from streetgen import geo
+from streetgen.classes import CLASS_NAMES, VOID
 
-from . import CLASS_NAMES, render
+from . import render
 
 # OSV-5M's first columns, in its order; then what only the world knows.
 CSV_COLUMNS = ["id", "latitude", "longitude", "thumb_original_url", "country", "sequence", "captured_at", "city",
@@ -137,7 +138,7 @@ def write_dataset(spec: DatasetSpec, workers: int | None = None, progress: bool 
             for _, row in sorted(items, key=lambda r: r[0]):
                 w.writerow(row)
     info = {"generator": "streetgen.world", "spec": {**asdict(spec), "size": list(spec.size)},
-            "classes": list(CLASS_NAMES), "void_id": 11, "depth_png": "uint16 millimetres, clipped at 65535",
+            "classes": list(CLASS_NAMES), "void_id": VOID, "depth_png": "uint16 millimetres, clipped at 65535",
             "drive_side": "1 = left-hand traffic, 0 = right", "climate": "Koppen-Geiger class index",
             "counts": {k: len(v) for k, v in rows.items()}}
     (root / "dataset.json").write_text(json.dumps(info, indent=2))
