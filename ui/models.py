@@ -11,8 +11,7 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from streetgen.pipelines import (CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline,
-                                 load_city_pipeline)
+from streetgen.pipelines import CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline, load_city_pipeline
 
 LOADERS: dict[str, Callable[[str], object]] = {  # kind -> how a checkpoint spec of that kind is loaded
     "country": CountryPipeline.from_pretrained,
