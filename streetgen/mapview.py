@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from streetgen.geo import (EARTH_RADIUS_KM, _asset, _land_mask, check_latlon, haversine_km, is_land, reverse,
+from streetgen.geo import (EARTH_RADIUS_KM, asset, check_latlon, haversine_km, is_land, land_mask, reverse,
                            unit_xyz)
 
 MAP_SIZE = (1440, 720)  # (width, height) of the committed asset
@@ -23,7 +23,7 @@ PATH_COLOUR = (235, 60, 30)
 
 @lru_cache(maxsize=1)
 def _map_image() -> Image.Image:
-    with _asset("world_map.png").open("rb") as fh:
+    with asset("world_map.png").open("rb") as fh:
         img = Image.open(fh)
         img.load()
     return img.convert("RGB")  # the asset is a 256-colour palette PNG; callers want plain RGB
@@ -72,7 +72,7 @@ class _Coast:
     """
 
     def __init__(self) -> None:
-        land = _land_mask()
+        land = land_mask()
         h, w = land.shape
         sea = ~land
         touches_sea = np.zeros_like(land)

@@ -125,7 +125,7 @@ def test_nearest_land_keeps_land_points_and_respects_max_km():
 
 def test_nearest_land_is_the_true_nearest_cell():
     """Against brute force over every land cell of the mask in the latitude band that could hold a closer one."""
-    mask = geo._land_mask()
+    mask = geo.land_mask()
     h, w = mask.shape
     for q in [(-40.0, 175.0), (10.0, 179.9), (70.0, -170.0), (-60.0, -30.0), (5.0, -25.0)]:
         got = mapview.nearest_land(*q, max_km=20000)
