@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
@@ -26,11 +27,11 @@ _LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=MAX_MODELS)
-def _cached(kind: str, spec: str) -> object:
+def _cached(kind: str, spec: str) -> Any:
     return LOADERS[kind](spec)
 
 
-def load(kind: str, spec: str, what: str):
+def load(kind: str, spec: str, what: str) -> Any:
     """The `kind` pipeline for checkpoint `spec`, loaded once and shared by all tabs; a checkpoint that is missing
     or unusable becomes a gr.Error "<what> could not be loaded: <reason>"."""
     with _LOCK:

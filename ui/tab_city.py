@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -26,7 +27,7 @@ CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
 MAX_CITY_FRAMES = 16
 
 
-def city_pipeline(method: str):
+def city_pipeline(method: str) -> Any:
     """The city pipeline of a method label, loaded once."""
     if method not in CITY_METHODS:
         raise gr.Error(f"Unknown method {method!r}; choose one of: {', '.join(CITY_METHODS)}.")

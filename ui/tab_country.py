@@ -6,6 +6,7 @@ import random
 import gradio as gr
 
 from streetgen import geo, world
+from streetgen.pipelines import CountryPipeline
 from ui import models
 from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, picture_gallery, save_gif_256,
                        seed_and_count, steps, temp_path)
@@ -19,7 +20,7 @@ DEFAULT_GUIDANCE = 12.0  # the diffusion model's default (picked by a place-judg
 MAX_GUIDANCE = 20.0
 
 
-def pipeline(model: str):
+def pipeline(model: str) -> CountryPipeline:
     """The CountryPipeline of a model label (or a checkpoint spec, for API callers), loaded once."""
     return models.load("country", COUNTRY_MODELS.get(model, model), f"Model {model!r}")
 
@@ -29,7 +30,7 @@ def _model_countries(model: str) -> list[tuple[str, str]]:
     return [(c.name, c.iso2) for c in COUNTRIES if c.iso2 in codes]
 
 
-def _guidance(pipe, guidance: float) -> dict:
+def _guidance(pipe: CountryPipeline, guidance: float) -> dict:
     """The diffusion model's country signal as a sampler option (the CVAE has none), checked."""
     if not pipe.guided:
         return {}

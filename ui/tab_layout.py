@@ -9,6 +9,7 @@ from PIL import Image
 
 from streetgen import classes, world
 from streetgen.io import labels as layout
+from streetgen.pipelines import LayoutPipeline, SpadePipeline
 from ui import models
 from ui.common import LEGEND, MAX_SEED, checked_seed
 
@@ -21,7 +22,7 @@ BRUSH_COLOURS = ["#%02x%02x%02x" % tuple(int(v) for v in rgb) for rgb in classes
 WHITE = 255  # an empty canvas is white, and no class is white: unpainted pixels are told apart by it
 
 
-def layout_pipelines(model: str) -> tuple:
+def layout_pipelines(model: str) -> tuple[LayoutPipeline, SpadePipeline]:
     """The (LayoutPipeline, SpadePipeline) pair of a model label, loaded once."""
     if model not in LAYOUT_MODELS:
         raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(LAYOUT_MODELS)}.")

@@ -5,6 +5,7 @@ import gradio as gr
 from PIL import Image
 
 from streetgen import geo, mapview, world
+from streetgen.pipelines import MapPipeline
 from ui import models
 from ui.common import N_CHOICES, checked, checked_seed, picture_gallery, save_gif_256, seed_and_count, temp_path
 
@@ -15,7 +16,7 @@ MAP_PRESETS = {"Tokyo": (35.6812, 139.7671), "Nairobi": (-1.2864, 36.8172), "Osl
 MAP_MODEL = "map_gan"
 
 
-def _map_pipeline():
+def _map_pipeline() -> MapPipeline:
     return models.load("map", MAP_MODEL, "The map model")
 
 
