@@ -144,14 +144,15 @@ def check_latlon(lat: float, lon: float) -> tuple[float, float]:
 
 
 # --- tables -----------------------------------------------------------------------------------------------------
-def _asset(name: str):
+def asset(name: str):
+    """A file of the package's geography assets (tables, land mask, world map), as an importlib resource."""
     return resources.files("streetgen") / "assets" / "geo" / name
 
 
 @lru_cache(maxsize=1)
 def _countries() -> dict[str, Country]:
     out = {}
-    with _asset("countries.csv").open(encoding="utf-8", newline="") as fh:
+    with asset("countries.csv").open(encoding="utf-8", newline="") as fh:
         # csv, not pandas: Namibia's "NA" must stay a string, never become a missing value.
         for row in csv.DictReader(fh):
             cc = row["iso2"]
@@ -172,7 +173,7 @@ class _Cities:
 
     def __init__(self) -> None:
         names, lat, lon, cc, pop = [], [], [], [], []
-        with gzip.open(_asset("cities15000.csv.gz").open("rb"), "rt", encoding="utf-8", newline="") as fh:
+        with gzip.open(asset("cities15000.csv.gz").open("rb"), "rt", encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 names.append(row["name"]); cc.append(row["country"])
                 lat.append(float(row["latitude"])); lon.append(float(row["longitude"]))
@@ -251,8 +252,9 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _land_mask() -> np.ndarray:
-    with _asset("land_mask_2arcmin.npz").open("rb") as fh:
+def land_mask() -> np.ndarray:
+    """The 2-arcminute land mask, rows from 90 N and columns from 180 W (True on land; cached and shared: read only)."""
+    with asset("land_mask_2arcmin.npz").open("rb") as fh:
         z = np.load(fh)
         h, w = (int(v) for v in z["shape"])
         return np.unpackbits(z["bits"], axis=1, count=w).astype(bool)
@@ -260,7 +262,7 @@ def _land_mask() -> np.ndarray:
 
 def is_land(lat, lon):
     """True on land, from a 2-arcminute (≈3.7 km) grid of the GLOBE land mask (vectorised; lakes count as land)."""
-    mask = _land_mask()
+    mask = land_mask()
     h, w = mask.shape
     r = ((90.0 - np.asarray(lat, dtype=np.float64)) * (h / 180.0)).astype(np.int64)
     c = ((np.asarray(lon, dtype=np.float64) + 180.0) * (w / 360.0)).astype(np.int64)

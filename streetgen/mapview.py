@@ -1,4 +1,4 @@
-"""The Map tab's world map: the offline picture, click pixel <-> (lat, lon), snapping to land, and markers.
+"""The Map tab's world map: the offline picture, click pixel <-> (lat, lon), what a point is, snapping to land, markers.
 
 The map is `assets/geo/world_map.png` (built by `tools/make_world_map.py`), equirectangular: 1440 x 720 pixels of
 0.25 deg, column 0 starting at 180 W and row 0 at 90 N. Clicks arrive as pixel indices in that original grid
@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from streetgen.geo import EARTH_RADIUS_KM, _asset, _land_mask, check_latlon, is_land, unit_xyz
+from streetgen.geo import (EARTH_RADIUS_KM, asset, check_latlon, haversine_km, is_land, land_mask, reverse,
+                           unit_xyz)
 
 MAP_SIZE = (1440, 720)  # (width, height) of the committed asset
 MARKER_FILL = (220, 30, 40)
@@ -22,7 +23,7 @@ PATH_COLOUR = (235, 60, 30)
 
 @lru_cache(maxsize=1)
 def _map_image() -> Image.Image:
-    with _asset("world_map.png").open("rb") as fh:
+    with asset("world_map.png").open("rb") as fh:
         img = Image.open(fh)
         img.load()
     return img.convert("RGB")  # the asset is a 256-colour palette PNG; callers want plain RGB
@@ -71,7 +72,7 @@ class _Coast:
     """
 
     def __init__(self) -> None:
-        land = _land_mask()
+        land = land_mask()
         h, w = land.shape
         sea = ~land
         touches_sea = np.zeros_like(land)
@@ -107,6 +108,21 @@ def nearest_land(lat: float, lon: float, max_km: float = 2000.0) -> tuple[float,
     if not math.isfinite(dist):
         return None
     return float(coast.lat[i]), float(coast.lon[i])
+
+
+def describe_place(lat: float, lon: float) -> dict:
+    """Country, nearest city and land/sea of a coordinate (rounded for display); at sea also the nearest coast
+    within 2000 km (`nearest_land`, None when there is none, and `nearest_land_km`). ValueError for bad input."""
+    lat, lon = check_latlon(lat, lon)
+    place = reverse(lat, lon)
+    info = {"lat": round(lat, 4), "lon": round(lon, 4), "is_land": place.is_land, "country": place.country,
+            "country_name": place.country_name, "city": place.city, "city_km": round(place.city_distance_km, 1)}
+    if not place.is_land:
+        coast = nearest_land(lat, lon)
+        info["nearest_land"] = None if coast is None else [round(coast[0], 4), round(coast[1], 4)]
+        if coast is not None:
+            info["nearest_land_km"] = round(float(haversine_km(lat, lon, *coast)), 1)
+    return info
 
 
 def great_circle(lat1: float, lon1: float, lat2: float, lon2: float, n: int = 100) -> np.ndarray:

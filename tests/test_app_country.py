@@ -57,12 +57,12 @@ def test_handlers_refuse_odd_numbers_with_a_message(n, seed, message):
     escaped as ValueError / OverflowError or torch's "Overflow when unpacking long long"."""
     import gradio as gr
 
-    import app
+    from ui import tab_country, tab_map
 
     with pytest.raises(gr.Error, match=message):
-        app.generate_country("JP", n, seed, MODEL)
+        tab_country.generate_country("JP", n, seed, MODEL)
     with pytest.raises(gr.Error, match=message):  # the Map tab checks with the same rule
-        app.generate_map(10.0, 20.0, n, seed)
+        tab_map.generate_map(10.0, 20.0, n, seed)
 
 
 SHARP = "Diffusion (sharp, a few seconds)"
@@ -102,7 +102,8 @@ def test_country_signal_slider(client):
 def test_the_tab_opens_on_the_sharp_model():
     """A visitor's first Generate uses the diffusion model; the study's CVAE is the other choice."""
     import app
+    from ui import tab_country
 
     radio = next(b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "c-model")
-    assert radio.value == app.DEFAULT_COUNTRY_MODEL and app.COUNTRY_MODELS[radio.value] == "country_diffusion+country_diffusion_early"
-    assert "cvae" in app.COUNTRY_MODELS.values()
+    assert radio.value == tab_country.DEFAULT_COUNTRY_MODEL and tab_country.COUNTRY_MODELS[radio.value] == "country_diffusion+country_diffusion_early"
+    assert "cvae" in tab_country.COUNTRY_MODELS.values()

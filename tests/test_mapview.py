@@ -125,7 +125,7 @@ def test_nearest_land_keeps_land_points_and_respects_max_km():
 
 def test_nearest_land_is_the_true_nearest_cell():
     """Against brute force over every land cell of the mask in the latitude band that could hold a closer one."""
-    mask = geo._land_mask()
+    mask = geo.land_mask()
     h, w = mask.shape
     for q in [(-40.0, 175.0), (10.0, 179.9), (70.0, -170.0), (-60.0, -30.0), (5.0, -25.0)]:
         got = mapview.nearest_land(*q, max_km=20000)
@@ -203,3 +203,15 @@ def test_mapview_does_not_import_torch():
             "m.nearest_land(30.0, -40.0); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_describe_place_on_land_at_sea_and_off_the_earth():
+    """What the Map tab shows about a point, as plain data: country and nearest city; at sea the nearest coast."""
+    paris = mapview.describe_place(*PARIS)
+    assert paris["is_land"] and paris["country"] == "FR" and paris["lat"] == 48.8566 and "nearest_land" not in paris
+    sea = mapview.describe_place(30.0, -40.0)
+    coast = sea["nearest_land"]
+    assert not sea["is_land"] and geo.is_land(*coast)
+    assert sea["nearest_land_km"] == pytest.approx(float(geo.haversine_km(30.0, -40.0, *coast)), abs=0.1)
+    with pytest.raises(ValueError, match="latitude"):
+        mapview.describe_place(95.0, 0.0)
