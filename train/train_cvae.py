@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.cvae import CountryCVAE, cvae_loss
+from streetgen.pipelines.country import sample_cvae
 from train.common.ema import EMA
 from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
 
@@ -99,7 +100,7 @@ def samples_view(model: CountryCVAE, originals: torch.Tensor, labels: torch.Tens
     with torch.no_grad():
         mu, _ = model.encode(x, y)
         recon = model.decode(mu, y)
-        free = model.sample(y, generator=torch.Generator().manual_seed(0))
+        free = sample_cvae(model, y, generator=torch.Generator().manual_seed(0))
     model.train(was_training)
     rows = torch.stack([x, recon, free], dim=1).flatten(0, 1)
     imgs = (rows.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -15,22 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from streetgen.io.labels import check_layout, fill_void, fit_layout, read_layout
+from streetgen.pipelines.base import Pipeline
 from streetgen.validate import MAX_PAINT_SIDE, check_seed
 
 MAX_LAYOUTS = 16
 
 
-class LayoutPipeline:
+class LayoutPipeline(Pipeline):
     """`pipe(n=1, seed=0, truncation=0.8)` → n street label maps, (H, W) uint8 class ids (never void)."""
 
-    def __init__(self, model) -> None:
-        self.model = model.eval()
-
-    @classmethod
-    def from_pretrained(cls, name: str = "layout_world") -> "LayoutPipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
+    default_spec = "layout_world"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -50,21 +44,17 @@ class LayoutPipeline:
             raise ValueError(f"truncation must be in 0..1, got {truncation!r}")
         g = torch.Generator().manual_seed(seed)
         maps = self.model.sample(int(n), generator=g, truncation=float(truncation), noise_mode="const")
-        return [m.numpy().astype(np.uint8) for m in maps]
+        return [m.cpu().numpy().astype(np.uint8) for m in maps]
 
 
-class SpadePipeline:
+class SpadePipeline(Pipeline):
     """`pipe(layout, seed=0, style=None, size=None)` → uint8 (H, W, 3) photo."""
 
+    default_spec = "spade_world"
+
     def __init__(self, model) -> None:
-        self.model = model.eval()
+        super().__init__(model)
         self.styles: list[str] = list(model.styles)
-
-    @classmethod
-    def from_pretrained(cls, name: str = "spade_world") -> "SpadePipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
 
     @property
     def size(self) -> tuple[int, int]:
