@@ -211,7 +211,7 @@ def test_fresh_process_finds_model_classes_inside_the_package(tmp_path, monkeypa
     # simulate a process that never imported streetgen.models.judges: the loader must find and import it itself
     monkeypatch.delitem(REGISTRY, "place_judge")
     monkeypatch.delitem(sys.modules, "streetgen.models.judges")
-    monkeypatch.setattr(streetgen, "judges", judges)  # undone at teardown: later tests see the original module
+    monkeypatch.setattr(streetgen.models, "judges", judges)  # undone at teardown: later tests see the original module
     m = streetgen.load(tmp_path / "judge")
     assert type(m).__name__ == "PlaceJudge" and m.countries == ["FR", "JP"] and not m.training
     assert sys.modules["streetgen.models.judges"] is not judges
