@@ -23,8 +23,8 @@ GUIDE_SCALE = 0.0  # classifier-guidance scale a pipeline with a guide uses unle
 AUTOGUIDE_SCALE = 3.0  # autoguidance scale a pipeline with an autoguide uses unless told (measured: docs/results.md)
 
 
-def sample_cvae(model: Any, labels: "torch.Tensor", generator: "torch.Generator | None" = None,
-                latents: "torch.Tensor | None" = None) -> "torch.Tensor":
+def sample_cvae(model: Any, labels: torch.Tensor, generator: torch.Generator | None = None,
+                latents: torch.Tensor | None = None) -> torch.Tensor:
     """Images (B, 3, H, W) in [0, 1] from a `CountryCVAE` for country indices or mixtures: z ~ N(0, I) drawn from
     `generator` (on the CPU) unless `latents` is given, decoded on the model's device."""
     import torch
@@ -92,9 +92,9 @@ class CountryPipeline(Pipeline):
         """Whether the model takes a classifier-free `guidance` option (how strongly the country is followed)."""
         return self.diffusion
 
-    def sample(self, labels: "torch.Tensor", generator: "torch.Generator | None" = None,
-               latents: "torch.Tensor | None" = None, progress: Callable[[int, int], None] | None = None,
-               **options: Any) -> "torch.Tensor":
+    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None,
+               latents: torch.Tensor | None = None, progress: Callable[[int, int], None] | None = None,
+               **options: Any) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] for label weights (B, n) from this pipeline's model, by its kind's sampler
         (diffusion options pass through; a CVAE takes none)."""
         import torch
