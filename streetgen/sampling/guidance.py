@@ -8,10 +8,17 @@ the model does know (composable diffusion, Liu et al., 2022). One-hot rows cost 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from streetgen.models.country_diffusion import CountryDiffusion
+
+
+Terms = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # rows, embeddings, weights (`label_terms`)
 
 
 def sum_terms(like: torch.Tensor, rows: torch.Tensor, preds: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -19,8 +26,9 @@ def sum_terms(like: torch.Tensor, rows: torch.Tensor, preds: torch.Tensor, weigh
     return torch.zeros_like(like).index_add_(0, rows, preds * weights.to(preds.dtype)[:, None, None, None])
 
 
-def mixture_eps(model, x: torch.Tensor, timesteps: torch.Tensor, terms, guidance: float,
-                weaker=None, weaker_terms=None, autoguidance: float = 0.0) -> torch.Tensor:
+def mixture_eps(model: CountryDiffusion, x: torch.Tensor, timesteps: torch.Tensor, terms: Terms, guidance: float,
+                weaker: CountryDiffusion | None = None, weaker_terms: Terms | None = None,
+                autoguidance: float = 0.0) -> torch.Tensor:
     """ε for each image as the weighted sum of its countries' predictions (`model.label_terms`), guided by
     `guidance`; with a `weaker` model (its own `label_terms` for the same labels) and `autoguidance` > 0, also
     pushed away from what the weaker model predicts for the same countries: + autoguidance · (ε_c − ε_weaker,c)."""
@@ -61,18 +69,18 @@ def check_scale(name: str, value: float) -> float:
 class GuidancePlan:
     """What every step's guided ε needs, checked once before the loop."""
 
-    terms: tuple
+    terms: Terms
     guidance: float
     interval: tuple[float, float]
     guide: nn.Module | None = None
     guide_scale: float = 0.0
     guide_weights: torch.Tensor | None = None
-    autoguide: nn.Module | None = None
+    autoguide: CountryDiffusion | None = None
     autoguide_scale: float = 0.0
-    weaker_terms: tuple | None = None
+    weaker_terms: Terms | None = None
 
 
-def plan_guidance(model, labels: torch.Tensor, guidance: float, interval: tuple[float, float],
+def plan_guidance(model: CountryDiffusion, labels: torch.Tensor, guidance: float, interval: tuple[float, float],
                   guide: nn.Module | None, guide_scale: float, autoguide: nn.Module | None,
                   autoguide_scale: float) -> GuidancePlan:
     """The checked guidance for `labels`: the label terms (which validates them), the classifier guide's country
@@ -95,7 +103,8 @@ def plan_guidance(model, labels: torch.Tensor, guidance: float, interval: tuple[
     return plan
 
 
-def guided_eps(model, plan: GuidancePlan, x: torch.Tensor, t: int, alphas_cumprod: torch.Tensor) -> torch.Tensor:
+def guided_eps(model: CountryDiffusion, plan: GuidancePlan, x: torch.Tensor, t: int,
+               alphas_cumprod: torch.Tensor) -> torch.Tensor:
     """ε at integer timestep t: guidance applies only while t / T lies in the plan's interval (at the noisiest and
     the last steps it adds little, Kynkäänniemi et al., 2024, and each unguided step costs half).
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,11 @@ from streetgen.sampling.guidance import GuidancePlan, guided_eps, plan_guidance
 from streetgen.sampling.lattice import remove_patch_lattice
 from streetgen.sampling.schedulers import check_solver, make_scheduler
 from streetgen.sampling.start import add_start_prior, check_start_options, sdedit_start
+
+if TYPE_CHECKING:
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+    from streetgen.models.country_diffusion import CountryDiffusion
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class DiffusionOptions:
 
 
 @torch.no_grad()
-def sample_diffusion(model, labels: torch.Tensor, generator: torch.Generator | None = None,
+def sample_diffusion(model: CountryDiffusion, labels: torch.Tensor, generator: torch.Generator | None = None,
                      latents: torch.Tensor | None = None, progress: Callable[[int, int], None] | None = None,
                      **options) -> torch.Tensor:
     """Images (B, 3, H, W) in [0, 1] from a `CountryDiffusion` for country indices (B,) or weights (B, n) (each
@@ -74,8 +79,8 @@ def sample_diffusion(model, labels: torch.Tensor, generator: torch.Generator | N
     return ((x.clamp(-1, 1) + 1) / 2).float()
 
 
-def denoise(model, sched, x: torch.Tensor, timesteps: torch.Tensor, plan: GuidancePlan,
-            noise_gen: torch.Generator, stochastic: bool, shared_noise: bool,
+def denoise(model: CountryDiffusion, sched: SchedulerMixin, x: torch.Tensor, timesteps: torch.Tensor,
+            plan: GuidancePlan, noise_gen: torch.Generator, stochastic: bool, shared_noise: bool,
             progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """x_t walked down `timesteps` by `sched` with the plan's guided ε; a stochastic solver (sde-dpm) draws each
     step's fresh noise from noise_gen (one draw for every row with shared_noise)."""

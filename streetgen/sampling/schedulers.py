@@ -1,6 +1,13 @@
 """The diffusers scheduler that walks a country diffusion model's noise schedule (DDIM, DPM-Solver++, SDE-DPM)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+    from streetgen.models.country_diffusion import CountryDiffusion
+
 SOLVERS = ("sde-dpm", "dpm", "ddim")
 
 
@@ -12,11 +19,13 @@ def check_solver(solver: str, steps: int) -> None:
         raise ValueError(f"steps must be between 1 and 1000, got {steps!r}")
 
 
-def make_scheduler(model, solver: str, steps: int):
+def make_scheduler(model: CountryDiffusion, solver: str, steps: int) -> SchedulerMixin:
     """A scheduler over `model.noise_schedule()` with `steps` timesteps set: "ddim", "dpm" (DPM-Solver++ 2M) or
     "sde-dpm" (SDE-DPM-Solver++ 2M, which takes fresh noise each step)."""
     from diffusers.schedulers.scheduling_ddim import DDIMScheduler
-    from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
+    from diffusers.schedulers.scheduling_dpmsolver_multistep import (
+        DPMSolverMultistepScheduler,
+    )
 
     config = model.noise_schedule().config
     # "leading" spacing starts below t = T, where the shifted schedule's α̅ is ~1e-9 and x0 = (x − σε)/α

@@ -7,8 +7,15 @@ signal at the first step's α̅, as the forward process would have put it there.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+    from streetgen.models.country_diffusion import CountryDiffusion
 
 
 def block_means(images: torch.Tensor, grid: int) -> torch.Tensor:
@@ -27,7 +34,7 @@ def check_start_options(image_size: int, start_spread: float, seed_low_grid: int
         raise ValueError(f"seed_low_grid must be 0 or an integer dividing {image_size}, got {seed_low_grid!r}")
 
 
-def start_signal(model, labels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+def start_signal(model: CountryDiffusion, labels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """Low-frequency images (B, 3, H, W) drawn from `model`'s start prior: the labels' (mixed) means + chol · noise,
     noise (B, 3·start_grid²) standard normal; bilinearly upsampled from the start_grid² block means."""
     if labels.dim() == 1:
@@ -41,8 +48,9 @@ def start_signal(model, labels: torch.Tensor, noise: torch.Tensor) -> torch.Tens
                          mode="bilinear", align_corners=False)
 
 
-def add_start_prior(model, x: torch.Tensor, labels: torch.Tensor, alpha_bar: float, noise_gen: torch.Generator,
-                    shared_noise: bool, start_spread: float, seed_low_grid: int) -> torch.Tensor:
+def add_start_prior(model: CountryDiffusion, x: torch.Tensor, labels: torch.Tensor, alpha_bar: float,
+                    noise_gen: torch.Generator, shared_noise: bool, start_spread: float,
+                    seed_low_grid: int) -> torch.Tensor:
     """The starting noise x given the labels' start signal at α̅ = alpha_bar: √(1 − α̅)·x + √α̅·signal.
 
     start_spread scales the draw around the country's mean (0: the mean alone); seed_low_grid > 0 first removes
@@ -55,7 +63,7 @@ def add_start_prior(model, x: torch.Tensor, labels: torch.Tensor, alpha_bar: flo
     return (1 - alpha_bar) ** 0.5 * x + alpha_bar ** 0.5 * signal
 
 
-def sdedit_start(sched, x: torch.Tensor, init_images: torch.Tensor, strength: float,
+def sdedit_start(sched: SchedulerMixin, x: torch.Tensor, init_images: torch.Tensor, strength: float,
                  latent_shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """(x_t, the timesteps left) for SDEdit (Meng et al., 2022): init_images (B, 3, H, W) in [0, 1] noised by x
     to the step that `strength` in (0, 1] of the schedule leaves (1: pure noise, the images forgotten)."""
