@@ -6,11 +6,16 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from streetgen import geo, mapview
 from streetgen.pipelines.base import Pipeline, to_uint8
 from streetgen.validate import check_int, check_seed
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_IMAGES = 16
 MAX_FRAMES = 64
@@ -19,6 +24,18 @@ MAX_FRAMES = 64
 def great_circle(a: tuple[float, float], b: tuple[float, float], frames: int) -> np.ndarray:
     """(frames, 2) (lat, lon) degrees from a to b along the shorter great circle (`mapview.great_circle`)."""
     return mapview.great_circle(*a, *b, n=frames)
+
+
+def sample_map(model: Any, latlon: torch.Tensor | np.ndarray, generator: torch.Generator | None = None,
+               latents: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (B, 3, S, S) in [0, 1] from a `MapGenerator` (in eval mode) for (B, 2) (lat, lon) degrees: z ~ N(0, I)
+    drawn from `generator` (on the CPU) unless `latents` is given."""
+    import torch
+
+    with torch.no_grad():
+        latlon = torch.as_tensor(latlon, dtype=torch.float64)
+        z = latents if latents is not None else torch.randn(latlon.shape[0], model.z_dim, generator=generator)
+        return model.decode(z, latlon)
 
 
 class MapPipeline(Pipeline):
@@ -35,7 +52,7 @@ class MapPipeline(Pipeline):
         check_seed(seed)
         latlon = torch.tensor([[lat, lon]], dtype=torch.float64).expand(int(n), 2)
         with torch.no_grad():
-            images = self.model.sample(latlon, generator=torch.Generator().manual_seed(int(seed)))
+            images = sample_map(self.model, latlon, generator=torch.Generator().manual_seed(int(seed)))
         return to_uint8(images)
 
     def journey(self, a: tuple[float, float], b: tuple[float, float], frames: int = 16,
@@ -49,7 +66,7 @@ class MapPipeline(Pipeline):
         path = torch.from_numpy(great_circle(a, b, int(frames)))
         z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
         with torch.no_grad():
-            images = self.model.sample(path, latents=z.expand(int(frames), *self.model.latent_shape))
+            images = sample_map(self.model, path, latents=z.expand(int(frames), *self.model.latent_shape))
         return to_uint8(images)
 
 
