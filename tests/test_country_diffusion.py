@@ -8,6 +8,9 @@ import torch
 import streetgen
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.pipelines import CountryPipeline
+from streetgen.sampling import sample_diffusion
+from streetgen.sampling.guidance import mixture_eps
+from streetgen.sampling.start import start_signal
 
 TINY = dict(image_size=16, block_out_channels=(8, 16), layers_per_block=1, attention=(False, True), norm_num_groups=4)
 
@@ -30,10 +33,10 @@ def test_sampling_is_deterministic_and_guidance_matters():
     with torch.no_grad():  # make the two countries' embeddings differ a lot so guidance has something to scale
         m.label_embed.weight.normal_(0, 3)
     lab = torch.tensor([0, 1])
-    a = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="ddim")
-    b = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="ddim")
-    c = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=1.0, solver="ddim")
-    d = m.sample(lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="dpm")
+    a = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="ddim")
+    b = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="ddim")
+    c = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=1.0, solver="ddim")
+    d = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(1), steps=4, guidance=3.0, solver="dpm")
     assert a.shape == (2, 3, 16, 16) and 0 <= a.min() and a.max() <= 1
     assert torch.equal(a, b) and not torch.allclose(a, c) and not torch.allclose(a, d)
 
@@ -160,20 +163,21 @@ def test_patched_model_sde_sampler_seeded_progress_and_shared_noise():
     lab = torch.tensor([0, 1])
     calls = []
     sde = dict(steps=5, solver="sde-dpm")
-    a = m.sample(lab, generator=torch.Generator().manual_seed(3), progress=lambda i, n: calls.append((i, n)), **sde)
-    b = m.sample(lab, generator=torch.Generator().manual_seed(3), **sde)
-    c = m.sample(lab, generator=torch.Generator().manual_seed(4), **sde)
+    a = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(3),
+                         progress=lambda i, n: calls.append((i, n)), **sde)
+    b = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(3), **sde)
+    c = sample_diffusion(m, lab, generator=torch.Generator().manual_seed(4), **sde)
     assert a.shape == (2, 3, 16, 16) and torch.equal(a, b) and not torch.allclose(a, c)
     assert calls == [(i, 5) for i in range(1, 6)]
     # Shared noise with one starting latent and one label: every row is the same image.
     z = torch.randn(1, 3, 16, 16).expand(3, -1, -1, -1)
-    same = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, shared_noise=True, solver="sde-dpm")
+    same = sample_diffusion(m, torch.tensor([1, 1, 1]), latents=z, steps=4, shared_noise=True, solver="sde-dpm")
     assert torch.allclose(same[0], same[2], atol=1e-5)
-    own = m.sample(torch.tensor([1, 1, 1]), latents=z, steps=4, generator=torch.Generator().manual_seed(0),
+    own = sample_diffusion(m, torch.tensor([1, 1, 1]), latents=z, steps=4, generator=torch.Generator().manual_seed(0),
                    solver="sde-dpm")
     assert not torch.allclose(own[0], own[2])
     with pytest.raises(ValueError, match="solver"):
-        m.sample(lab, solver="euler")
+        sample_diffusion(m, lab, solver="euler")
     with pytest.raises(ValueError, match="patch_size"):
         CountryDiffusion(countries=["FR"], **{**TINY, "patch_size": 3})
 
@@ -182,14 +186,14 @@ def test_patched_model_sde_sampler_seeded_progress_and_shared_noise():
 def test_shipped_checkpoint_samples_streets_not_noise(solver):
     """Every solver on the shipped model ends in a smooth image (a schedule/solver mismatch leaves pure noise)."""
     model = streetgen.load("country_diffusion")
-    x = model.sample(torch.tensor([model.countries.index("US")]), generator=torch.Generator().manual_seed(0),
+    x = sample_diffusion(model, torch.tensor([model.countries.index("US")]), generator=torch.Generator().manual_seed(0),
                      steps=10, solver=solver)
     roughness = (x[..., 1:] - x[..., :-1]).abs().mean().item()  # neighbour difference, image in [0, 1]
     assert x.shape == (1, 3, 128, 128) and 0.02 < roughness < 0.25, roughness
 
 
 def test_remove_patch_lattice_takes_the_grid_and_nothing_else():
-    from streetgen.models.country_diffusion import remove_patch_lattice
+    from streetgen.sampling.lattice import remove_patch_lattice
 
     torch.manual_seed(0)
     # a smooth image (constant within each 4-wide band, so it has no 4-periodic part) plus a fixed 4×4 grid
@@ -222,8 +226,8 @@ def test_shipped_checkpoint_has_no_patch_grid():
         return float(power[mask].sum() / power.sum())
 
     options = dict(generator=torch.Generator().manual_seed(0), steps=10)
-    raw = model.sample(labels, degrid=False, **options)
-    clean = model.sample(labels, generator=torch.Generator().manual_seed(0), steps=10)
+    raw = sample_diffusion(model, labels, degrid=False, **options)
+    clean = sample_diffusion(model, labels, generator=torch.Generator().manual_seed(0), steps=10)
     assert lattice_share(raw) > 0.02 and lattice_share(clean) < 0.001  # real renders: 0.0006
     assert (clean - raw).abs().mean() < 0.15  # the grid went, the picture stayed
 
@@ -237,10 +241,10 @@ def test_soft_labels_mix_the_countries_predictions():
         e_jp = m(x, t, torch.tensor([1, 1]))
         e_u = m(x, t, torch.tensor([m.null_label] * 2))
         soft = torch.tensor([[0.3, 0.7, 0.0], [1.0, 0.0, 0.0]])
-        mixed = m.mixture_eps(x, t, m.label_terms(soft), 1.0)
-        guided = m.mixture_eps(x, t, m.label_terms(soft), 5.0)
+        mixed = mixture_eps(m, x, t, m.label_terms(soft), 1.0)
+        guided = mixture_eps(m, x, t, m.label_terms(soft), 5.0)
         # weights are normalised per row: (3, 7, 0) is the same mixture as (0.3, 0.7, 0)
-        scaled = m.mixture_eps(x, t, m.label_terms(soft * torch.tensor([[10.0], [2.0]])), 1.0)
+        scaled = mixture_eps(m, x, t, m.label_terms(soft * torch.tensor([[10.0], [2.0]])), 1.0)
     want = 0.3 * e_fr[0] + 0.7 * e_jp[0]
     assert torch.allclose(mixed[0], want, atol=1e-5) and torch.allclose(mixed[1], e_fr[1], atol=1e-5)
     assert torch.allclose(guided[0], e_u[0] + 5.0 * (want - e_u[0]), atol=1e-4)
@@ -285,7 +289,7 @@ def test_start_prior_fits_country_means_and_pooled_covariance():
     chol = m.start_chol.double()
     assert torch.equal(chol, chol.tril()) and np.allclose((chol @ chol.T).numpy(), cov, atol=1e-5)
     # a mixture's signal sits between the two countries' means
-    half = m.start_signal(torch.tensor([[1.0, 1.0, 0.0]]), torch.zeros(1, 12))
+    half = start_signal(m, torch.tensor([[1.0, 1.0, 0.0]]), torch.zeros(1, 12))
     assert torch.allclose(half.mean(), torch.tensor(float(mu.mean())), atol=1e-4)
     with pytest.raises(ValueError, match="start_grid"):
         CountryDiffusion(countries=["FR"], start_grid=0, **TINY).fit_start_prior(images, labels)
@@ -302,7 +306,7 @@ def test_start_prior_changes_only_the_start_and_is_seeded():
     lab = torch.tensor([0, 1])
 
     def run(model, **kw):
-        return model.sample(lab, generator=torch.Generator().manual_seed(3), steps=3, **kw)
+        return sample_diffusion(model, lab, generator=torch.Generator().manual_seed(3), steps=3, **kw)
 
     assert torch.equal(run(m, start_prior=False), run(plain))  # off: exactly the model without a prior
     with_prior = run(m)
@@ -317,7 +321,7 @@ def test_start_prior_changes_only_the_start_and_is_seeded():
 
 
 def test_seed_low_grid_takes_the_seeds_block_means_and_nothing_else():
-    from streetgen.models.country_diffusion import block_means
+    from streetgen.sampling.start import block_means
 
     torch.manual_seed(0)
     m = CountryDiffusion(countries=["FR", "JP"], start_grid=2, **TINY).eval()
@@ -327,7 +331,7 @@ def test_seed_low_grid_takes_the_seeds_block_means_and_nothing_else():
     shifted = noise + torch.randn(2, 3, 4, 4).repeat_interleave(4, 2).repeat_interleave(4, 3)  # other 4×4 block means
 
     def run(latents, **kw):
-        return m.sample(lab, latents=latents, generator=torch.Generator().manual_seed(3), steps=3, **kw)
+        return sample_diffusion(m, lab, latents=latents, generator=torch.Generator().manual_seed(3), steps=3, **kw)
 
     # removed: starting noises that differ only in their 4×4 block means give the same pictures
     assert torch.allclose(run(noise, seed_low_grid=4), run(shifted, seed_low_grid=4), atol=1e-4)  # float noise × guidance 12
@@ -369,7 +373,8 @@ def test_shipped_start_prior_brings_the_colours_of_real_renders():
     real = np.mean([world.render_country(c, s, 128).image.mean() / 255 for c in countries for s in range(4)])
 
     def mean(start_prior: bool) -> float:
-        return model.sample(labels, generator=torch.Generator().manual_seed(0), start_prior=start_prior).mean().item()
+        return sample_diffusion(model, labels, generator=torch.Generator().manual_seed(0),
+                                start_prior=start_prior).mean().item()
 
     assert model.start_grid == 4
     assert abs(mean(True) - real) < 0.6 * abs(mean(False) - real), (mean(True), mean(False), real)
@@ -423,7 +428,7 @@ def test_autoguidance_is_seeded_off_at_zero_and_checks_its_inputs():
     lab = torch.tensor([0, 1])
 
     def draw(**kw):
-        return model.sample(lab, generator=torch.Generator().manual_seed(2), steps=4, guidance=3.0, **kw)
+        return sample_diffusion(model, lab, generator=torch.Generator().manual_seed(2), steps=4, guidance=3.0, **kw)
 
     plain = draw()
     assert torch.equal(draw(autoguide=weaker, autoguide_scale=0.0), plain)  # 0 = off, bit for bit
@@ -448,15 +453,15 @@ def test_autoguidance_pushes_samples_away_from_the_weaker_models_prediction():
     autoguided samples redder than the same seeds without it: the push goes away from the weaker model."""
     model, weaker = _autoguide_pair()
     offset = torch.tensor([0.3, 0.0, 0.0]).view(1, 3, 1, 1)
-    weaker._eps = lambda x, t, emb: model._eps(x, t, emb) + offset  # type: ignore[method-assign]
+    weaker.predict = lambda x, t, emb: model.predict(x, t, emb) + offset  # type: ignore[method-assign]
     weaker.label_terms = model.label_terms  # type: ignore[method-assign]
     lab = torch.tensor([0, 1, 0, 1])
 
     def red_minus_blue(images):
         return (images[:, 0] - images[:, 2]).mean().item()
 
-    plain = model.sample(lab, generator=torch.Generator().manual_seed(4), steps=4, guidance=2.0)
-    pushed = model.sample(lab, generator=torch.Generator().manual_seed(4), steps=4, guidance=2.0,
+    plain = sample_diffusion(model, lab, generator=torch.Generator().manual_seed(4), steps=4, guidance=2.0)
+    pushed = sample_diffusion(model, lab, generator=torch.Generator().manual_seed(4), steps=4, guidance=2.0,
                           autoguide=weaker, autoguide_scale=1.0)
     assert red_minus_blue(pushed) > red_minus_blue(plain) + 0.05
 

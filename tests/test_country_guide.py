@@ -7,6 +7,7 @@ import streetgen
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.models.country_guide import CountryGuide
 from streetgen.pipelines import CountryPipeline
+from streetgen.sampling import sample_diffusion
 
 COUNTRIES = ["FR", "JP", "KE"]
 TINY_DIFFUSION = dict(image_size=16, block_out_channels=(8, 16), layers_per_block=1, attention=(False, True),
@@ -49,7 +50,7 @@ def test_guided_sampling_is_seeded_changes_the_images_and_checks_its_inputs():
     labels = torch.tensor([0, 2])
 
     def draw(**kw):
-        return model.sample(labels, generator=torch.Generator().manual_seed(3), steps=4, **kw)
+        return sample_diffusion(model, labels, generator=torch.Generator().manual_seed(3), steps=4, **kw)
 
     plain = draw()
     assert torch.equal(draw(guide=guide, guide_scale=0.0), plain)  # scale 0 = off, bit for bit
@@ -83,8 +84,9 @@ def test_guide_pulls_samples_toward_what_it_reads_as_the_country():
 
     guide.forward = colour_rule  # type: ignore[method-assign]
     labels = torch.tensor([0, 0, 1, 1])
-    plain = model.sample(labels, generator=torch.Generator().manual_seed(4), steps=4)
-    guided = model.sample(labels, generator=torch.Generator().manual_seed(4), steps=4, guide=guide, guide_scale=5.0)
+    plain = sample_diffusion(model, labels, generator=torch.Generator().manual_seed(4), steps=4)
+    guided = sample_diffusion(model, labels, generator=torch.Generator().manual_seed(4), steps=4, guide=guide,
+                              guide_scale=5.0)
     red_minus_blue = lambda x: (x[:, 0] - x[:, 2]).mean(dim=(1, 2))  # noqa: E731
     change = red_minus_blue(guided) - red_minus_blue(plain)
     assert (change[:2] > 0.05).all() and (change[2:] < -0.05).all()

@@ -8,6 +8,7 @@ import torch
 import streetgen
 from streetgen.layout_stats import class_histogram, layout_distance, row_profile
 from streetgen.models.layout_gan import LayoutGenerator, ModulatedConv2d
+from streetgen.pipelines.layout import sample_layouts
 
 TINY = dict(size=(32, 64), z_dim=16, w_dim=32, mapping_layers=2, channels=[32, 16, 16, 8, 8, 4])
 
@@ -24,7 +25,7 @@ def test_default_shapes_and_budget():
 def test_tiny_config_sample_ids_and_sizes():
     g = LayoutGenerator(**TINY).eval()
     assert g.start_size == (1, 2)
-    labels = g.sample(3, generator=torch.Generator().manual_seed(0))
+    labels = sample_layouts(g, 3, generator=torch.Generator().manual_seed(0))
     assert labels.shape == (3, 32, 64) and labels.dtype == torch.int64
     assert labels.min() >= 0 and labels.max() <= 10  # never void
     with pytest.raises(ValueError, match="power of two"):
@@ -66,8 +67,8 @@ def test_noise_modes_are_deterministic():
         b = g(z, generator=torch.Generator().manual_seed(5))
         c = g(z, generator=torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
-    s1 = g.sample(2, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(s1, g.sample(2, generator=torch.Generator().manual_seed(1)))
+    s1 = sample_layouts(g, 2, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(s1, sample_layouts(g, 2, generator=torch.Generator().manual_seed(1)))
     with pytest.raises(ValueError, match="noise_mode"):
         g(z, noise_mode="loud")
 
@@ -156,7 +157,7 @@ def test_trainer_world_end_to_end(tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3] and records[1]["r1"] > 0 and "r1" not in records[0]
     model = streetgen.load(str(export))
     assert isinstance(model, LayoutGenerator) and model.w_avg.abs().sum() > 0  # the EMA copy carries w_avg
-    assert model.sample(2, generator=torch.Generator().manual_seed(0)).max() <= 10
+    assert sample_layouts(model, 2, generator=torch.Generator().manual_seed(0)).max() <= 10
     card = read_card(export)
     assert "MIT" in card.data_license and 0 <= card.metrics["layout_class_l1"] <= 2
 

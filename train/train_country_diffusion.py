@@ -167,8 +167,10 @@ def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str
                  guidance: float) -> tuple[np.ndarray, list[str]]:
     was_training = model.training
     model.eval()
-    imgs = model.sample(torch.tensor(labels), generator=torch.Generator().manual_seed(0), steps=steps,
-                        guidance=guidance)
+    from streetgen.sampling import sample_diffusion
+
+    imgs = sample_diffusion(model, torch.tensor(labels), generator=torch.Generator().manual_seed(0), steps=steps,
+                            guidance=guidance)
     model.train(was_training)
     arr = (imgs * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return arr, [countries[k] for k in labels]

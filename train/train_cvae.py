@@ -99,7 +99,9 @@ def samples_view(model: CountryCVAE, originals: torch.Tensor, labels: torch.Tens
     with torch.no_grad():
         mu, _ = model.encode(x, y)
         recon = model.decode(mu, y)
-        free = model.sample(y, generator=torch.Generator().manual_seed(0))
+        from streetgen.pipelines.country import sample_cvae
+
+        free = sample_cvae(model, y, generator=torch.Generator().manual_seed(0))
     model.train(was_training)
     rows = torch.stack([x, recon, free], dim=1).flatten(0, 1)
     imgs = (rows.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

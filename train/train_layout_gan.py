@@ -145,7 +145,9 @@ def load_data(cfg: LayoutGANConfig) -> tuple[np.ndarray, str, str]:
 # ---- views --------------------------------------------------------------------------------------------------------
 def samples_view(model: LayoutGenerator, reals: torch.Tensor, n: int = 12) -> tuple[np.ndarray, list[str]]:
     """First row real maps, then n EMA samples (fixed latents, constant noise), colourised."""
-    fakes = model.sample(n, generator=torch.Generator().manual_seed(0), noise_mode="const").cpu()
+    from streetgen.pipelines.layout import sample_layouts
+
+    fakes = sample_layouts(model, n, generator=torch.Generator().manual_seed(0), noise_mode="const").cpu()
     labels = torch.cat([reals.cpu(), fakes]).numpy()
     return classes.colorize_labels(labels), ["real"] * len(reals) + ["generated"] * n
 
@@ -154,7 +156,9 @@ def samples_view(model: LayoutGenerator, reals: torch.Tensor, n: int = 12) -> tu
 def final_distance(model: LayoutGenerator, maps: np.ndarray, n: int, size: tuple[int, int]) -> dict[str, float]:
     """layout_distance of n samples (truncation 1) to up to 1000 centre-cropped training maps."""
     g = torch.Generator().manual_seed(1)
-    fakes = torch.cat([model.sample(min(64, n - k), generator=g).cpu() for k in range(0, n, 64)]).numpy()
+    from streetgen.pipelines.layout import sample_layouts
+
+    fakes = torch.cat([sample_layouts(model, min(64, n - k), generator=g).cpu() for k in range(0, n, 64)]).numpy()
     h, w = size
     y, x = (maps.shape[1] - h) // 2, (maps.shape[2] - w) // 2
     reals = maps[np.linspace(0, len(maps) - 1, min(len(maps), 1000)).astype(np.int64), y:y + h, x:x + w]

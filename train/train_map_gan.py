@@ -255,7 +255,9 @@ def judged_median_km(model: MapGenerator, judge: torch.nn.Module, points: np.nda
     was_training = model.training
     model.eval()
     try:
-        images = model.sample(torch.from_numpy(points), generator=torch.Generator().manual_seed(seed))
+        from streetgen.pipelines.map import sample_map
+
+        images = sample_map(model, torch.from_numpy(points), generator=torch.Generator().manual_seed(seed))
     finally:
         model.train(was_training)
     return float(np.median(location_error_km(judge, images, points[:, 0], points[:, 1])))
@@ -277,7 +279,9 @@ def real_batch(images: np.ndarray, rows: np.ndarray, final_size: int, size: int,
 
 
 def samples_view(model: MapGenerator, points: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    imgs = model.sample(torch.from_numpy(points), generator=torch.Generator().manual_seed(0))
+    from streetgen.pipelines.map import sample_map
+
+    imgs = sample_map(model, torch.from_numpy(points), generator=torch.Generator().manual_seed(0))
     arr = (imgs * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return arr, [f"{lat:.1f}, {lon:.1f}" for lat, lon in points]
 

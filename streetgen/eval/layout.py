@@ -63,11 +63,13 @@ def unconditional_photos(model, n: int, seed: int = JUDGE_EVAL_SEED, batch: int 
     branch, trained on every country): the study's "unconditional generator on photos" row."""
     import torch
 
+    from streetgen.sampling import sample_diffusion
+
     g = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, n, batch):
         labels = torch.full((min(batch, n - i),), model.null_label, dtype=torch.long)
-        x = model.sample(labels, generator=g, guidance=1.0)
+        x = sample_diffusion(model, labels, generator=g, guidance=1.0)
         out.append((x.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8))
     return np.concatenate(out)
 

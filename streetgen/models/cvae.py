@@ -16,7 +16,8 @@ from streetgen.models.base import StreetgenModel
 
 
 class CountryCVAE(StreetgenModel, architecture="country_cvae"):
-    """128×128 (by default) images conditioned on a country index; outputs in [0, 1]."""
+    """128×128 (by default) images conditioned on a country index; outputs in [0, 1]. Drawing latents for a seed
+    and decoding them is `streetgen.pipelines.country.sample_cvae`."""
 
     def __init__(self, countries: list[str] | None = None, image_size: int = 128, latent_dim: int = 64,
                  embed_dim: int = 32, channels: tuple[int, int, int] | list[int] = (32, 64, 64), hidden: int = 256):
@@ -53,10 +54,12 @@ class CountryCVAE(StreetgenModel, architecture="country_cvae"):
         return self.label_embed(onehot)
 
     def encode(self, images: torch.Tensor, country: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(z | images, country)."""
         h = self.enc_fc(torch.cat([self.encoder(images), self.embed(country)], dim=1))
         return self.fc_mu(h), self.fc_logvar(h)
 
     def decode(self, z: torch.Tensor, country: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] for latents z (B, latent_dim) and country indices or mixtures."""
         h = self.dec_fc(torch.cat([z, self.embed(country)], dim=1))
         return self.decoder(h.view(-1, self.dec_channels, self.dec_grid, self.dec_grid))
 
@@ -68,14 +71,8 @@ class CountryCVAE(StreetgenModel, architecture="country_cvae"):
 
     @property
     def latent_shape(self) -> tuple[int]:
+        """Shape of one image's latent z: (latent_dim,)."""
         return (self.latent_dim,)
-
-    @torch.no_grad()
-    def sample(self, country: torch.Tensor, generator: torch.Generator | None = None,
-               latents: torch.Tensor | None = None) -> torch.Tensor:
-        """Images (B, 3, H, W) in [0, 1] for country indices or mixtures; z ~ N(0, I) unless `latents` is given."""
-        z = latents if latents is not None else torch.randn(country.shape[0], self.latent_dim, generator=generator)
-        return self.decode(z.to(self.label_embed.weight.device), country)
 
 
 def cvae_loss(recon: torch.Tensor, images: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,

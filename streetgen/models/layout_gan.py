@@ -1,7 +1,7 @@
 """Street layouts from noise: a StyleGAN2-style generator of segmentation maps over the 11 CamVid classes.
 
     g = LayoutGenerator()                        # 4×8 constant → 128×256 logits
-    labels = g.sample(4, generator=torch.Generator().manual_seed(0))   # (4, 128, 256) int64 in 0..10
+    labels = g(torch.randn(4, g.z_dim)).argmax(dim=1)                  # (4, 128, 256) int64 in 0..10
     rgb = streetgen.classes.colorize_labels(labels.numpy())              # exactly palette colours
 
 The parts, as in StyleGAN2 (Karras et al. 2020), scaled down to what a label map needs:
@@ -146,7 +146,8 @@ def default_channels(num_blocks: int, max_channels: int = 256, last: int = 16) -
 
 
 class LayoutGenerator(StreetgenModel, architecture="layout_gan"):
-    """Unconditional generator of (B, num_classes, H, W) logits; `sample` gives label maps (argmax)."""
+    """Unconditional generator of (B, num_classes, H, W) logits; label maps are their argmax
+    (`streetgen.pipelines.layout.sample_layouts` draws the latents for a seed)."""
 
     def __init__(self, size: tuple[int, int] | list[int] = (128, 256), num_classes: int = NUM_CLASSES,
                  z_dim: int = 128, w_dim: int = 256, mapping_layers: int = 4, start_size: tuple[int, int] |
@@ -229,15 +230,6 @@ class LayoutGenerator(StreetgenModel, architecture="layout_gan"):
             cut = int(torch.randint(1, self.num_ws, (), generator=generator, device=device))
             ws[:, cut:] = self.map(mix_z, truncation).unsqueeze(1)
         return self.synthesize(ws, noise_mode, generator)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, truncation: float = 1.0,
-               noise_mode: str = "random", latents: torch.Tensor | None = None) -> torch.Tensor:
-        """Label maps (n, H, W) int64 in 0..num_classes-1: argmax of the logits; z ~ N(0, I) unless given."""
-        device = self.const.device
-        z = latents if latents is not None else torch.randn(n, self.z_dim, generator=generator,
-                                                            device=generator.device if generator else device)
-        return self(z.to(device), truncation, noise_mode, generator).argmax(dim=1)
 
     @property
     def latent_shape(self) -> tuple[int]:

@@ -15,7 +15,9 @@ Layers use the equalised learning rate (weights scaled at run time by He's const
 original progressive GAN. The critic and the Wasserstein losses live in train/ (not needed for inference).
 
     g = MapGenerator()                                   # 8² → 128²
-    images = g.sample(torch.tensor([[48.85, 2.35]]))     # (1, 3, 128, 128) in [0, 1]
+    images = g.decode(torch.randn(1, g.z_dim), torch.tensor([[48.85, 2.35]]))   # (1, 3, 128, 128) in [0, 1]
+
+Drawing the latents for a seed is the pipeline's (`streetgen.pipelines.map.sample_map`).
 """
 from __future__ import annotations
 
@@ -201,15 +203,13 @@ class MapGenerator(StreetgenModel, architecture="map_gan"):
                 alpha: float = 1.0) -> torch.Tensor:
         return self.synthesize(z, self.embed(latlon), stage, alpha)
 
-    @torch.no_grad()
-    def sample(self, latlon: torch.Tensor, generator: torch.Generator | None = None,
-               latents: torch.Tensor | None = None) -> torch.Tensor:
-        """Images (B, 3, image_size, image_size) in [0, 1] for (B, 2) (lat, lon); z ~ N(0, I) unless given.
+    def decode(self, z: torch.Tensor, latlon: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, image_size, image_size) in [0, 1] at the export stage for latents z (B, z_dim) and (B, 2)
+        (lat, lon) degrees, on the model's device and dtype.
 
         Call it in eval mode (as pipelines and from_pretrained leave the model): in train mode the context is noisy.
         """
         latlon = torch.as_tensor(latlon, dtype=torch.float64)
-        z = latents if latents is not None else torch.randn(latlon.shape[0], self.z_dim, generator=generator)
         device = self.input.weight.device
         out = self(z.to(device, self.input.weight.dtype), latlon, stage=self.export_stage)
         return ((out.float() + 1) / 2).clamp(0, 1)

@@ -22,22 +22,17 @@ from PIL import Image
 
 from streetgen import geo
 from streetgen.io.photos import MAX_FRAMES, PhotoInput, read_photo
+from streetgen.pipelines.base import Pipeline
+from streetgen.specs import load_spec
 from streetgen.validate import MAX_TRANSLATE_SIDE, check_seed
 
 
-
-class CycleGANPipeline:
+class CycleGANPipeline(Pipeline):
     """`pipe(photo)` → the photo in the target city's style, same size (uint8 H×W×3)."""
 
     def __init__(self, model) -> None:
-        self.model = model.eval()
+        super().__init__(model)
         self.source, self.target = model.source, model.target
-
-    @classmethod
-    def from_pretrained(cls, name: str) -> "CycleGANPipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
 
     def __call__(self, photo: PhotoInput, seed: int = 0) -> np.ndarray:
         """`seed` is accepted for a uniform interface; CycleGAN has no noise, so it changes nothing."""
@@ -45,8 +40,10 @@ class CycleGANPipeline:
         return self.model.translate(arr)
 
 
-class DepthRoutePipeline:
+class DepthRoutePipeline(Pipeline):
     """`pipe(photo, seed=None)` → (photo in city B's style, depth in metres predicted by city A's model)."""
+
+    parts = ("to_depth", "to_photo")
 
     def __init__(self, to_depth, to_photo) -> None:
         kinds = (getattr(to_depth, "kind", type(to_depth).__name__), getattr(to_photo, "kind", type(to_photo).__name__))
@@ -55,12 +52,6 @@ class DepthRoutePipeline:
         self.to_depth, self.to_photo = to_depth.eval(), to_photo.eval()
         self.source, self.target = to_depth.city, to_photo.city
 
-    @classmethod
-    def from_pretrained(cls, to_depth: str, to_photo: str) -> "DepthRoutePipeline":
-        import streetgen
-
-        return cls(streetgen.load(to_depth), streetgen.load(to_photo))
-
     def __call__(self, photo: PhotoInput, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """seed None: pix2pix's dropout off (one answer); a seed: dropout on, seeded (another plausible photo)."""
         arr, _ = read_photo(photo)
@@ -68,12 +59,14 @@ class DepthRoutePipeline:
         return self.to_photo.depth_to_image(depth, seed=seed), depth
 
 
-class LayoutRoutePipeline:
+class LayoutRoutePipeline(Pipeline):
     """`pipe(photo, target, seed=0)` → (photo painted in the target city, the label map it was painted from).
 
     The layout route: a segmenter reads the photo's street layout (11 CamVid classes), a city-conditioned SPADE
     paints that layout as the target city. Like the depth route, the intermediate needs no ground truth at test
     time; unlike a CycleGAN pair, one SPADE serves every city it was trained on, from any source."""
+
+    parts = ("segmenter", "painter")
 
     def __init__(self, segmenter, painter) -> None:
         if getattr(segmenter, "architecture", None) != "segmenter":
@@ -85,12 +78,6 @@ class LayoutRoutePipeline:
         self.cities: list[str] = [c for c in painter.styles if c in geo.FAMOUS_CITIES]
         if not self.cities:
             raise ValueError(f"this SPADE generator is conditioned on {', '.join(painter.styles)}, not on cities")
-
-    @classmethod
-    def from_pretrained(cls, segmenter: str, painter: str) -> "LayoutRoutePipeline":
-        import streetgen
-
-        return cls(streetgen.load(segmenter), streetgen.load(painter))
 
     def city_index(self, target: str | None) -> int:
         """The painter's style row for a famous city (any case); ValueError listing the cities it knows."""
@@ -150,19 +137,15 @@ def target_country(target: str) -> str:
     return geo.country(target).iso2  # ValueError naming the unknown place
 
 
-class AnyCityPipeline:
+class AnyCityPipeline(Pipeline):
     """`pipe(photo, target, strength=0.2, seed=0)` → the photo re-imagined in the target place (SDEdit)."""
 
+    default_spec = "country_diffusion"
+
     def __init__(self, model) -> None:
-        self.model = model.eval()
+        super().__init__(model)
         self.countries: list[str] = list(model.countries)
         self.size = int(model.image_size)
-
-    @classmethod
-    def from_pretrained(cls, name: str = "country_diffusion") -> "AnyCityPipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
 
     def __call__(self, photo: PhotoInput, target: str, strength: float = 0.2, seed: int = 0, steps: int = 40,
                  guidance: float = 3.0, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -170,6 +153,8 @@ class AnyCityPipeline:
         0.3 and above keep its layout but invent much of it). DDIM with `steps` over the whole schedule, so
         strength × steps denoising steps run; guidance 3 (classifier-free) toward the target's country."""
         import torch
+
+        from streetgen.sampling import sample_diffusion
 
         seed = check_seed(seed)
         if not 0.0 < float(strength) <= 1.0:
@@ -185,9 +170,8 @@ class AnyCityPipeline:
         label = torch.zeros(1, len(self.countries))
         label[0, self.countries.index(code)] = 1
         g = torch.Generator().manual_seed(int(seed))
-        with torch.no_grad():
-            out = self.model.sample(label, generator=g, init_images=x, strength=float(strength), solver="ddim",
-                                    steps=int(steps), guidance=float(guidance), progress=progress)
+        out = sample_diffusion(self.model, label, generator=g, init_images=x, strength=float(strength),
+                               solver="ddim", steps=int(steps), guidance=float(guidance), progress=progress)
         img = (out[0].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
         return np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))  # back to the photo's aspect
 
@@ -199,16 +183,16 @@ def load_city_pipeline(spec) -> CityPipeline:
     """The pipeline for a model spec: a CycleGAN checkpoint, 'to_depth+to_photo' pix2pix checkpoints (the depth
     route), 'segmenter+spade' (the layout route) or a country diffusion checkpoint (any city); local folders or Hub
     repo ids, or an already loaded model."""
-    import streetgen
     from streetgen.models.country_diffusion import CountryDiffusion
     from streetgen.models.cyclegan import CycleGenerator
 
-    if isinstance(spec, str) and "+" in spec:
-        first, second = (streetgen.load(s) for s in spec.split("+", 1))
+    models = load_spec(spec) if isinstance(spec, str) else [spec]
+    if len(models) == 2:
+        first, second = models
         if getattr(first, "architecture", None) == "segmenter":
             return LayoutRoutePipeline(first, second)
         return DepthRoutePipeline(first, second)
-    net = streetgen.load(spec) if isinstance(spec, str) else spec
+    net = models[0] if len(models) == 1 else None
     if isinstance(net, CycleGenerator):
         return CycleGANPipeline(net)
     if isinstance(net, CountryDiffusion):

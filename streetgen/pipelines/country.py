@@ -1,41 +1,57 @@
 """Country → street: images of a country from a country-conditioned model (the study's CVAE, or the diffusion model).
 
-Both models answer `model.sample(label_weights, generator=…, latents=…, **options)` and expose `latent_shape`, so
-one pipeline serves them; diffusion options (steps, guidance, solver, progress) pass straight through.
+The pipeline knows its model's kind: a CVAE is sampled by drawing latents for the seed and decoding them
+(`sample_cvae`), a diffusion model by `streetgen.sampling.sample_diffusion`, whose options (steps, guidance,
+solver, …) pass straight through.
 """
 from __future__ import annotations
 
-import inspect
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from streetgen import geo
+from streetgen.pipelines.base import Pipeline, to_uint8
+from streetgen.specs import parse_spec
 from streetgen.validate import check_seed
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_IMAGES = 16
 GUIDE_SCALE = 0.0  # classifier-guidance scale a pipeline with a guide uses unless told (measured: see the guide's card)
-# Autoguidance scale a pipeline with an autoguide uses unless told. Measured with the shipped model and its H100
-# export (`country_diffusion_early`) on seeds nothing was tuned on (`python -m streetgen.eval --task country
-# --model country_diffusion+country_diffusion_early --n 6 --seed 9100`): top-1 / top-5 / judge FD 17.6% / 57.8% /
-# 34.7 without, 18.8% / 61.0% / 24.2 at 3, 18.8% / 60.8% / 23.8 at 8 (diversity 7.3 and 6.6; real renders 7.2);
-# at 1,332 images (`--n 12`) 17.9% / 57.5% / 27.0 without, 19.1% / 63.4% / 21.2 at 3, 19.7% / 64.2% / 21.9 at 6
-# (diversity 7.9, 7.35, 6.7). 3: the gains of 6 are within noise and cost diversity.
-AUTOGUIDE_SCALE = 3.0
+AUTOGUIDE_SCALE = 3.0  # autoguidance scale a pipeline with an autoguide uses unless told (measured: docs/results.md)
 
 
-class CountryPipeline:
+def sample_cvae(model: Any, labels: torch.Tensor, generator: torch.Generator | None = None,
+                latents: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (B, 3, H, W) in [0, 1] from a `CountryCVAE` for country indices or mixtures: z ~ N(0, I) drawn from
+    `generator` (on the CPU) unless `latents` is given, decoded on the model's device."""
+    import torch
+
+    with torch.no_grad():
+        z = latents if latents is not None else torch.randn(labels.shape[0], model.latent_dim, generator=generator)
+        return model.decode(z.to(model.label_embed.weight.device), labels)
+
+
+class CountryPipeline(Pipeline):
     """`pipe("JP", n=4, seed=0)` → list of uint8 (H, W, 3) images; the same seed gives the same images."""
 
+    parts = ("model", "guide", "autoguide")
+    default_spec = "cvae"
+
     def __init__(self, model, guide=None, autoguide=None) -> None:
-        self.model = model.eval()
+        from streetgen.models.country_diffusion import CountryDiffusion
+
+        super().__init__(model)
         self.countries: list[str] = list(model.countries)
-        params = inspect.signature(model.sample).parameters
+        self.diffusion = isinstance(model, CountryDiffusion)
         if guide is not None:
-            if "guide" not in params:
+            if not self.diffusion:
                 raise ValueError(f"{type(model).__name__} takes no classifier guide")
             guide.check_matches(model)
         if autoguide is not None:
-            if "autoguide" not in params:
+            if not self.diffusion:
                 raise ValueError(f"{type(model).__name__} takes no autoguide")
             model.check_autoguide(autoguide)
         self.guide = guide.eval() if guide is not None else None
@@ -52,7 +68,7 @@ class CountryPipeline:
 
         from streetgen.models.country_diffusion import CountryDiffusion
 
-        name, *others = name.split("+")
+        name, *others = parse_spec(name)
         loaded = {"guide": streetgen.load(guide) if guide else None,
                   "autoguide": streetgen.load(autoguide) if autoguide else None}
         for other in others:
@@ -74,12 +90,28 @@ class CountryPipeline:
     @property
     def guided(self) -> bool:
         """Whether the model takes a classifier-free `guidance` option (how strongly the country is followed)."""
-        return "guidance" in inspect.signature(self.model.sample).parameters
+        return self.diffusion
+
+    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None,
+               latents: torch.Tensor | None = None, progress: Callable[[int, int], None] | None = None,
+               **options: Any) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] for label weights (B, n) from this pipeline's model, by its kind's sampler
+        (diffusion options pass through; a CVAE takes none)."""
+        import torch
+
+        options = self._options(options, progress)
+        with torch.no_grad():
+            if not self.diffusion:
+                return sample_cvae(self.model, labels, generator=generator, latents=latents, **options)
+            from streetgen.sampling import sample_diffusion
+
+            return sample_diffusion(self.model, labels, generator=generator, latents=latents, **options)
 
     def _options(self, options: dict, progress) -> dict:
-        """Sampler options for this model: `progress(done, total)` is forwarded only to models that report it; a
-        `guide_scale` above 0 brings this pipeline's guide (an error if it has none)."""
-        if progress is not None and "progress" in inspect.signature(self.model.sample).parameters:
+        """Sampler options: `progress(done, total)` is forwarded to diffusion (a CVAE has no steps); a
+        `guide_scale` above 0 brings this pipeline's guide (an error if it has none), an `autoguide_scale` above 0
+        its autoguide."""
+        if progress is not None and self.diffusion:
             options = {**options, "progress": progress}
         if self.guide is not None and "guide_scale" not in options:
             options = {**options, "guide_scale": GUIDE_SCALE}
@@ -116,16 +148,7 @@ class CountryPipeline:
             label *= 1 - float(t)
             label[:, self.index(other)] += float(t)
         g = torch.Generator().manual_seed(int(seed))
-        with torch.no_grad():
-            images = self.model.sample(label, generator=g, **self._options(options, progress))
-        return _to_uint8(images)
-
-    def to(self, device) -> "CountryPipeline":
-        """Move the model (and guide, autoguide) to `device`, e.g. "cuda"; seeds draw their noise on the CPU."""
-        for part in (self.model, self.guide, self.autoguide):
-            if part is not None:
-                part.to(device)
-        return self
+        return to_uint8(self.sample(label, generator=g, progress=progress, **options))
 
     def batched(self, requests: list[tuple[str, int]], batch: int = 64, **options) -> list[np.ndarray]:
         """One image per (country, seed) request: what `pipe(country, n=1, seed=seed)` gives, `batch` at a time.
@@ -138,9 +161,7 @@ class CountryPipeline:
 
         if not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
-        params = inspect.signature(self.model.sample).parameters
-        noisy_on_the_way = options.get("solver") == "sde-dpm" or (
-            options.get("start_spread", 0) and "start_spread" in params)
+        noisy_on_the_way = options.get("solver") == "sde-dpm" or (options.get("start_spread", 0) and self.diffusion)
         if noisy_on_the_way:
             return [self(country, n=1, seed=seed, **options)[0] for country, seed in requests]
         k = len(self.countries)
@@ -153,10 +174,8 @@ class CountryPipeline:
             # the noise a one-image call draws first from its seed's generator
             z = torch.cat([torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(s))
                            for _, s in chunk])
-            with torch.no_grad():
-                out = self.model.sample(label, latents=z, generator=torch.Generator().manual_seed(chunk[0][1]),
-                                        **self._options(options, None))
-            images += _to_uint8(out)
+            out = self.sample(label, latents=z, generator=torch.Generator().manual_seed(chunk[0][1]), **options)
+            images += to_uint8(out)
         return images
 
     def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, progress=None,
@@ -175,19 +194,12 @@ class CountryPipeline:
         label[:, b] += t[:, 0]
         g = torch.Generator().manual_seed(int(seed))
         z = torch.randn((1, *self.model.latent_shape), generator=g)
-        if "shared_noise" in inspect.signature(self.model.sample).parameters:
+        if self.diffusion:
             # stochastic samplers and start priors: the same draws in every frame, from this seed's generator
             options = {"shared_noise": True, "generator": g, **options}
-        with torch.no_grad():
-            images = self.model.sample(label, latents=z.expand(int(frames), *self.model.latent_shape),
-                                       **self._options(options, progress))
-        return _to_uint8(images)
-
-
-def _to_uint8(images) -> list[np.ndarray]:
-    """(B, 3, H, W) floats in [0, 1] → list of uint8 (H, W, 3) arrays."""
-    arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
-    return list(arr)
+        images = self.sample(label, latents=z.expand(int(frames), *self.model.latent_shape), progress=progress,
+                             **options)
+        return to_uint8(images)
 
 
 def country_grid(pipe: CountryPipeline, countries: list[str], n: int = 4, seed: int = 0,

@@ -12,25 +12,37 @@ single-class map is refused with a clear error), and painted; the same seed give
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from streetgen.io.labels import check_layout, fill_void, fit_layout, read_layout
+from streetgen.pipelines.base import Pipeline
 from streetgen.validate import MAX_PAINT_SIDE, check_seed
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_LAYOUTS = 16
 
 
-class LayoutPipeline:
+def sample_layouts(model: Any, n: int, generator: torch.Generator | None = None, truncation: float = 1.0,
+                   noise_mode: str = "random", latents: torch.Tensor | None = None) -> torch.Tensor:
+    """Label maps (n, H, W) int64 in 0..num_classes-1 from a `LayoutGenerator`: the argmax of its logits for
+    z ~ N(0, I) drawn from `generator` (on its device) unless `latents` is given; `noise_mode` as in its forward."""
+    import torch
+
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        z = latents if latents is not None else torch.randn(n, model.z_dim, generator=generator,
+                                                            device=generator.device if generator else device)
+        return model(z.to(device), truncation, noise_mode, generator).argmax(dim=1)
+
+
+class LayoutPipeline(Pipeline):
     """`pipe(n=1, seed=0, truncation=0.8)` → n street label maps, (H, W) uint8 class ids (never void)."""
 
-    def __init__(self, model) -> None:
-        self.model = model.eval()
-
-    @classmethod
-    def from_pretrained(cls, name: str = "layout_world") -> "LayoutPipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
+    default_spec = "layout_world"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -49,22 +61,18 @@ class LayoutPipeline:
         if not 0.0 <= float(truncation) <= 1.0:
             raise ValueError(f"truncation must be in 0..1, got {truncation!r}")
         g = torch.Generator().manual_seed(seed)
-        maps = self.model.sample(int(n), generator=g, truncation=float(truncation), noise_mode="const")
-        return [m.numpy().astype(np.uint8) for m in maps]
+        maps = sample_layouts(self.model, int(n), generator=g, truncation=float(truncation), noise_mode="const")
+        return [m.cpu().numpy().astype(np.uint8) for m in maps]
 
 
-class SpadePipeline:
+class SpadePipeline(Pipeline):
     """`pipe(layout, seed=0, style=None, size=None)` → uint8 (H, W, 3) photo."""
 
+    default_spec = "spade_world"
+
     def __init__(self, model) -> None:
-        self.model = model.eval()
+        super().__init__(model)
         self.styles: list[str] = list(model.styles)
-
-    @classmethod
-    def from_pretrained(cls, name: str = "spade_world") -> "SpadePipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
 
     @property
     def size(self) -> tuple[int, int]:

@@ -6,11 +6,16 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from streetgen import geo, mapview
-from streetgen.pipelines.country import _to_uint8
-from streetgen.validate import check_seed
+from streetgen.pipelines.base import Pipeline, to_uint8
+from streetgen.validate import check_int, check_seed
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_IMAGES = 16
 MAX_FRAMES = 64
@@ -21,29 +26,34 @@ def great_circle(a: tuple[float, float], b: tuple[float, float], frames: int) ->
     return mapview.great_circle(*a, *b, n=frames)
 
 
-class MapPipeline:
+def sample_map(model: Any, latlon: torch.Tensor | np.ndarray, generator: torch.Generator | None = None,
+               latents: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (B, 3, S, S) in [0, 1] from a `MapGenerator` (in eval mode) for (B, 2) (lat, lon) degrees: z ~ N(0, I)
+    drawn from `generator` (on the CPU) unless `latents` is given."""
+    import torch
+
+    with torch.no_grad():
+        latlon = torch.as_tensor(latlon, dtype=torch.float64)
+        z = latents if latents is not None else torch.randn(latlon.shape[0], model.z_dim, generator=generator)
+        return model.decode(z, latlon)
+
+
+class MapPipeline(Pipeline):
     """`pipe(lat, lon, n=4, seed=0)` → list of uint8 (H, W, 3) images; the same seed gives the same images."""
 
-    def __init__(self, model) -> None:
-        self.model = model.eval()
-
-    @classmethod
-    def from_pretrained(cls, name: str = "map_gan") -> "MapPipeline":
-        import streetgen
-
-        return cls(streetgen.load(name))
+    default_spec = "map_gan"
 
     def __call__(self, lat: float, lon: float, n: int = 4, seed: int = 0) -> list[np.ndarray]:
         """n images of the place at (lat, lon) degrees."""
         import torch
 
         lat, lon = geo.check_latlon(lat, lon)
-        _check_int("n", n, 1, MAX_IMAGES)
+        check_int("n", n, 1, MAX_IMAGES)
         check_seed(seed)
         latlon = torch.tensor([[lat, lon]], dtype=torch.float64).expand(int(n), 2)
         with torch.no_grad():
-            images = self.model.sample(latlon, generator=torch.Generator().manual_seed(int(seed)))
-        return _to_uint8(images)
+            images = sample_map(self.model, latlon, generator=torch.Generator().manual_seed(int(seed)))
+        return to_uint8(images)
 
     def journey(self, a: tuple[float, float], b: tuple[float, float], frames: int = 16,
                 seed: int = 0) -> list[np.ndarray]:
@@ -51,13 +61,13 @@ class MapPipeline:
         import torch
 
         a, b = geo.check_latlon(*_pair(a, "a")), geo.check_latlon(*_pair(b, "b"))
-        _check_int("frames", frames, 2, MAX_FRAMES)
+        check_int("frames", frames, 2, MAX_FRAMES)
         check_seed(seed)
         path = torch.from_numpy(great_circle(a, b, int(frames)))
         z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
         with torch.no_grad():
-            images = self.model.sample(path, latents=z.expand(int(frames), *self.model.latent_shape))
-        return _to_uint8(images)
+            images = sample_map(self.model, path, latents=z.expand(int(frames), *self.model.latent_shape))
+        return to_uint8(images)
 
 
 def _pair(point, name: str) -> tuple:
@@ -65,7 +75,3 @@ def _pair(point, name: str) -> tuple:
         raise ValueError(f"{name} must be a (latitude, longitude) pair, got {point!r}")
     return tuple(point)
 
-
-def _check_int(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")

@@ -1,0 +1,47 @@
+"""The pipeline base (diffusers-style): load the parts from a model spec, move them to a device, one `__call__`."""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from streetgen.specs import load_spec
+
+
+class Pipeline:
+    """A capability made of one or more models (`parts`, the attribute names they are kept under).
+
+    `from_pretrained(spec)` loads them ("a+b" or several arguments, in the order of `parts`), `to(device)` moves
+    every part, and each pipeline defines one `__call__` with one return type."""
+
+    parts: ClassVar[tuple[str, ...]] = ("model",)
+    default_spec: ClassVar[str | None] = None
+
+    def __init__(self, model: Any) -> None:
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, *specs: str) -> "Pipeline":
+        """The pipeline for checkpoint names or specs (local folders or Hub repo ids); `default_spec` if none."""
+        if not specs:
+            if cls.default_spec is None:
+                raise TypeError(f"{cls.__name__}.from_pretrained needs a model spec")
+            specs = (cls.default_spec,)
+        return cls(*load_spec(*specs, count=len(cls.parts)))
+
+    def to(self, device: Any) -> "Pipeline":
+        """Move every part to `device`, e.g. "cuda"; seeds still draw their noise on the CPU."""
+        for name in self.parts:
+            part = getattr(self, name, None)
+            if part is not None:
+                part.to(device)
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+def to_uint8(images: Any) -> list[np.ndarray]:
+    """(B, 3, H, W) float tensor in [0, 1] → list of uint8 (H, W, 3) arrays."""
+    arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
+    return list(arr)
