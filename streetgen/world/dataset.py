@@ -21,8 +21,9 @@ import numpy as np
 from PIL import Image
 
 from streetgen import geo
+from streetgen.classes import CLASS_NAMES
 
-from . import CLASS_NAMES, render
+from . import render
 
 # OSV-5M's first columns, in its order; then what only the world knows.
 CSV_COLUMNS = ["id", "latitude", "longitude", "thumb_original_url", "country", "sequence", "captured_at", "city",
