@@ -26,7 +26,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from streetgen.classes import NUM_CLASSES
-from streetgen.models.layout_gan import LRELU_GAIN, EqualConv2d, EqualLinear, default_channels
+from streetgen.models.layout_gan import (
+    LRELU_GAIN,
+    EqualConv2d,
+    EqualLinear,
+    default_channels,
+)
+from train.discriminators.minibatch import minibatch_stddev, stddev_group
 
 MODES = ("st", "soft")
 
@@ -52,25 +58,6 @@ def real_input(labels: torch.Tensor, num_classes: int = NUM_CLASSES, mode: str =
     if mode == "soft":
         return torch.softmax((margin * onehot + noise * torch.randn_like(onehot)) / tau, dim=1)
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-
-
-def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
-    """Append one channel: the mean std over each group of `group` consecutive samples.
-
-    A discriminator that sees the spread of a group can punish a generator that repeats one layout. Groups are
-    consecutive, so a batch made of [real, fake] halves (each a multiple of `group`) never mixes the two.
-    """
-    b, c, h, w = x.shape
-    if b % group:
-        raise ValueError(f"minibatch-stddev group {group} does not divide the batch of {b}")
-    y = x.float().view(b // group, group, c, h, w)
-    std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
-    return torch.cat([x, std.repeat_interleave(group).view(b, 1, 1, 1).expand(b, 1, h, w).to(x.dtype)], dim=1)
-
-
-def stddev_group(batch: int, largest: int = 4) -> int:
-    """The largest group size ≤ `largest` that divides `batch`."""
-    return next(g for g in range(min(largest, batch), 0, -1) if batch % g == 0)
 
 
 class ResBlock(nn.Module):
