@@ -57,6 +57,7 @@ class TinyAutoencoder(StreetgenModel, architecture="example_tiny_ae"):
         self.dec = nn.ConvTranspose2d(width, 3, 4, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct (denoise) a batch in [-1, 1]."""
         return torch.tanh(self.dec(F.silu(self.enc(x))))
 
 

@@ -124,8 +124,8 @@ def rival_loss(error_true: torch.Tensor, error_rival: torch.Tensor, scale: float
     """Logistic loss on the gap between per-image ε-errors: small when the true country explains the noise better.
 
     Why: the model's implicit classifier — which label predicts the noise better — is what classifier-free
-    guidance amplifies, and the shipped model picks its own country over a same-region rival only ~65% of the
-    time. Dividing by `scale` keeps the gradient of one image near ±1 × the gap's, like the ε-MSE's own.
+    guidance amplifies (how often it prefers the true country: docs/results.md, "A rival loss in training").
+    Dividing by `scale` keeps the gradient of one image near ±1 × the gap's, like the ε-MSE's own.
     `weight` (0/1 per image) leaves rows out of the mean, e.g. those trained as "no country"."""
     return masked_mean(F.softplus(scale * (error_true - error_rival)) / scale, weight)
 

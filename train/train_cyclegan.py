@@ -36,16 +36,15 @@ from streetgen.classes import NUM_CLASSES
 from streetgen.models.card import ModelCardInfo, read_card
 from streetgen.models.cyclegan import CycleGenerator
 from streetgen.models.judges import Segmenter
-from train.common.data import crop_batch, load_folder, render_city_images
+from train.common.data import (
+    WorldRenderFields,
+    crop_batch,
+    load_folder,
+    render_city_images,
+)
 from train.common.ema import EMA
 from train.common.export import export_model, init_from, push_export
-from train.common.loop import (
-    TrainConfig,
-    Trainer,
-    WorldRenderFields,
-    parse_config,
-    set_lr,
-)
+from train.common.loop import TrainConfig, Trainer, parse_config, set_lr
 from train.discriminators.patchgan import ImagePool, PatchDiscriminator
 from train.losses import freeze, lsgan_loss, pretrain_segmenter, semantic_loss, targets
 
@@ -161,6 +160,7 @@ class CyclePair(nn.Module):
         self.g, self.f = g, f
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, identity: bool = True) -> dict[str, torch.Tensor]:
+        """fake_a / fake_b, the cycles rec_a / rec_b and (with `identity`) idt_a / idt_b of a batch of each city."""
         n = a.shape[0]
         fb = self.f(torch.cat([b, a]) if identity else b)  # F(b), and F(a) for the identity term
         fake_a = fb[:n]
@@ -173,6 +173,7 @@ class CyclePair(nn.Module):
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """[-1, 1] (B, 3, H, W) → uint8 (B, H, W, 3)."""
     return ((x.float() + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
@@ -253,6 +254,30 @@ def build_generators(cfg: CycleGANConfig) -> CyclePair:
     return CyclePair(g_ab, f_ba)
 
 
+def build_discriminators(cfg: CycleGANConfig, pair: CyclePair) -> tuple[PatchDiscriminator, PatchDiscriminator,
+                                                                         torch.optim.Adam, torch.optim.Adam]:
+    """D_A (real A vs F(b)), D_B (real B vs G(a)), and one Adam for both generators and one for both
+    discriminators, as the reference code."""
+    d_a = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")
+    d_b = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")
+    opt_g = torch.optim.Adam(pair.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    return d_a, d_b, opt_g, opt_d
+
+
+def start_semantic(cfg: CycleGANConfig, seg: Segmenter | None, start: int, domains: list[Domain],
+                   device: torch.device) -> float | None:
+    """Once the run has started: train S on a fresh run (its pixel accuracy is returned), then freeze it."""
+    if seg is None:
+        return None
+    sem_accuracy = None
+    if start == 0 and not cfg.sem_init:
+        sem_accuracy = pretrain_semantic(cfg, seg, domains, device)
+        print(f"semantic segmenter trained: pixel accuracy {sem_accuracy:.3f} on its last crops", flush=True)
+    freeze(seg)  # also after a resume or --sem-init: eval-mode BatchNorm, no gradients of its own
+    return sem_accuracy
+
+
 def model_card(cfg: CycleGANConfig, data_a: Domain, data_b: Domain, sem_accuracy: float | None) -> ModelCardInfo:
     """The card of G (A → B); the reverse generator's card is derived from it."""
     world_data = data_a.world and data_b.world
@@ -295,12 +320,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     data_a = load_domain(cfg, cfg.data_a, cfg.city_a, offset=0)
     data_b = load_domain(cfg, cfg.data_b, cfg.city_b, offset=max(len(data_a), cfg.per_city))
     pair = build_generators(cfg)
-    d_a = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real A vs F(b)
-    d_b = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real B vs G(a)
-    # one optimizer for both generators and one for both discriminators, as the reference code
-    opt_g = torch.optim.Adam(pair.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    pair, d_a, d_b, opt_g, opt_d = trainer.prepare(pair, d_a, d_b, opt_g, opt_d)
+    pair, d_a, d_b, opt_g, opt_d = trainer.prepare(pair, *build_discriminators(cfg, pair))
     bare = trainer.accelerator.unwrap_model(pair)
     ema_g, ema_f = trainer.make_ema(bare.g), trainer.make_ema(bare.f)
     pool_a, pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)  # fakes of A (F(b)) / of B (G(a))
@@ -317,12 +337,7 @@ def main(argv: list[str] | None = None) -> Path | None:
                                                        (cfg.city_a, cfg.city_b)), ema_g, ncols=3)
 
     start = trainer.start()
-    sem_accuracy = None
-    if seg is not None:
-        if start == 0 and not cfg.sem_init:
-            sem_accuracy = pretrain_semantic(cfg, seg, [data_a, data_b], trainer.device)
-            print(f"semantic segmenter trained: pixel accuracy {sem_accuracy:.3f} on its last crops", flush=True)
-        freeze(seg)  # also after a resume or --sem-init: eval-mode BatchNorm, no gradients of its own
+    sem_accuracy = start_semantic(cfg, seg, start, [data_a, data_b], trainer.device)
     for pool in (pool_a, pool_b):  # a resumed pool comes back on the CPU; new fakes live on the device
         pool.images = [t.to(trainer.device) for t in pool.images]
     identity = cfg.lambda_id > 0

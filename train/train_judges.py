@@ -263,6 +263,7 @@ def _flat(metrics: dict, prefix: str = "") -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """CLI entry: --field-name flags of JudgeConfig; returns the judge's metrics."""
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f in fields(JudgeConfig):

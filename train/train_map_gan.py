@@ -163,10 +163,12 @@ class CurriculumSampler:
         return np.asarray(chosen)
 
     def phase_at(self, step: int) -> int:
+        """The curriculum phase of batch number `step` (0-based)."""
         return int(np.searchsorted(self.boundaries, step, side="right"))
 
     @property
     def phase(self) -> int:
+        """The phase of the last batch drawn."""
         return self._phase
 
     def pool(self, phase: int | None = None) -> np.ndarray:
@@ -195,9 +197,11 @@ class CurriculumSampler:
         return torch.from_numpy(self._perm[start:start + self.batch_size].copy())
 
     def state_dict(self) -> dict[str, int]:
+        """Three integers: resume draws exactly the batches an uninterrupted run would."""
         return {"step": self.step, "epoch": self.epoch, "pos": self.pos}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
+        """Inverse of `state_dict`."""
         self.step, self.epoch, self.pos = int(state["step"]), int(state["epoch"]), int(state["pos"])
         self._phase = self.phase_at(self.step - 1 if self.step > 0 else 0)  # the phase of the last batch drawn
         self._perm = self._permutation()
@@ -212,6 +216,7 @@ class Selection:
         self.shadow: dict[str, torch.Tensor] = {}
 
     def offer(self, km: float, step: int, ema: EMA) -> bool:
+        """Keep the EMA weights when `km` beats the best so far; returns whether they were kept."""
         if self.best_km is not None and km >= self.best_km:
             return False
         self.best_km, self.best_step = float(km), int(step)
@@ -219,9 +224,11 @@ class Selection:
         return True
 
     def state_dict(self) -> dict[str, Any]:
+        """The best score, its step and its weights (checkpointed with the run)."""
         return {"best_km": self.best_km, "best_step": self.best_step, "shadow": dict(self.shadow)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of `state_dict`."""
         self.best_km = None if state["best_km"] is None else float(state["best_km"])
         self.best_step = int(state["best_step"])
         self.shadow = {k: v.clone() for k, v in state["shadow"].items()}
@@ -277,6 +284,14 @@ def samples_view(model: MapGenerator, points: np.ndarray) -> tuple[np.ndarray, l
     return arr, [f"{lat:.1f}, {lon:.1f}" for lat, lon in points]
 
 
+def load_judge(cfg: MapGANConfig, device: torch.device) -> torch.nn.Module | None:
+    """The frozen place judge, when outlier removal or model selection needs it."""
+    if cfg.outlier_km <= 0 and cfg.select_every <= 0:
+        return None
+    import streetgen
+    return streetgen.load(cfg.judge).to(device).eval().requires_grad_(False)
+
+
 def outlier_free_rows(cfg: MapGANConfig, cache: Cache, judge: torch.nn.Module | None, world_size: int) -> np.ndarray:
     """Cache rows to train on: all, or (--outlier-km > 0) those the place judge locates within that distance."""
     if cfg.outlier_km <= 0:
@@ -302,6 +317,21 @@ def build(cfg: MapGANConfig) -> tuple[MapGenerator, MapCritic, torch.optim.Adam,
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=betas)
     opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr, betas=betas)
     return generator, critic, opt_g, opt_d
+
+
+def judge_and_select(trainer: Trainer, judge: torch.nn.Module, bare: MapGenerator, ema: EMA, selection: Selection,
+                     points: np.ndarray, step: int, final_stage: bool, logged: dict[str, Any]) -> None:
+    """Judge the EMA generator on the fixed points; a final-resolution one is a selection candidate. judge_km goes
+    into this step's record when one is due, else into a record of its own."""
+    cfg = trainer.cfg
+    with ema.apply_to(bare):
+        km = judged_median_km(bare, judge, points, seed=cfg.seed)
+    if final_stage:  # only final-resolution generators are candidates
+        selection.offer(km, step, ema)
+    if step % cfg.log_every == 0 or step == trainer.last_step:
+        logged["judge_km"] = km
+    else:
+        trainer.log(step, {"judge_km": km})
 
 
 def selected_metrics(selection: Selection, ema: EMA) -> dict[str, float]:
@@ -342,10 +372,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     if images.shape[1] < cfg.final_size:
         raise ValueError(f"cache {cfg.data} holds {images.shape[1]}² images, smaller than --final-size "
                          f"{cfg.final_size}")
-    judge = None
-    if cfg.outlier_km > 0 or cfg.select_every > 0:
-        import streetgen
-        judge = streetgen.load(cfg.judge).to(device).eval().requires_grad_(False)
+    judge = load_judge(cfg, device)
     keep = outlier_free_rows(cfg, cache, judge, trainer.world_size)
     lat, lon = cache.lat[keep], cache.lon[keep]
     phases, phase_steps = parse_curriculum(cfg.curriculum, cfg.curriculum_steps)
@@ -404,14 +431,8 @@ def main(argv: list[str] | None = None) -> Path | None:
                   "gp": gp.detach(), "wasserstein": (d_real.mean() - d_fake.mean()).detach(),
                   "stage": float(stage), "alpha": float(alpha), "places": float(sampler.places[sampler.phase])}
         if judge is not None and cfg.select_every > 0 and (step % cfg.select_every == 0 or step == cfg.steps):
-            with ema.apply_to(bare):
-                km = judged_median_km(bare, judge, points, seed=cfg.seed)
-            if stage == bare.num_stages - 1 and alpha >= 1.0:  # only final-resolution generators are candidates
-                selection.offer(km, step, ema)
-            if step % cfg.log_every == 0 or step == trainer.last_step:
-                logged["judge_km"] = km
-            else:
-                trainer.log(step, {"judge_km": km})
+            final_stage = stage == bare.num_stages - 1 and alpha >= 1.0
+            judge_and_select(trainer, judge, bare, ema, selection, points, step, final_stage, logged)
         if not trainer.step_done(step, logged):
             break  # --time-limit reached
 

@@ -31,13 +31,14 @@ from streetgen.classes import NUM_IDS
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.spade import SpadeGenerator
 from train.common.data import (
+    WorldRenderFields,
     country_list,
     crop_batch,
     load_camvid,
     render_city_images,
     render_world_arrays,
 )
-from train.common.loop import TrainConfig, Trainer, WorldRenderFields, parse_config
+from train.common.loop import TrainConfig, Trainer, parse_config
 from train.discriminators.spade import MultiscaleDiscriminator
 from train.losses import (
     JudgePerceptualLoss,

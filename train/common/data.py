@@ -5,6 +5,7 @@
     CamVid          load_camvid (photo + label pairs), load_camvid_labels (label maps only)
     photo folders   load_folder ('folder:PATH' data sources)
     caches          cache_batch (streetgen.data.Cache images → a float batch)
+    config          WorldRenderFields (--data-seed, --render-workers), country_list (--countries)
     batches         crop_batch (random or centre crops with labels), random_crops / center_crops (numpy),
                     to_tensor, jitter
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,14 @@ def country_list(text: str, upper: bool = False) -> list[str]:
     """Comma-separated ISO codes from a --countries flag; empty text = the judge countries."""
     codes = [c.strip().upper() if upper else c.strip() for c in text.split(",") if c.strip()]
     return codes or judge_countries()
+
+
+@dataclass
+class WorldRenderFields:
+    """Data-source fields of trainers that render world data in memory (mixed into their TrainConfig)."""
+
+    data_seed: int = field(default=0, metadata={"help": "world: render seed (judges use 9001/9002)"})
+    render_workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
 
 
 # ---- world renders ------------------------------------------------------------------------------------------------

@@ -174,9 +174,11 @@ class ResumableSampler:
         return self._perm[start:start + self.batch_size]
 
     def state_dict(self) -> dict[str, int]:
+        """Two integers (epoch, position): the permutation is a function of them and the seed."""
         return {"epoch": self.epoch, "pos": self.pos}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
+        """Inverse of `state_dict`."""
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
         self._perm = self._permutation()
 
@@ -429,11 +431,3 @@ class Trainer:
         self.accelerator.wait_for_everyone()
         self.accelerator.end_training()
         return out
-
-
-@dataclass
-class WorldRenderFields:
-    """Data-source fields of trainers that render world data in memory (mixed into their TrainConfig)."""
-
-    data_seed: int = field(default=0, metadata={"help": "world: render seed (judges use 9001/9002)"})
-    render_workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})

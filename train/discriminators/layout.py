@@ -68,6 +68,7 @@ class ResBlock(nn.Module):
         self.skip = EqualConv2d(cin, cout, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Two 3×3 convs and a 2× average pool, plus the pooled 1×1 skip, scaled by 1/√2."""
         h = F.leaky_relu(self.conv1(x), 0.2) * LRELU_GAIN
         h = F.avg_pool2d(F.leaky_relu(self.conv2(h), 0.2) * LRELU_GAIN, 2)
         return (h + self.skip(F.avg_pool2d(x, 2))) / math.sqrt(2)
@@ -93,6 +94,7 @@ class LayoutDiscriminator(nn.Module):
         self.out = EqualLinear(ch[0], 1)
 
     def forward(self, x: torch.Tensor, group: int | None = None) -> torch.Tensor:
+        """(B, C, H, W) maps → (B,) logits; `group`: minibatch-stddev group size (default: largest ≤ 4 dividing B)."""
         x = F.leaky_relu(self.from_classes(x), 0.2) * LRELU_GAIN
         for block in self.blocks:
             x = block(x)

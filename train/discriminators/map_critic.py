@@ -30,6 +30,7 @@ class DBlock(nn.Module):
         self.conv2 = EqualConv2d(cin, cout, 3)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Two 3×3 convs then a 2× average pool."""
         h = F.leaky_relu(self.conv1(h), 0.2)
         return F.avg_pool2d(F.leaky_relu(self.conv2(h), 0.2), 2)
 
@@ -64,6 +65,7 @@ class MapCritic(nn.Module):
 
     def forward(self, x: torch.Tensor, latlon: torch.Tensor, stage: int, alpha: float = 1.0,
                 group: int | None = None) -> torch.Tensor:
+        """(B, 3, s, s) images at stage `stage`'s size and their (B, 2) coordinates → (B,) scores."""
         if x.shape[-1] != self.sizes[stage]:
             raise ValueError(f"stage {stage} expects {self.sizes[stage]}² images, got {tuple(x.shape[-2:])}")
         h = F.leaky_relu(self.from_rgb[stage](x), 0.2)

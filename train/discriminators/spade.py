@@ -32,6 +32,7 @@ class PatchDiscriminator(nn.Module):
         self.stages = nn.ModuleList(stages)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage's activation, the last being the score map."""
         feats = []
         for stage in self.stages:
             x = stage(x)
@@ -47,6 +48,7 @@ class MultiscaleDiscriminator(nn.Module):
         self.nets = nn.ModuleList(PatchDiscriminator(3 + num_classes, width, layers) for _ in range(scales))
 
     def forward(self, images: torch.Tensor, onehot: torch.Tensor) -> list[list[torch.Tensor]]:
+        """Photos (B, 3, H, W) and one-hot layouts (B, C, H, W) → one feature list per scale."""
         x = torch.cat([images, onehot], dim=1)
         out = []
         for i, net in enumerate(self.nets):
