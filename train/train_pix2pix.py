@@ -41,7 +41,7 @@ class Pix2PixConfig(TrainConfig,
                     ema_warmup=200):
     """pix2pix on (photo, depth) pairs of one city, in one direction."""
 
-    direction: str = field(default="image2depth", metadata={"choices": list(DIRECTIONS)})
+    direction: str = field(default="image2depth", metadata={"choices": list(DIRECTIONS)})  # which half of the route
     data: str = field(default="world", metadata={"help": "'world' (renders of --city) or 'pairs:IMAGES:DEPTH[:ENC]'"})
     city: str = field(default="Paris", metadata={"help": "world: a streetgen.geo.FAMOUS_CITIES name"})
     per_city: int = field(default=600, metadata={"help": "world: renders of the city"})

@@ -78,7 +78,7 @@ class WorldArrays:
     drive: np.ndarray  # (N,) 1 = left
     climate: np.ndarray  # (N,) index into CLIMATES
     latlon: np.ndarray  # (N, 2) float64
-    countries: list[str]
+    countries: list[str]  # ISO codes, in the order `country` indexes
 
 
 def world_jobs(countries: list[str], per_country: int, seed: int, size: Any) -> list[tuple[str, int, int, Any]]:
