@@ -77,7 +77,8 @@ def test_judge_perceptual_loss_option(tmp_path, tiny_country_cache):
     import json
 
     import streetgen
-    from train.train_cvae import JudgePerceptualLoss, main
+    from train.losses import JudgePerceptualLoss
+    from train.train_cvae import main
 
     loss_fn = JudgePerceptualLoss(streetgen.load("judges/place"))
     x = torch.rand(2, 3, 32, 32)

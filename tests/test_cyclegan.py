@@ -12,7 +12,8 @@ from PIL import Image
 import streetgen
 from streetgen.models.card import read_card
 from streetgen.models.cyclegan import CycleGenerator
-from train.patchgan import ImagePool, PatchDiscriminator, lsgan_loss
+from train.discriminators.patchgan import ImagePool, PatchDiscriminator
+from train.losses import lsgan_loss
 
 TINY = dict(ngf=8, n_blocks=2)
 FLAGS = ["--per-city", "2", "--render-workers", "1", "--size", "32", "--ngf", "8", "--n-blocks", "1",
@@ -229,7 +230,7 @@ def test_domain_crops_keep_labels_aligned():
 def test_semantic_loss_rewards_kept_structure():
     """A segmenter trained on a two-class scene (dark road below, bright sky above) gives a low loss to a restyled
     image that keeps the layout and a high one to an image whose layout moved; gradients reach the image, not S."""
-    from train.semantic import freeze, pretrain_segmenter, semantic_loss
+    from train.losses import freeze, pretrain_segmenter, semantic_loss
 
     def scene(n: int, g: torch.Generator, tint: float = 0.0):
         h = torch.randint(8, 24, (n,), generator=g)

@@ -110,7 +110,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_discriminator_inputs():
-    from train.layout_discriminator import LayoutDiscriminator, fake_input, real_input
+    from train.discriminators.layout import LayoutDiscriminator, fake_input, real_input
 
     logits = torch.randn(2, 11, 8, 16, requires_grad=True)
     x = fake_input(logits, "st")
@@ -164,7 +164,8 @@ def test_trainer_world_end_to_end(tmp_path):
 
 def test_trainer_camvid_end_to_end(tmp_path, camvid_root):
     from streetgen.models.card import read_card
-    from train.train_layout_gan import load_camvid_labels, main
+    from train.common.data import load_camvid_labels
+    from train.train_layout_gan import main
 
     maps = load_camvid_labels(str(camvid_root), "train", (32, 64), limit=3)
     assert maps.shape == (3, 48, 64) and maps.max() <= 11

@@ -197,7 +197,8 @@ def test_great_circle_path():
 
 
 def test_critic_stages_fade_in_and_minibatch_stddev():
-    from train.map_gan_critic import MapCritic, minibatch_stddev, stddev_group
+    from train.discriminators.map_critic import MapCritic
+    from train.discriminators.minibatch import minibatch_stddev, stddev_group
 
     torch.manual_seed(0)
     ll = _latlon(PARIS, TOKYO, LYON, PARIS)

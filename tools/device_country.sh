@@ -37,7 +37,7 @@ PY=${PY:-python3}
 $PY -c "import torch, diffusers; print('torch', torch.__version__, 'diffusers', diffusers.__version__,
         'cuda', torch.cuda.is_available() and torch.cuda.get_device_name())"
 
-countries=$($PY -c 'from train.judges_data import judge_countries; print(",".join(judge_countries()))')
+countries=$($PY -c 'from train.common.data import judge_countries; print(",".join(judge_countries()))')
 data=data/device_ft$DATA_SEED
 stamp "rendering $RENDERS world images (dataset seed $DATA_SEED)"
 $PY -m streetgen.world dataset --out "$data" --n "$RENDERS" --size 128 --countries "$countries" \

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,35 +24,27 @@ import torch.nn.functional as F
 
 from streetgen.models.base import StreetgenModel
 from streetgen.models.card import ModelCardInfo
-from train.common.ema import EMA
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
+from train.common.loop import TrainConfig, Trainer, parse_config
 
 
 @dataclass
-class TinyConfig(TrainConfig):
+class TinyConfig(TrainConfig,
+                 name="example_tiny", steps=200, log_every=5, ckpt_every=50, sample_every=50,
+                 ema_decay=0.99, ema_warmup=20):
     """Tiny denoising autoencoder on synthetic images (an example of the train.common machinery)."""
 
-    name: str = "example_tiny"
-    steps: int = 200
-    log_every: int = 5
-    ckpt_every: int = 50
-    sample_every: int = 50
     # data
-    n_images: int = 256
-    image_size: int = 16
+    n_images: int = 256  # synthetic stripe images, a function of --seed
+    image_size: int = 16  # their side in pixels
     # model
-    width: int = 8
+    width: int = 8  # channels of the one hidden layer
     # optimisation
-    batch_size: int = field(default=16, metadata={"help": "per process"})
-    lr: float = 3e-3
-    warmup_steps: int = 10
-    grad_clip: float = 1.0
+    lr: float = 3e-3  # AdamW peak learning rate
+    warmup_steps: int = 10  # linear warmup, then cosine decay to 10 %
+    grad_clip: float = 1.0  # max gradient norm; 0 = no clipping
     # augmentation: draws from the python and torch RNGs, so resume has to restore both to replay exactly
-    noise_std: float = 0.1
-    flip_p: float = 0.5
-    # EMA of the weights (what gets sampled and exported)
-    ema_decay: float = 0.99
-    ema_warmup: int = 20
+    noise_std: float = 0.1  # the denoising task's noise
+    flip_p: float = 0.5  # probability of a horizontal flip per batch
 
 
 # ---- network ------------------------------------------------------------------------------------------------------
@@ -65,6 +57,7 @@ class TinyAutoencoder(StreetgenModel, architecture="example_tiny_ae"):
         self.dec = nn.ConvTranspose2d(width, 3, 4, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct (denoise) a batch in [-1, 1]."""
         return torch.tanh(self.dec(F.silu(self.enc(x))))
 
 
@@ -116,9 +109,8 @@ def main(argv: list[str] | None = None) -> Path | None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps))
     model, optimizer = trainer.prepare(model, optimizer)
-    # after prepare: DDP has broadcast rank 0's initial weights, so every rank's EMA starts from the same point
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
-    sampler = ResumableSampler(len(data), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    ema = trainer.make_ema(model)  # after prepare: every rank's EMA starts from rank 0's weights
+    sampler = trainer.make_sampler(len(data))
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     trainer.set_sampler(model, lambda m: make_samples(m, data[:6], cfg.noise_std), ema, ncols=6)
 

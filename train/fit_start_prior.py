@@ -35,6 +35,7 @@ def with_start_prior(model: CountryDiffusion, images, labels, grid: int = 4) -> 
 
 
 def main(argv: list[str] | None = None) -> Path:
+    """CLI entry: fit the prior and rewrite the checkpoint folder in place; returns the folder."""
     p = argparse.ArgumentParser(prog="python -m train.fit_start_prior", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folder", help="exported country_diffusion checkpoint folder (rewritten in place)")

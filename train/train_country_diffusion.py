@@ -29,44 +29,39 @@ from streetgen import geo
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
-from train.common.ema import EMA
+from train.common.data import cache_batch
 from train.common.export import init_from
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
+from train.common.loop import TrainConfig, Trainer, parse_config
 
 
 @dataclass
-class DiffusionConfig(TrainConfig):
+class DiffusionConfig(TrainConfig,
+                      name="country_diffusion", steps=60000, log_every=50, ckpt_every=1000, sample_every=2000,
+                      ema_decay=0.9995):
     """Class-conditional diffusion over countries (the 'sharp' model beside the CVAE)."""
 
-    name: str = "country_diffusion"
-    data: str = "data/world_cvae111_128"
+    data: str = "data/world_cvae111_128"  # a cache built by streetgen.data.cache
     image_size: int = 128  # the cache is resized on the fly when this is smaller
     patch_size: int = 4  # the U-Net runs at image_size / patch_size (CPU latency), see the model's docstring
     noise_shift: float = 2.0  # cosine log-SNR shift; 2 at 128² keeps a 64²-like share of high-noise steps
     start_grid: int = 4  # start prior over 4×4 block means (0: none); fitted on the data before step 1
     start_prior_images: int = 10000  # images (a seeded random subset) the start prior is fitted on
-    steps: int = 60000
-    log_every: int = 50
-    ckpt_every: int = 1000
-    sample_every: int = 2000
     batch_size: int = field(default=64, metadata={"help": "per process"})
-    lr: float = 2e-4
-    warmup_steps: int = 500
+    lr: float = 2e-4  # AdamW learning rate after the warmup
+    warmup_steps: int = 500  # linear learning-rate warmup
     channels: str = field(default="96,160,224", metadata={"help": "U-Net block widths, comma-separated"})
     attention: str = field(default="0,0,1", metadata={"help": "self-attention per block (1/0), comma-separated"})
-    layers_per_block: int = 1
+    layers_per_block: int = 1  # ResNet layers per U-Net block
     label_dropout: float = 0.1  # share of samples trained as "no country" (for classifier-free guidance)
     p2_gamma: float = field(default=0.0, metadata={"help": "perception-prioritised loss weight 1/(k+SNR)^gamma "
                                                            "(Choi et al., 2022); 0 = plain ε-MSE"})
-    p2_k: float = 1.0
-    ema_decay: float = 0.9995
-    ema_warmup: int = 1000
-    sample_steps: int = 12
+    p2_k: float = 1.0  # the k of the P2 weight (SNR offset)
+    sample_steps: int = 12  # DDIM steps of the sample grids
     init_from: str = field(default="", metadata={"help": "an exported country_diffusion model (folder or Hub id) "
                                                         "whose weights start the run: same architecture flags "
                                                         "and the same countries in the same order; the start "
                                                         "prior is refitted on --data"})
-    guidance: float = 3.0
+    guidance: float = 3.0  # classifier-free guidance scale of the sample grids
     rival_weight: float = field(default=0.0, metadata={"help": "weight of the rival loss (0 = off): the true "
                                                                "country's ε-error must beat a rival country's "
                                                                "on the same noisy image"})
@@ -77,16 +72,6 @@ class DiffusionConfig(TrainConfig):
     train_only: str = field(default="", metadata={"help": "train only the parameters whose names start with one of "
                                                          "these comma-separated prefixes, e.g. 'label_embed' (the "
                                                          "country embeddings); empty = all"})
-
-
-def _batch(images: np.ndarray | torch.Tensor, idx: np.ndarray, size: int, device) -> torch.Tensor:
-    idx = np.sort(idx)
-    x = images[torch.from_numpy(idx).to(images.device)] if isinstance(images, torch.Tensor) else \
-        torch.from_numpy(images[idx])
-    x = x.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-    if x.shape[-1] != size:
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return x
 
 
 def p2_weights(alphas_cumprod: torch.Tensor, gamma: float, k: float = 1.0) -> torch.Tensor:
@@ -139,8 +124,8 @@ def rival_loss(error_true: torch.Tensor, error_rival: torch.Tensor, scale: float
     """Logistic loss on the gap between per-image ε-errors: small when the true country explains the noise better.
 
     Why: the model's implicit classifier — which label predicts the noise better — is what classifier-free
-    guidance amplifies, and the shipped model picks its own country over a same-region rival only ~65% of the
-    time. Dividing by `scale` keeps the gradient of one image near ±1 × the gap's, like the ε-MSE's own.
+    guidance amplifies (how often it prefers the true country: docs/results.md, "A rival loss in training").
+    Dividing by `scale` keeps the gradient of one image near ±1 × the gap's, like the ε-MSE's own.
     `weight` (0/1 per image) leaves rows out of the mean, e.g. those trained as "no country"."""
     return masked_mean(F.softplus(scale * (error_true - error_rival)) / scale, weight)
 
@@ -176,13 +161,8 @@ def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str
     return arr, [countries[k] for k in labels]
 
 
-def main(argv: list[str] | None = None) -> Path | None:
-    cfg = parse_config(DiffusionConfig, argv)
-    trainer = Trainer(cfg, argv, entry="train.train_country_diffusion")
-    cache = Cache(cfg.data)
-    images, labels = cache.images, torch.from_numpy(cache.labels)
-    if trainer.device.type == "cuda":  # the whole uint8 cache on the GPU: batches never wait for the CPU
-        images = torch.from_numpy(np.ascontiguousarray(images)).to(trainer.device)
+def build_model(cfg: DiffusionConfig, cache: Cache) -> CountryDiffusion:
+    """The U-Net over the cache's countries, started from --init-from and given its start prior when asked."""
     channels = [int(c) for c in cfg.channels.split(",")]
     attention = [c.strip() == "1" for c in cfg.attention.split(",")]
     if len(attention) != len(channels):
@@ -196,12 +176,37 @@ def main(argv: list[str] | None = None) -> Path | None:
     if cfg.start_grid:  # a buffer, not a weight: resume and EMA carry it, the export keeps it
         pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(cache))[:cfg.start_prior_images])
         model.fit_start_prior(cache.images[pick], cache.labels[pick])
+    return model
+
+
+def model_card(cfg: DiffusionConfig, cache: Cache) -> ModelCardInfo:
+    """The export's card: architecture, sampling and data."""
+    return ModelCardInfo(
+        description="Class-conditional diffusion model over countries (diffusers UNet2DModel on "
+                    f"{cfg.patch_size}×{cfg.patch_size} pixel patches, ε-prediction, cosine schedule shifted by "
+                    f"{cfg.noise_shift}, classifier-free guidance; sample with DPM-Solver or DDIM). The sharp "
+                    "Country model.",
+        data=f"{len(cache)} images from cache {cfg.data} ({len(cache.countries)} countries), at {cfg.image_size}²",
+        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
+        tags=["diffusion", "country"],
+        notes=f"Weights started from {cfg.init_from}." if cfg.init_from else "")
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
+    cfg = parse_config(DiffusionConfig, argv)
+    trainer = Trainer(cfg, argv, entry="train.train_country_diffusion")
+    cache = Cache(cfg.data)
+    images, labels = cache.images, torch.from_numpy(cache.labels)
+    if trainer.device.type == "cuda":  # the whole uint8 cache on the GPU: batches never wait for the CPU
+        images = torch.from_numpy(np.ascontiguousarray(images)).to(trainer.device)
+    model = build_model(cfg, cache)
     schedule = model.noise_schedule()
     optimizer = torch.optim.AdamW(freeze_except(model, cfg.train_only), lr=cfg.lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup_steps))
     model, optimizer = trainer.prepare(model, optimizer)
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
-    sampler = ResumableSampler(len(cache), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    ema = trainer.make_ema(model)
+    sampler = trainer.make_sampler(len(cache))
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     shown = list(np.linspace(0, len(cache.countries) - 1, min(8, len(cache.countries))).astype(int)) * 2
     unwrap = trainer.accelerator.unwrap_model
@@ -216,7 +221,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     model.train()
     for step in range(start + 1, trainer.last_step + 1):
         idx = np.asarray(sampler.next())
-        x0 = _batch(images, idx, cfg.image_size, trainer.device)
+        x0 = cache_batch(images, idx, cfg.image_size, trainer.device)
         y = labels[np.sort(idx)].to(trainer.device)
         y = torch.where(torch.rand(len(y), device=y.device) < cfg.label_dropout, unwrap(model).null_label, y)
         noise = torch.randn_like(x0)
@@ -246,16 +251,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         if not trainer.step_done(step, logs, lr=scheduler.get_last_lr()[0]):
             break  # --time-limit reached
 
-    card = ModelCardInfo(
-        description="Class-conditional diffusion model over countries (diffusers UNet2DModel on "
-                    f"{cfg.patch_size}×{cfg.patch_size} pixel patches, ε-prediction, cosine schedule shifted by "
-                    f"{cfg.noise_shift}, classifier-free guidance; sample with DPM-Solver or DDIM). The sharp "
-                    "Country model.",
-        data=f"{len(cache)} images from cache {cfg.data} ({len(cache.countries)} countries), at {cfg.image_size}²",
-        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
-        tags=["diffusion", "country"],
-        notes=f"Weights started from {cfg.init_from}." if cfg.init_from else "")
-    return trainer.finish(model, card=card, ema=ema)
+    return trainer.finish(model, card=model_card(cfg, cache), ema=ema)
 
 
 if __name__ == "__main__":

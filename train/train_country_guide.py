@@ -28,34 +28,27 @@ from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.models.country_guide import CountryGuide
-from train.common.ema import EMA
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
-from train.train_country_diffusion import _batch
+from train.common.data import cache_batch
+from train.common.loop import TrainConfig, Trainer, parse_config
 
 VAL_TIMESTEPS = (100, 300, 500, 700, 900)
 
 
 @dataclass
-class GuideConfig(TrainConfig):
+class GuideConfig(TrainConfig,
+                  name="country_guide", steps=20000, log_every=50, ckpt_every=500, sample_every=2000, ema_warmup=200):
     """Noise-aware country classifier for classifier guidance."""
 
-    name: str = "country_guide"
-    data: str = "data/world_guide111_128"
+    data: str = "data/world_guide111_128"  # a cache built by streetgen.data.cache with the guided model's countries
     schedule_from: str = field(default="checkpoints/country_diffusion", metadata={
         "help": "the country_diffusion model to be guided: its countries, size and noise schedule are used"})
-    steps: int = 20000
-    log_every: int = 50
-    ckpt_every: int = 500
-    sample_every: int = 2000
     batch_size: int = field(default=64, metadata={"help": "per process"})
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_steps: int = 200
-    label_smoothing: float = 0.1
+    lr: float = 1e-3  # AdamW peak learning rate
+    weight_decay: float = 0.05  # AdamW weight decay
+    warmup_steps: int = 200  # linear warmup, then cosine decay to 5%
+    label_smoothing: float = 0.1  # cross-entropy label smoothing
     channels: str = field(default="96,128,192,256", metadata={"help": "block widths (32², 16², 8², 4²)"})
-    val_share: float = 0.02
-    ema_decay: float = 0.999
-    ema_warmup: int = 200
+    val_share: float = 0.02  # share of the cache held out for the per-timestep accuracy
 
 
 def lr_factor(step: int, warmup: int, total: int) -> float:
@@ -84,7 +77,7 @@ def accuracy_by_noise(model: CountryGuide, images, labels: np.ndarray, alphas: t
         right = 0
         for i in range(0, len(labels), batch):
             idx = np.arange(i, min(i + batch, len(labels)))
-            x0 = _batch(images, idx, size, device)
+            x0 = cache_batch(images, idx, size, device)
             t = torch.full((len(idx),), t_value, device=device, dtype=torch.long)
             pred = model(noisy_batch(x0, t, alphas, g), t).argmax(1).cpu().numpy()
             right += int((pred == labels[idx]).sum())
@@ -92,11 +85,12 @@ def accuracy_by_noise(model: CountryGuide, images, labels: np.ndarray, alphas: t
     return out
 
 
-def samples_view(model: CountryGuide, images, labels: np.ndarray, alphas: torch.Tensor, size: int):
+def samples_view(model: CountryGuide, images: np.ndarray, labels: np.ndarray, alphas: torch.Tensor,
+                 size: int) -> tuple[np.ndarray, list[str]]:
     """Eight held-out images at each validation noise level, captioned with the guide's answer."""
     device = next(model.parameters()).device
     idx = np.arange(min(8, len(labels)))
-    x0 = _batch(images, idx, size, device)
+    x0 = cache_batch(images, idx, size, device)
     tiles, captions = [], []
     for t_value in VAL_TIMESTEPS:
         t = torch.full((len(idx),), t_value, device=device, dtype=torch.long)
@@ -110,6 +104,7 @@ def samples_view(model: CountryGuide, images, labels: np.ndarray, alphas: torch.
 
 
 def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(GuideConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_country_guide")
     cache = Cache(cfg.data)
@@ -134,8 +129,8 @@ def main(argv: list[str] | None = None) -> Path | None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps))
     model, optimizer = trainer.prepare(model, optimizer)
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
-    sampler = ResumableSampler(len(train_idx), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    ema = trainer.make_ema(model)
+    sampler = trainer.make_sampler(len(train_idx))
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     unwrap = trainer.accelerator.unwrap_model
     trainer.set_sampler(model, lambda m: samples_view(unwrap(m), val_images, val_labels, alphas, size), ema, ncols=8)
@@ -144,7 +139,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     model.train()
     for step in range(start + 1, trainer.last_step + 1):
         idx = train_idx[np.asarray(sampler.next())]
-        x0 = _batch(images, idx, size, trainer.device)
+        x0 = cache_batch(images, idx, size, trainer.device)
         y = train_labels[np.sort(idx)].to(trainer.device)
         t = torch.randint(0, target.num_train_timesteps, (len(x0),), device=trainer.device)
         logits = model(noisy_batch(x0, t, alphas), t).float()

@@ -2,7 +2,7 @@
 
     # world data in the OSV-5M layout, then the study's preprocessing into a cache, then training:
     python -m streetgen.world dataset --out data/world_cvae111 --n 22200 --size 128 --seed 1 --splits train=1.0 \
-        --countries "$(python -c 'from train.judges_data import judge_countries; print(",".join(judge_countries()))')"
+        --countries "$(python -c 'from train.common.data import judge_countries; print(",".join(judge_countries()))')"
     python -m streetgen.data.cache --root data/world_cvae111 --split train --size 128 --out data/world_cvae111_128
     python -m train.train_cvae --data data/world_cvae111_128 --name cvae111 --steps 1500 --batch-size 32
 
@@ -18,66 +18,30 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.cvae import CountryCVAE, cvae_loss
-from train.common.ema import EMA
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
+from train.common.loop import TrainConfig, Trainer, parse_config
+from train.losses import JudgePerceptualLoss
 
 
 @dataclass
-class CVAEConfig(TrainConfig):
+class CVAEConfig(TrainConfig, name="cvae", steps=6000, log_every=50, ckpt_every=500, sample_every=500, ema_warmup=100):
     """The study's CVAE; the 'improvements' it listed are the latent/embedding/size options."""
 
-    name: str = "cvae"
     data: str = "data/world_cvae111_128"  # a cache built by streetgen.data.cache
-    steps: int = 6000
-    log_every: int = 50
-    ckpt_every: int = 500
-    sample_every: int = 500
     batch_size: int = field(default=64, metadata={"help": "per process"})
-    lr: float = 1e-3
+    lr: float = 1e-3  # Adam learning rate before the schedule's halvings
     lr_gamma: float = 0.5  # the schedule: halve the learning rate at 50% and 75% of training
-    latent_dim: int = 64
-    embed_dim: int = 32
+    latent_dim: int = 64  # size of the latent code
+    embed_dim: int = 32  # size of the country label embedding
     kl_max: float = 1.0  # final KL weight
     kl_warmup: float = 0.5  # fraction of training over which the KL weight grows from 0 to kl_max
-    ema_decay: float = 0.999
-    ema_warmup: int = 100
     perceptual_weight: float = field(default=0.0, metadata={"help": "the study's 'perceptual-style loss' "
                                      "improvement: weight of a feature-matching term on the frozen place judge's "
                                      "conv stages (no VGG is reachable offline); 0 = the study's plain MSE"})
-    perceptual_judge: str = "judges/place"
-
-
-class JudgePerceptualLoss(torch.nn.Module):
-    """Mean squared distance between the place judge's four conv-stage activations of two image batches.
-
-    Like a VGG perceptual loss, but with features that also know which country a street is in, so matching
-    them pushes reconstructions toward country-specific detail (the study's "no difference between countries").
-    """
-
-    def __init__(self, judge: torch.nn.Module):
-        super().__init__()
-        self.judge = judge.eval().requires_grad_(False)
-        self.stages = list(judge.body.children())[:4]  # the four stride-2 conv blocks, before pooling
-
-    def train(self, mode: bool = True):  # the judge stays in eval mode (frozen BatchNorm statistics)
-        return self
-
-    def forward(self, recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from streetgen.models.judges import _normalise
-
-        size = (self.judge.input_size, self.judge.input_size)
-        a, b = (_normalise(F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True))
-                for x in (recon, target))
-        loss = recon.new_zeros(())
-        for stage in self.stages:
-            a, b = stage(a), stage(b)
-            loss = loss + F.mse_loss(a, b.detach())
-        return loss / len(self.stages)
+    perceptual_judge: str = "judges/place"  # checkpoint whose conv stages the perceptual term compares
 
 
 def kl_weight(step: int, total: int, warmup: float, kl_max: float) -> float:
@@ -86,6 +50,7 @@ def kl_weight(step: int, total: int, warmup: float, kl_max: float) -> float:
 
 
 def lr_factor(step: int, total: int, gamma: float) -> float:
+    """LR multiplier: 1, then × gamma at half of training and again at three quarters (the study's schedule)."""
     return gamma ** ((step >= total // 2) + (step >= 3 * total // 4))
 
 
@@ -110,6 +75,7 @@ def samples_view(model: CountryCVAE, originals: torch.Tensor, labels: torch.Tens
 
 
 def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(CVAEConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_cvae")
     cache = Cache(cfg.data)
@@ -121,12 +87,12 @@ def main(argv: list[str] | None = None) -> Path | None:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.steps, cfg.lr_gamma))
     model, optimizer = trainer.prepare(model, optimizer)
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    ema = trainer.make_ema(model)
     perceptual = None
     if cfg.perceptual_weight > 0:
         import streetgen
         perceptual = JudgePerceptualLoss(streetgen.load(cfg.perceptual_judge)).to(trainer.device)
-    sampler = ResumableSampler(len(images), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    sampler = trainer.make_sampler(len(images))
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     # six different countries (their first image each), spread over the label range
     first = np.unique(cache.labels, return_index=True)[1]

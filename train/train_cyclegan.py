@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing as mp
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,27 +32,31 @@ import torch
 import torch.nn as nn
 
 import streetgen
-from streetgen import geo, world
-from streetgen.data import ImageFolder
 from streetgen.classes import NUM_CLASSES
-from streetgen.models.judges import Segmenter
 from streetgen.models.card import ModelCardInfo, read_card
 from streetgen.models.cyclegan import CycleGenerator
+from streetgen.models.judges import Segmenter
+from train.common.data import (
+    WorldRenderFields,
+    crop_batch,
+    load_folder,
+    render_city_images,
+)
 from train.common.ema import EMA
 from train.common.export import export_model, init_from, push_export
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
-from train.patchgan import ImagePool, PatchDiscriminator, lsgan_loss
-from train.semantic import freeze, pretrain_segmenter, semantic_loss, targets
+from train.common.loop import TrainConfig, Trainer, parse_config, set_lr
+from train.discriminators.patchgan import ImagePool, PatchDiscriminator
+from train.losses import freeze, lsgan_loss, pretrain_segmenter, semantic_loss, targets
 
 WORLD_LICENSE = "streetgen.world renders (procedural, MIT)"
 SHOW = 3  # sample rows per domain
 
 
 @dataclass
-class CycleGANConfig(TrainConfig):
+class CycleGANConfig(WorldRenderFields, TrainConfig,
+                     name="cyclegan", steps=40000, log_every=100, ckpt_every=2000, sample_every=2000):
     """CycleGAN: unpaired city A ↔ city B street photos."""
 
-    name: str = "cyclegan"
     city_a: str = field(default="Paris", metadata={"help": "domain A's name; with 'world' data one of "
                                                           "streetgen.geo.FAMOUS_CITIES"})
     city_b: str = field(default="Venice", metadata={"help": "domain B's name (as --city-a)"})
@@ -63,23 +65,17 @@ class CycleGANConfig(TrainConfig):
     data_b: str = field(default="world", metadata={"help": "as --data-a, for domain B"})
     per_city: int = field(default=400, metadata={"help": "world: renders per city"})
     folder_limit: int = field(default=0, metadata={"help": "folder: first N photos only (smoke tests); 0 = all"})
-    data_seed: int = field(default=0, metadata={"help": "world: render seed (judges use 9001/9002)"})
-    render_workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
     size: int = field(default=128, metadata={"help": "square training crop side"})
     zoom: float = field(default=1.12, metadata={"help": "images are loaded at size x zoom and randomly cropped "
                                                        "(the paper: 286 → 256)"})
     flip: bool = field(default=True, metadata={"help": "random horizontal flips (mirrors the driving side)"})
-    steps: int = 40000
     batch_size: int = field(default=1, metadata={"help": "per process (the paper: 1)"})
-    log_every: int = 100
-    ckpt_every: int = 2000
-    sample_every: int = 2000
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr: float = 2e-4  # Adam, both generators and both discriminators
+    beta1: float = 0.5  # Adam's first beta
+    beta2: float = 0.999  # Adam's second beta
     decay_start: float = field(default=0.5, metadata={"help": "LR constant for this fraction of --steps, then "
                                                                "linear to ~0"})
-    lambda_cyc: float = 10.0
+    lambda_cyc: float = 10.0  # cycle-consistency weight
     lambda_id: float = field(default=0.5, metadata={"help": "identity weight, as a fraction of --lambda-cyc"})
     pool_size: int = field(default=50, metadata={"help": "fake image history per discriminator; 0 = none"})
     init_from: str = field(default="", metadata={"help": "'A2B+B2A' exported generators (folders or Hub ids) to "
@@ -91,12 +87,10 @@ class CycleGANConfig(TrainConfig):
     sem_width: int = field(default=16, metadata={"help": "that segmenter's width (the judges' Segmenter design)"})
     sem_init: str = field(default="", metadata={"help": "a segmenter checkpoint (folder or Hub id) instead of "
                                                        "training one: needed when neither domain has labels"})
-    ngf: int = 64
+    ngf: int = 64  # generator width
     n_blocks: int = field(default=6, metadata={"help": "residual blocks (the paper: 6 at 128², 9 at 256²)"})
-    d_width: int = 64
-    d_layers: int = 3
-    ema_decay: float = 0.999
-    ema_warmup: int = 1000
+    d_width: int = 64  # PatchGAN first-layer channels
+    d_layers: int = 3  # PatchGAN stride-2 layers (3: 70×70 patches)
 
 
 def lr_factor(step: int, total: int, decay_start: float = 0.5) -> float:
@@ -110,25 +104,6 @@ def lr_factor(step: int, total: int, decay_start: float = 0.5) -> float:
 
 
 # ---- data ---------------------------------------------------------------------------------------------------------
-def _render_city(args) -> tuple[np.ndarray, np.ndarray]:
-    city, seed, size = args
-    sample = world.render_city(city, seed=seed, size=size)
-    return sample.image, sample.labels
-
-
-def render_city_images(city: str, n: int, size: int, seed: int, offset: int = 0,
-                       workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(n, size, size, 3) uint8 renders of a famous city and their (n, size, size) uint8 CamVid labels, rendered
-    with all cores."""
-    if city not in geo.FAMOUS_CITIES:
-        raise ValueError(f"world data: unknown famous city {city!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
-    jobs = [(city, seed * 1_000_003 + offset + i, size) for i in range(n)]
-    geo.reverse(0.0, 0.0)  # load tables before forking
-    with mp.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
-        images, labels = zip(*pool.map(_render_city, jobs, chunksize=16))
-    return np.stack(images), np.stack(labels)
-
-
 class Domain:
     """One city's photos (N, S, S, 3) uint8, S = load size, and their (N, S, S) labels when known; `batch` crops to
     size × size in [-1, 1]."""
@@ -152,23 +127,7 @@ class Domain:
     def crops(self, idx: np.ndarray, g: torch.Generator | None,
               device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """`batch`, plus the same crops of the labels as (B, size, size) int64 (None for unlabelled data)."""
-        S, (h, w) = self.size, self.images.shape[1:3]
-        if g is None:
-            tops, lefts, flips = [(h - S) // 2] * len(idx), [(w - S) // 2] * len(idx), [False] * len(idx)
-        else:
-            tops = torch.randint(0, h - S + 1, (len(idx),), generator=g).tolist()
-            lefts = torch.randint(0, w - S + 1, (len(idx),), generator=g).tolist()
-            flips = (torch.rand(len(idx), generator=g) < 0.5).tolist() if self.flip else [False] * len(idx)
-        ims, labs = [], []
-        for i, t, l, fl in zip(np.asarray(idx).tolist(), tops, lefts, flips):
-            im = self.images[i, t:t + S, l:l + S]
-            ims.append(im[:, ::-1] if fl else im)
-            if self.labels is not None:
-                lab = self.labels[i, t:t + S, l:l + S]
-                labs.append(lab[:, ::-1] if fl else lab)
-        x = torch.from_numpy(np.stack(ims)).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-        y = torch.from_numpy(np.stack(labs).astype(np.int64)).to(device) if labs else None
-        return x, y
+        return crop_batch(self.images, self.labels, idx, (self.size, self.size), self.flip, g, device)
 
 
 def load_domain(cfg: CycleGANConfig, spec: str, city: str, offset: int) -> Domain:
@@ -184,10 +143,8 @@ def load_domain(cfg: CycleGANConfig, spec: str, city: str, offset: int) -> Domai
         return Domain(images, cfg.size, cfg.flip, desc, True, labels)
     if spec.startswith("folder:"):
         root = spec.split(":", 1)[1]
-        folder = ImageFolder(root, size=load, on_error="skip")  # central squares resized to the load size
-        n = min(len(folder), cfg.folder_limit) if cfg.folder_limit > 0 else len(folder)
-        images = np.stack([folder[i] for i in range(n)])
-        desc = (f"{n} photos of {city} from {root} (central squares resized to {load}x{load}), random "
+        images = load_folder(root, load, cfg.folder_limit)  # central squares resized to the load size
+        desc = (f"{len(images)} photos of {city} from {root} (central squares resized to {load}x{load}), random "
                 f"{cfg.size}x{cfg.size} crops{' and flips' if cfg.flip else ''}")
         return Domain(images, cfg.size, cfg.flip, desc, False)
     raise ValueError(f"--data-a / --data-b must be 'world' or 'folder:PATH', got {spec!r}")
@@ -203,6 +160,7 @@ class CyclePair(nn.Module):
         self.g, self.f = g, f
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, identity: bool = True) -> dict[str, torch.Tensor]:
+        """fake_a / fake_b, the cycles rec_a / rec_b and (with `identity`) idt_a / idt_b of a batch of each city."""
         n = a.shape[0]
         fb = self.f(torch.cat([b, a]) if identity else b)  # F(b), and F(a) for the identity term
         fake_a = fb[:n]
@@ -215,6 +173,7 @@ class CyclePair(nn.Module):
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """[-1, 1] (B, 3, H, W) → uint8 (B, H, W, 3)."""
     return ((x.float() + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
@@ -283,13 +242,8 @@ def semantic_note(cfg: CycleGANConfig, sem_accuracy: float | None) -> str:
             "translation as its input's classes.")
 
 
-def main(argv: list[str] | None = None) -> Path | None:
-    cfg = parse_config(CycleGANConfig, argv)
-    if not 0.0 <= cfg.decay_start <= 1.0:
-        raise ValueError(f"--decay-start must be in [0, 1], got {cfg.decay_start}")
-    trainer = Trainer(cfg, argv, entry="train.train_cyclegan")
-    data_a = load_domain(cfg, cfg.data_a, cfg.city_a, offset=0)
-    data_b = load_domain(cfg, cfg.data_b, cfg.city_b, offset=max(len(data_a), cfg.per_city))
+def build_generators(cfg: CycleGANConfig) -> CyclePair:
+    """G: A → B and F: B → A, started from --init-from's two exports when given."""
     g_ab = CycleGenerator(cfg.ngf, cfg.n_blocks, source=cfg.city_a, target=cfg.city_b, train_size=cfg.size)
     f_ba = CycleGenerator(cfg.ngf, cfg.n_blocks, source=cfg.city_b, target=cfg.city_a, train_size=cfg.size)
     if cfg.init_from:
@@ -297,20 +251,80 @@ def main(argv: list[str] | None = None) -> Path | None:
             raise ValueError(f"--init-from needs 'A2B+B2A' (two exported generators), got {cfg.init_from!r}")
         for net, spec in zip((g_ab, f_ba), cfg.init_from.split("+")):
             init_from(net, spec)
-    pair = CyclePair(g_ab, f_ba)
-    d_a = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real A vs F(b)
-    d_b = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")  # real B vs G(a)
-    # one optimizer for both generators and one for both discriminators, as the reference code
+    return CyclePair(g_ab, f_ba)
+
+
+def build_discriminators(cfg: CycleGANConfig, pair: CyclePair) -> tuple[PatchDiscriminator, PatchDiscriminator,
+                                                                         torch.optim.Adam, torch.optim.Adam]:
+    """D_A (real A vs F(b)), D_B (real B vs G(a)), and one Adam for both generators and one for both
+    discriminators, as the reference code."""
+    d_a = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")
+    d_b = PatchDiscriminator(3, cfg.d_width, cfg.d_layers, norm="instance")
     opt_g = torch.optim.Adam(pair.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam([*d_a.parameters(), *d_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    pair, d_a, d_b, opt_g, opt_d = trainer.prepare(pair, d_a, d_b, opt_g, opt_d)
+    return d_a, d_b, opt_g, opt_d
+
+
+def start_semantic(cfg: CycleGANConfig, seg: Segmenter | None, start: int, domains: list[Domain],
+                   device: torch.device) -> float | None:
+    """Once the run has started: train S on a fresh run (its pixel accuracy is returned), then freeze it."""
+    if seg is None:
+        return None
+    sem_accuracy = None
+    if start == 0 and not cfg.sem_init:
+        sem_accuracy = pretrain_semantic(cfg, seg, domains, device)
+        print(f"semantic segmenter trained: pixel accuracy {sem_accuracy:.3f} on its last crops", flush=True)
+    freeze(seg)  # also after a resume or --sem-init: eval-mode BatchNorm, no gradients of its own
+    return sem_accuracy
+
+
+def model_card(cfg: CycleGANConfig, data_a: Domain, data_b: Domain, sem_accuracy: float | None) -> ModelCardInfo:
+    """The card of G (A → B); the reverse generator's card is derived from it."""
+    world_data = data_a.world and data_b.world
+    description = (f"CycleGAN ResNet generator ({cfg.n_blocks} residual blocks, width {cfg.ngf}): a street photo "
+                   f"of {cfg.city_a} → the same scene in the style of {cfg.city_b}; any image size, trained on "
+                   f"{cfg.size}x{cfg.size} crops. Its reverse ({cfg.city_b} → {cfg.city_a}) was trained with it "
+                   "and is exported next to it (export_reverse).")
+    return ModelCardInfo(
+        description=description,
+        data=f"Unpaired. A ({cfg.city_a}): {data_a.description}. B ({cfg.city_b}): {data_b.description}.",
+        data_license=WORLD_LICENSE if world_data else (
+            "photos from local folders: their own licence applies" + (f"; {WORLD_LICENSE}" if data_a.world
+                                                                       or data_b.world else "")),
+        license="mit" if world_data else None, datasets=[],
+        tags=["cyclegan", "image-to-image", "gan"] + (["world"] if world_data else []),
+        notes=("Trained on procedural renders; real photos are out of domain. " if world_data else "")
+              + "Translation keeps the scene's geometry and changes its look; it cannot add what the scene lacks "
+                "(a canal where the street is)." + (f" Started from {cfg.init_from}." if cfg.init_from else "")
+              + semantic_note(cfg, sem_accuracy))
+
+
+def export_reverse(cfg: CycleGANConfig, trainer: Trainer, out: Path, f_ba: CycleGenerator, ema_f: EMA) -> None:
+    """F (B → A) gets its own export and card beside G's, and is pushed to <repo>-reverse."""
+    reverse = dataclasses.replace(
+        read_card(out), description=(
+            f"CycleGAN ResNet generator ({cfg.n_blocks} residual blocks, width {cfg.ngf}): a street photo of "
+            f"{cfg.city_b} → the same scene in the style of {cfg.city_a}; the reverse (F: B → A) of the "
+            f"{cfg.city_a} → {cfg.city_b} model in ../export, trained with it."))
+    rev = export_model(f_ba, trainer.run_dir / "export_reverse", card=reverse, ema=ema_f)
+    if cfg.push_to_hub:
+        push_export(rev, cfg.push_to_hub + "-reverse")
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns G's export folder on the main process once --steps is reached."""
+    cfg = parse_config(CycleGANConfig, argv)
+    if not 0.0 <= cfg.decay_start <= 1.0:
+        raise ValueError(f"--decay-start must be in [0, 1], got {cfg.decay_start}")
+    trainer = Trainer(cfg, argv, entry="train.train_cyclegan")
+    data_a = load_domain(cfg, cfg.data_a, cfg.city_a, offset=0)
+    data_b = load_domain(cfg, cfg.data_b, cfg.city_b, offset=max(len(data_a), cfg.per_city))
+    pair = build_generators(cfg)
+    pair, d_a, d_b, opt_g, opt_d = trainer.prepare(pair, *build_discriminators(cfg, pair))
     bare = trainer.accelerator.unwrap_model(pair)
-    # after prepare: DDP has broadcast rank 0's weights, so every rank's EMA starts from the same point
-    ema_g = EMA(bare.g, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
-    ema_f = EMA(bare.f, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    ema_g, ema_f = trainer.make_ema(bare.g), trainer.make_ema(bare.f)
     pool_a, pool_b = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)  # fakes of A (F(b)) / of B (G(a))
-    sampler_a = ResumableSampler(len(data_a), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
-    sampler_b = ResumableSampler(len(data_b), cfg.batch_size, cfg.seed + 1, trainer.rank, trainer.world_size)
+    sampler_a, sampler_b = trainer.make_sampler(len(data_a)), trainer.make_sampler(len(data_b), seed_offset=1)
     trainer.track(generators=pair, d_a=d_a, d_b=d_b, opt_g=opt_g, opt_d=opt_d, ema_g=ema_g, ema_f=ema_f,
                   sampler_a=sampler_a, sampler_b=sampler_b, pool_a=pool_a, pool_b=pool_b)
     seg = semantic_segmenter(cfg, [data_a, data_b])
@@ -323,12 +337,7 @@ def main(argv: list[str] | None = None) -> Path | None:
                                                        (cfg.city_a, cfg.city_b)), ema_g, ncols=3)
 
     start = trainer.start()
-    sem_accuracy = None
-    if seg is not None:
-        if start == 0 and not cfg.sem_init:
-            sem_accuracy = pretrain_semantic(cfg, seg, [data_a, data_b], trainer.device)
-            print(f"semantic segmenter trained: pixel accuracy {sem_accuracy:.3f} on its last crops", flush=True)
-        freeze(seg)  # also after a resume or --sem-init: eval-mode BatchNorm, no gradients of its own
+    sem_accuracy = start_semantic(cfg, seg, start, [data_a, data_b], trainer.device)
     for pool in (pool_a, pool_b):  # a resumed pool comes back on the CPU; new fakes live on the device
         pool.images = [t.to(trainer.device) for t in pool.images]
     identity = cfg.lambda_id > 0
@@ -337,11 +346,8 @@ def main(argv: list[str] | None = None) -> Path | None:
     d_b.train()
     for step in range(start + 1, trainer.last_step + 1):
         lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_start)
-        for opt in (opt_g, opt_d):  # stepped here, not by a scheduler: the schedule is a function of the step
-            for group in opt.param_groups:
-                group["lr"] = lr
-        # crops and pool draws from a stream keyed by (seed, step, rank): a resumed run draws the same ones
-        rng = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
+        set_lr((opt_g, opt_d), lr)  # not a scheduler: the schedule is a function of the step
+        rng = trainer.step_generator(step)  # crops and pool draws: a resumed run draws the same ones
         a, labels_a = data_a.crops(sampler_a.next().numpy(), rng, trainer.device)
         b, labels_b = data_b.crops(sampler_b.next().numpy(), rng, trainer.device)
 
@@ -382,33 +388,9 @@ def main(argv: list[str] | None = None) -> Path | None:
         if not trainer.step_done(step, losses, lr=lr):
             break  # --time-limit reached
 
-    world_data = data_a.world and data_b.world
-    description = (f"CycleGAN ResNet generator ({cfg.n_blocks} residual blocks, width {cfg.ngf}): a street photo "
-                   f"of {cfg.city_a} → the same scene in the style of {cfg.city_b}; any image size, trained on "
-                   f"{cfg.size}x{cfg.size} crops. Its reverse ({cfg.city_b} → {cfg.city_a}) was trained with it "
-                   "and is exported next to it (export_reverse).")
-    card = ModelCardInfo(
-        description=description,
-        data=f"Unpaired. A ({cfg.city_a}): {data_a.description}. B ({cfg.city_b}): {data_b.description}.",
-        data_license=WORLD_LICENSE if world_data else (
-            "photos from local folders: their own licence applies" + (f"; {WORLD_LICENSE}" if data_a.world
-                                                                       or data_b.world else "")),
-        license="mit" if world_data else None, datasets=[],
-        tags=["cyclegan", "image-to-image", "gan"] + (["world"] if world_data else []),
-        notes=("Trained on procedural renders; real photos are out of domain. " if world_data else "")
-              + "Translation keeps the scene's geometry and changes its look; it cannot add what the scene lacks "
-                "(a canal where the street is)." + (f" Started from {cfg.init_from}." if cfg.init_from else "")
-              + semantic_note(cfg, sem_accuracy))
-    out = trainer.finish(bare.g, card=card, ema=ema_g)
-    if out is not None:  # main process, --steps reached: the reverse generator gets its own export and card
-        reverse = dataclasses.replace(
-            read_card(out), description=(
-                f"CycleGAN ResNet generator ({cfg.n_blocks} residual blocks, width {cfg.ngf}): a street photo of "
-                f"{cfg.city_b} → the same scene in the style of {cfg.city_a}; the reverse (F: B → A) of the "
-                f"{cfg.city_a} → {cfg.city_b} model in ../export, trained with it."))
-        rev = export_model(bare.f, trainer.run_dir / "export_reverse", card=reverse, ema=ema_f)
-        if cfg.push_to_hub:
-            push_export(rev, cfg.push_to_hub + "-reverse")
+    out = trainer.finish(bare.g, card=model_card(cfg, data_a, data_b, sem_accuracy), ema=ema_g)
+    if out is not None:  # main process, --steps reached
+        export_reverse(cfg, trainer, out, bare.f, ema_f)
     return out
 
 

@@ -9,7 +9,7 @@ The recipe is StyleGAN2's: non-saturating logistic loss, R1 on reals every --r1-
 scaled by the interval, and Adam's lr / betas are adjusted for the D steps it adds), Adam lr 2e-3 betas (0, 0.99),
 style mixing, an EMA generator (the one exported) and w_avg tracked by the generator for truncation. How the
 discriminator sees one-hot reals against generated logits is the one choice that is not StyleGAN's: see
-train/layout_discriminator.py (--disc-input).
+train/discriminators/layout.py (--disc-input).
 
 Void pixels (CamVid's unlabelled, ~7 % of its pixels) take the nearest labelled class: the generator has no void
 class, so a void the discriminator could see would be a free tell. Sample grids: the first row real maps, the rest
@@ -19,55 +19,55 @@ EMA samples with fixed latents and constant noise, all in the CamVid palette. Th
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
 
-from streetgen import classes, geo, world
+from streetgen import classes
+from streetgen.classes import NUM_CLASSES
 from streetgen.io.labels import fill_void
 from streetgen.layout_stats import layout_distance
 from streetgen.models.card import ModelCardInfo
-from streetgen.classes import NUM_CLASSES
 from streetgen.models.layout_gan import LayoutGenerator, default_channels
-from train.common.ema import EMA, _unwrap
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
-from train.layout_discriminator import MODES, LayoutDiscriminator, fake_input, real_input, stddev_group
+from train.common.data import country_list, load_camvid_labels, render_world_labels
+from train.common.ema import unwrap
+from train.common.loop import TrainConfig, Trainer, parse_config
+from train.discriminators.layout import (
+    MODES,
+    LayoutDiscriminator,
+    fake_input,
+    real_input,
+)
+from train.discriminators.minibatch import stddev_group
+from train.losses import d_logistic_loss, g_logistic_loss, r1_penalty
 
 
 @dataclass
-class LayoutGANConfig(TrainConfig):
+class LayoutGANConfig(TrainConfig, name="layout_gan", steps=20000, ckpt_every=1000, sample_every=1000, ema_warmup=100):
     """Unconditional StyleGAN2-style generator of street label maps."""
 
-    name: str = "layout_gan"
     data: str = field(default="world", metadata={"help": "'world' (renders in memory) or 'camvid:ROOT'"})
-    steps: int = 20000
     log_every: int = field(default=64, metadata={"help": "a multiple of --r1-every, so every record has r1"})
-    ckpt_every: int = 1000
-    sample_every: int = 1000
     batch_size: int = field(default=32, metadata={"help": "per process"})
-    height: int = 128
-    width: int = 256
+    height: int = 128  # label-map height (the generator starts at 1/32 of it)
+    width: int = 256  # label-map width
     countries: str = field(default="", metadata={"help": "world: comma-separated ISO2 codes; empty = the judge "
                                                           "countries"})
     per_country: int = field(default=40, metadata={"help": "world: label maps per country"})
     data_seed: int = field(default=1, metadata={"help": "world: dataset seed (9001-9003 are the judges')"})
     workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
     limit: int = field(default=0, metadata={"help": "camvid: use only the first N label maps; 0 = all"})
-    z_dim: int = 128
-    w_dim: int = 256
-    mapping_layers: int = 4
+    z_dim: int = 128  # latent size
+    w_dim: int = 256  # intermediate (style) latent size
+    mapping_layers: int = 4  # MLP layers from z to w
     g_last: int = field(default=16, metadata={"help": "generator width at full resolution (doubles per halving)"})
-    g_max: int = 256
+    g_max: int = 256  # generator width cap
     d_last: int = field(default=32, metadata={"help": "discriminator width at full resolution"})
-    d_max: int = 256
-    lr: float = 2e-3
+    d_max: int = 256  # discriminator width cap
+    lr: float = 2e-3  # Adam learning rate, betas (0, 0.99) (D's adjusted for lazy R1)
     r1_gamma: float = field(default=1.0, metadata={"help": "R1 weight (γ/2 · ‖∇D(real)‖²)"})
     r1_every: int = field(default=16, metadata={"help": "lazy R1 interval; 0 = no R1"})
     mix_prob: float = field(default=0.9, metadata={"help": "style-mixing probability per generator batch"})
@@ -76,44 +76,10 @@ class LayoutGANConfig(TrainConfig):
     tau: float = field(default=1.0, metadata={"help": "softmax temperature of the discriminator input"})
     soft_noise: float = field(default=0.5, metadata={"help": "--disc-input soft: logit noise std"})
     soft_margin: float = field(default=4.0, metadata={"help": "--disc-input soft: logit margin of real maps"})
-    ema_decay: float = 0.999
-    ema_warmup: int = 100
     eval_n: int = field(default=256, metadata={"help": "EMA samples for the final layout distance; 0 = skip"})
 
 
 # ---- data ---------------------------------------------------------------------------------------------------------
-def _render_labels(args) -> np.ndarray:
-    country, seed, i, size = args
-    rng = np.random.default_rng([seed, i, 5])  # the places and seeds train.judges_data.render_world_arrays uses
-    lat, lon = geo.sample_place(country, rng)
-    return world.render(lat, lon, seed=seed * 1_000_003 + i, size=size).labels
-
-
-def render_world_labels(countries: list[str], per_country: int, size: tuple[int, int], seed: int,
-                        workers: int | None = None) -> np.ndarray:
-    """(N, H, W) uint8 world label maps, `per_country` per country, rendered with all cores; labels only, so
-    20k maps at 128×256 take 650 MB instead of the 5 GB that images + depth would add."""
-    jobs = [(c, seed, k * len(countries) + j, size) for k in range(per_country) for j, c in enumerate(countries)]
-    geo.reverse(0.0, 0.0)  # load tables before forking
-    with mp.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
-        return np.stack(pool.map(_render_labels, jobs, chunksize=16))
-
-
-def load_camvid_labels(root: str | Path, split: str, size: tuple[int, int], limit: int = 0) -> np.ndarray:
-    """(N, H', W') uint8 CamVid label maps scaled (nearest neighbour, aspect kept) to just cover `size`."""
-    paths = sorted((Path(root) / split / "labels").glob("*.png"))[:limit or None]
-    if not paths:
-        raise FileNotFoundError(f"no CamVid label maps under {Path(root) / split / 'labels'}")
-    h, w = size
-    out = []
-    for p in paths:
-        im = Image.open(p)
-        scale = max(h / im.height, w / im.width)
-        out.append(np.asarray(im.resize((max(w, round(im.width * scale)), max(h, round(im.height * scale))),
-                                        Image.NEAREST)))
-    return np.stack(out)
-
-
 def real_batch(maps: np.ndarray, idx: np.ndarray, size: tuple[int, int], g: torch.Generator) -> torch.Tensor:
     """(B, H, W) int64: a random `size` crop of each map, flipped left-right half of the time."""
     h, w = size
@@ -128,8 +94,7 @@ def load_data(cfg: LayoutGANConfig) -> tuple[np.ndarray, str, str]:
     """(maps, description for the card, data licence)."""
     size = (cfg.height, cfg.width)
     if cfg.data == "world":
-        from train.judges_data import judge_countries
-        countries = [c.strip().upper() for c in cfg.countries.split(",") if c.strip()] or judge_countries()
+        countries = country_list(cfg.countries, upper=True)
         maps = render_world_labels(countries, cfg.per_country, size, cfg.data_seed, cfg.workers or None)
         return (maps, f"{len(maps)} streetgen.world label maps ({cfg.per_country} per country over "
                       f"{len(countries)} countries, dataset seed {cfg.data_seed}), {cfg.height}×{cfg.width}",
@@ -166,12 +131,9 @@ def final_distance(model: LayoutGenerator, maps: np.ndarray, n: int, size: tuple
 
 
 # ---- training -----------------------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> Path | None:
-    cfg = parse_config(LayoutGANConfig, argv)
-    trainer = Trainer(cfg, argv, entry="train.train_layout_gan")
+def build(cfg: LayoutGANConfig) -> tuple[LayoutGenerator, LayoutDiscriminator, torch.optim.Adam, torch.optim.Adam]:
+    """Generator, discriminator and their Adam optimisers (D's lr and betas adjusted for lazy R1, as StyleGAN2)."""
     size = (cfg.height, cfg.width)
-    maps, data_text, data_license = load_data(cfg)
-    maps = fill_void(maps)
     num_blocks = int(math.log2(32)) + 1  # the constant is 1/32 of the output: 4×8 → 128×256
     generator = LayoutGenerator(size=size, z_dim=cfg.z_dim, w_dim=cfg.w_dim, mapping_layers=cfg.mapping_layers,
                                 channels=default_channels(num_blocks, cfg.g_max, cfg.g_last))
@@ -180,14 +142,38 @@ def main(argv: list[str] | None = None) -> Path | None:
     c = cfg.r1_every / (cfg.r1_every + 1) if cfg.r1_every > 0 else 1.0
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(0.0, 0.99))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr * c, betas=(0.0, 0.99 ** c))
-    generator, disc, opt_g, opt_d = trainer.prepare(generator, disc, opt_g, opt_d)
+    return generator, disc, opt_g, opt_d
+
+
+def model_card(cfg: LayoutGANConfig, data_text: str, data_license: str, metrics: dict[str, float]) -> ModelCardInfo:
+    """The export's card, with the layout distance of EMA samples to the training maps."""
+    camvid = cfg.data.startswith("camvid:")
+    return ModelCardInfo(
+        description=f"Unconditional StyleGAN2-style generator of {cfg.height}×{cfg.width} street label maps over the "
+                    "11 CamVid classes (argmax of the logits; never void): mapping network, modulated/demodulated "
+                    f"convs, per-layer noise, skip toLogits. Discriminator input: {cfg.disc_input}. EMA generator.",
+        data=data_text, data_license=data_license, license="cc-by-nc-4.0" if camvid else "mit", metrics=metrics,
+        tags=["gan", "layout", "segmentation"] + (["camvid"] if camvid else ["world"]),
+        notes="Metrics layout_class_l1 / layout_row_profile_l1 (streetgen.layout_stats, 0 = identical, ≤ 2) compare "
+              f"{cfg.eval_n} EMA samples to the training maps." + (" Trained on CamVid: non-commercial use only."
+                                                                  if camvid else ""))
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
+    cfg = parse_config(LayoutGANConfig, argv)
+    trainer = Trainer(cfg, argv, entry="train.train_layout_gan")
+    size = (cfg.height, cfg.width)
+    maps, data_text, data_license = load_data(cfg)
+    maps = fill_void(maps)
+    generator, disc, opt_g, opt_d = trainer.prepare(*build(cfg))
     device = trainer.device
-    bare = _unwrap(generator)
-    ema = EMA(generator, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(device)
-    sampler = ResumableSampler(len(maps), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    bare = unwrap(generator)
+    ema = trainer.make_ema(generator)
+    sampler = trainer.make_sampler(len(maps))
     trainer.track(generator=generator, disc=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
     shown = real_batch(maps, np.linspace(0, len(maps) - 1, 4).astype(np.int64), size, torch.Generator().manual_seed(0))
-    trainer.set_sampler(generator, lambda m: samples_view(_unwrap(m), shown), ema, ncols=4)
+    trainer.set_sampler(generator, lambda m: samples_view(unwrap(m), shown), ema, ncols=4)
     d_in = dict(mode=cfg.disc_input, tau=cfg.tau, noise=cfg.soft_noise)
 
     def latents(b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -200,7 +186,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     group = stddev_group(cfg.batch_size)
     for step in range(start + 1, trainer.last_step + 1):
         # crops and flips from a per-(seed, step, rank) stream: a resumed run draws the same batches
-        g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
+        g = trainer.step_generator(step)
         labels = real_batch(maps, np.sort(sampler.next().numpy()), size, g).to(device)
         real = real_input(labels, NUM_CLASSES, margin=cfg.soft_margin, **d_in)
         b = len(labels)
@@ -210,7 +196,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         with torch.no_grad():
             fake = fake_input(generator(z, mix_z=mix), **d_in)
         d_real, d_fake = disc(torch.cat([real, fake]), group).float().chunk(2)
-        d_loss = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        d_loss = d_logistic_loss(d_real, d_fake)
         opt_d.zero_grad(set_to_none=True)
         trainer.accelerator.backward(d_loss)
         opt_d.step()
@@ -219,8 +205,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         if cfg.r1_every > 0 and step % cfg.r1_every == 0:  # lazy R1: γ/2 · E‖∇D(real)‖², × the interval
             real_r1 = real.detach().requires_grad_(True)
             scores = disc(real_r1, group).float()
-            grad, = torch.autograd.grad(scores.sum(), real_r1, create_graph=True)
-            r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
+            r1 = r1_penalty(scores, real_r1)
             opt_d.zero_grad(set_to_none=True)
             # + 0 · scores keeps every D parameter in the graph (DDP wants each one to get a gradient)
             trainer.accelerator.backward(r1 * (cfg.r1_gamma / 2 * cfg.r1_every) + 0 * scores.mean())
@@ -228,7 +213,7 @@ def main(argv: list[str] | None = None) -> Path | None:
 
         # generator: softplus(-D(fake)) (non-saturating)
         z, mix = latents(b)
-        g_loss = F.softplus(-disc(fake_input(generator(z, mix_z=mix), **d_in), group).float()).mean()
+        g_loss = g_logistic_loss(disc(fake_input(generator(z, mix_z=mix), **d_in), group).float())
         opt_g.zero_grad(set_to_none=True)
         trainer.accelerator.backward(g_loss)
         opt_g.step()
@@ -247,17 +232,7 @@ def main(argv: list[str] | None = None) -> Path | None:
             bare.eval()
             metrics = final_distance(bare, maps, cfg.eval_n, size)
             bare.train()
-    camvid = cfg.data.startswith("camvid:")
-    card = ModelCardInfo(
-        description=f"Unconditional StyleGAN2-style generator of {cfg.height}×{cfg.width} street label maps over the "
-                    "11 CamVid classes (argmax of the logits; never void): mapping network, modulated/demodulated "
-                    f"convs, per-layer noise, skip toLogits. Discriminator input: {cfg.disc_input}. EMA generator.",
-        data=data_text, data_license=data_license, license="cc-by-nc-4.0" if camvid else "mit", metrics=metrics,
-        tags=["gan", "layout", "segmentation"] + (["camvid"] if camvid else ["world"]),
-        notes="Metrics layout_class_l1 / layout_row_profile_l1 (streetgen.layout_stats, 0 = identical, ≤ 2) compare "
-              f"{cfg.eval_n} EMA samples to the training maps." + (" Trained on CamVid: non-commercial use only."
-                                                                  if camvid else ""))
-    return trainer.finish(generator, card=card, ema=ema)
+    return trainer.finish(generator, card=model_card(cfg, data_text, data_license, metrics), ema=ema)
 
 
 if __name__ == "__main__":

@@ -32,28 +32,27 @@ from streetgen import geo
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.map_gan import MapGenerator
-from train.common.ema import EMA, _unwrap
+from train.common.data import cache_batch
+from train.common.ema import EMA, unwrap
 from train.common.export import init_from
 from train.common.loop import TrainConfig, Trainer, parse_config
-from train.map_gan_critic import MapCritic, stddev_group
+from train.discriminators.map_critic import MapCritic
+from train.discriminators.minibatch import stddev_group
+from train.losses import gradient_penalty
 
 
 @dataclass
-class MapGANConfig(TrainConfig):
+class MapGANConfig(TrainConfig,
+                   name="map_gan", steps=30000, log_every=50, ckpt_every=1000, sample_every=2000, ema_warmup=100):
     """Map → street: a progressive, coordinate-conditioned WGAN-GP."""
 
-    name: str = "map_gan"
     data: str = "data/world_cvae111_128"  # a cache built by streetgen.data.cache (index.csv has lat/lon)
-    steps: int = 30000
-    log_every: int = 50
-    ckpt_every: int = 1000
-    sample_every: int = 2000
     batch_size: int = field(default=32, metadata={"help": "per process"})
-    final_size: int = 128
-    start_size: int = 8
-    z_dim: int = 128
-    context_dim: int = 64
-    coord_bands: int = 6
+    final_size: int = 128  # exported image side
+    start_size: int = 8  # first resolution of progressive growing
+    z_dim: int = 128  # latent size
+    context_dim: int = 64  # size of the coordinate context vector
+    coord_bands: int = 6  # Fourier frequency bands of the coordinates
     channels: str = field(default="", metadata={"help": "widths per resolution, comma-separated; empty = "
                                                         "the model's default (256 at 8², halved per doubling)"})
     context_norm: bool = field(default=True, metadata={"help": "normalise the coordinate context to unit RMS"})
@@ -63,23 +62,21 @@ class MapGANConfig(TrainConfig):
                                                             "help": "how the critic uses the coordinates"})
     stage_images: int = field(default=100_000, metadata={"help": "real images per resolution once faded in"})
     fade_images: int = field(default=100_000, metadata={"help": "real images over which a resolution fades in"})
-    lr: float = 1e-3
-    beta1: float = 0.0
-    beta2: float = 0.99
-    n_critic: int = 1
-    gp_weight: float = 10.0
-    drift: float = 1e-3
-    ema_decay: float = 0.999
-    ema_warmup: int = 100
+    lr: float = 1e-3  # Adam, generator and critic
+    beta1: float = 0.0  # Adam's first beta
+    beta2: float = 0.99  # Adam's second beta
+    n_critic: int = 1  # critic steps per generator step
+    gp_weight: float = 10.0  # WGAN-GP gradient-penalty weight
+    drift: float = 1e-3  # weight of D(real)² (keeps the critic's scores near 0)
     curriculum: str = field(default="1,25,all", metadata={"help": "places per phase ('all' = every image)"})
     curriculum_steps: str = field(default="1000,3000", metadata={"help": "steps of each phase but the last"})
     place_images: int = field(default=64, metadata={"help": "images nearest to a place that make up the place"})
     outlier_km: float = field(default=0.0, metadata={"help": "drop images the place judge locates further than "
                                                             "this from their label; 0 = keep all"})
-    judge: str = "judges/place"
+    judge: str = "judges/place"  # the place judge of outlier removal and model selection
     select_every: int = field(default=1000, metadata={"help": "judge the EMA generator every N steps and export "
                                                              "the best at the final resolution; 0 = off"})
-    select_points: int = 64
+    select_points: int = 64  # fixed requested places the selection judges
     init_from: str = field(default="", metadata={"help": "an exported map GAN (folder or Hub id) whose generator "
                                                         "starts the run (same architecture; the critic starts "
                                                         "fresh); pair with --stage-images 0 --fade-images 0 to "
@@ -166,10 +163,12 @@ class CurriculumSampler:
         return np.asarray(chosen)
 
     def phase_at(self, step: int) -> int:
+        """The curriculum phase of batch number `step` (0-based)."""
         return int(np.searchsorted(self.boundaries, step, side="right"))
 
     @property
     def phase(self) -> int:
+        """The phase of the last batch drawn."""
         return self._phase
 
     def pool(self, phase: int | None = None) -> np.ndarray:
@@ -198,9 +197,11 @@ class CurriculumSampler:
         return torch.from_numpy(self._perm[start:start + self.batch_size].copy())
 
     def state_dict(self) -> dict[str, int]:
+        """Three integers: resume draws exactly the batches an uninterrupted run would."""
         return {"step": self.step, "epoch": self.epoch, "pos": self.pos}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
+        """Inverse of `state_dict`."""
         self.step, self.epoch, self.pos = int(state["step"]), int(state["epoch"]), int(state["pos"])
         self._phase = self.phase_at(self.step - 1 if self.step > 0 else 0)  # the phase of the last batch drawn
         self._perm = self._permutation()
@@ -215,6 +216,7 @@ class Selection:
         self.shadow: dict[str, torch.Tensor] = {}
 
     def offer(self, km: float, step: int, ema: EMA) -> bool:
+        """Keep the EMA weights when `km` beats the best so far; returns whether they were kept."""
         if self.best_km is not None and km >= self.best_km:
             return False
         self.best_km, self.best_step = float(km), int(step)
@@ -222,9 +224,11 @@ class Selection:
         return True
 
     def state_dict(self) -> dict[str, Any]:
+        """The best score, its step and its weights (checkpointed with the run)."""
         return {"best_km": self.best_km, "best_step": self.best_step, "shadow": dict(self.shadow)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of `state_dict`."""
         self.best_km = None if state["best_km"] is None else float(state["best_km"])
         self.best_step = int(state["best_step"])
         self.shadow = {k: v.clone() for k, v in state["shadow"].items()}
@@ -268,9 +272,7 @@ def real_batch(images: np.ndarray, rows: np.ndarray, final_size: int, size: int,
                device: torch.device) -> torch.Tensor:
     """Real images in [-1, 1] at the stage's size; during a fade-in blended with their 2× coarser version,
     as the generator's output is."""
-    x = torch.from_numpy(images[rows]).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-    if x.shape[-1] != final_size:
-        x = F.interpolate(x, size=(final_size, final_size), mode="bilinear", antialias=True, align_corners=False)
+    x = cache_batch(images, rows, final_size, device)
     if size != final_size:
         x = F.avg_pool2d(x, final_size // size)
     if alpha < 1.0:
@@ -286,27 +288,27 @@ def samples_view(model: MapGenerator, points: np.ndarray) -> tuple[np.ndarray, l
     return arr, [f"{lat:.1f}, {lon:.1f}" for lat, lon in points]
 
 
-def main(argv: list[str] | None = None) -> Path | None:
-    cfg = parse_config(MapGANConfig, argv)
-    trainer = Trainer(cfg, argv, entry="train.train_map_gan")
-    device = trainer.device
-    cache = Cache(cfg.data)
-    images = cache.images
-    if images.shape[1] < cfg.final_size:
-        raise ValueError(f"cache {cfg.data} holds {images.shape[1]}² images, smaller than --final-size "
-                         f"{cfg.final_size}")
-    judge = None
-    if cfg.outlier_km > 0 or cfg.select_every > 0:
-        import streetgen
-        judge = streetgen.load(cfg.judge).to(device).eval().requires_grad_(False)
-    keep = np.arange(len(cache))
-    if cfg.outlier_km > 0:
-        keep = np.flatnonzero(cache_location_errors(judge, cache) <= cfg.outlier_km)
-        if len(keep) < cfg.batch_size * trainer.world_size:
-            raise ValueError(f"--outlier-km {cfg.outlier_km} keeps {len(keep)} of {len(cache)} images, fewer than "
-                             "one global batch; raise it or set 0 to keep every image")
-    lat, lon = cache.lat[keep], cache.lon[keep]
-    phases, phase_steps = parse_curriculum(cfg.curriculum, cfg.curriculum_steps)
+def load_judge(cfg: MapGANConfig, device: torch.device) -> torch.nn.Module | None:
+    """The frozen place judge, when outlier removal or model selection needs it."""
+    if cfg.outlier_km <= 0 and cfg.select_every <= 0:
+        return None
+    import streetgen
+    return streetgen.load(cfg.judge).to(device).eval().requires_grad_(False)
+
+
+def outlier_free_rows(cfg: MapGANConfig, cache: Cache, judge: torch.nn.Module | None, world_size: int) -> np.ndarray:
+    """Cache rows to train on: all, or (--outlier-km > 0) those the place judge locates within that distance."""
+    if cfg.outlier_km <= 0:
+        return np.arange(len(cache))
+    keep = np.flatnonzero(cache_location_errors(judge, cache) <= cfg.outlier_km)
+    if len(keep) < cfg.batch_size * world_size:
+        raise ValueError(f"--outlier-km {cfg.outlier_km} keeps {len(keep)} of {len(cache)} images, fewer than "
+                         "one global batch; raise it or set 0 to keep every image")
+    return keep
+
+
+def build(cfg: MapGANConfig) -> tuple[MapGenerator, MapCritic, torch.optim.Adam, torch.optim.Adam]:
+    """Generator (from --init-from when given), critic and their Adam optimisers."""
     channels = [int(c) for c in cfg.channels.split(",")] if cfg.channels.strip() else None
     common = dict(final_size=cfg.final_size, start_size=cfg.start_size, coord_bands=cfg.coord_bands,
                   context_dim=cfg.context_dim, channels=channels, context_norm=cfg.context_norm,
@@ -318,12 +320,73 @@ def main(argv: list[str] | None = None) -> Path | None:
     betas = (cfg.beta1, cfg.beta2)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=betas)
     opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr, betas=betas)
+    return generator, critic, opt_g, opt_d
+
+
+def judge_and_select(trainer: Trainer, judge: torch.nn.Module, bare: MapGenerator, ema: EMA, selection: Selection,
+                     points: np.ndarray, step: int, final_stage: bool, logged: dict[str, Any]) -> None:
+    """Judge the EMA generator on the fixed points; a final-resolution one is a selection candidate. judge_km goes
+    into this step's record when one is due, else into a record of its own."""
+    cfg = trainer.cfg
+    with ema.apply_to(bare):
+        km = judged_median_km(bare, judge, points, seed=cfg.seed)
+    if final_stage:  # only final-resolution generators are candidates
+        selection.offer(km, step, ema)
+    if step % cfg.log_every == 0 or step == trainer.last_step:
+        logged["judge_km"] = km
+    else:
+        trainer.log(step, {"judge_km": km})
+
+
+def selected_metrics(selection: Selection, ema: EMA) -> dict[str, float]:
+    """Model selection at the end: the best judged EMA generator replaces the last one (and is exported)."""
+    if not selection.shadow:
+        return {}
+    for name, t in selection.shadow.items():
+        ema.shadow[name].copy_(t.to(ema.shadow[name].device))
+    return {"judge_median_location_error_km": float(selection.best_km), "selected_step": float(selection.best_step)}
+
+
+def model_card(cfg: MapGANConfig, n_cache: int, n_kept: int, size: int, selection: Selection,
+               metrics: dict[str, float]) -> ModelCardInfo:
+    """The export's card: recipe, data (and outliers dropped), and which step was selected."""
+    return ModelCardInfo(
+        description="Map → street GAN: (lat, lon) → street image. Progressive growing "
+                    f"({cfg.start_size}² → {cfg.final_size}²), WGAN-GP, conditioned on unit-sphere xyz + Fourier "
+                    f"features through an MLP (context norm {'on' if cfg.context_norm else 'off'}, context noise "
+                    f"{cfg.context_noise}), critic with a {cfg.condition} term. EMA generator only.",
+        data=f"{n_kept} images from cache {cfg.data}" + (f" ({n_cache - n_kept} outliers beyond "
+                                                         f"{cfg.outlier_km} km dropped)" if cfg.outlier_km > 0
+                                                         else "") + f", exported at {size}²",
+        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
+        metrics=metrics, tags=["gan", "map"],
+        notes=f"curriculum {cfg.curriculum} (phase steps {cfg.curriculum_steps}); model selection by the judged "
+              "median location error" + (f", best at step {selection.best_step}" if selection.shadow else
+                                         " (no final-resolution candidate; the last EMA weights are exported)")
+              + (f"; generator started from {cfg.init_from}" if cfg.init_from else ""))
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
+    cfg = parse_config(MapGANConfig, argv)
+    trainer = Trainer(cfg, argv, entry="train.train_map_gan")
+    device = trainer.device
+    cache = Cache(cfg.data)
+    images = cache.images
+    if images.shape[1] < cfg.final_size:
+        raise ValueError(f"cache {cfg.data} holds {images.shape[1]}² images, smaller than --final-size "
+                         f"{cfg.final_size}")
+    judge = load_judge(cfg, device)
+    keep = outlier_free_rows(cfg, cache, judge, trainer.world_size)
+    lat, lon = cache.lat[keep], cache.lon[keep]
+    phases, phase_steps = parse_curriculum(cfg.curriculum, cfg.curriculum_steps)
+    generator, critic, opt_g, opt_d = build(cfg)
     if trainer.world_size > 1:  # blocks above the current stage get no gradient: DDP must be told
         from accelerate.utils import DistributedDataParallelKwargs
         trainer.accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
     generator, critic, opt_g, opt_d = trainer.prepare(generator, critic, opt_g, opt_d)
-    bare = _unwrap(generator)
-    ema = EMA(generator, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(device)
+    bare = unwrap(generator)
+    ema = trainer.make_ema(generator)
     sampler = CurriculumSampler(lat, lon, cfg.batch_size, cfg.seed, phases, phase_steps, cfg.place_images,
                                 trainer.rank, trainer.world_size)
     selection = Selection()
@@ -331,7 +394,7 @@ def main(argv: list[str] | None = None) -> Path | None:
                   selection=selection)
     pick = np.random.default_rng(cfg.seed + 1).choice(len(keep), min(cfg.select_points, len(keep)), replace=False)
     points = np.stack([lat[np.sort(pick)], lon[np.sort(pick)]], axis=1)  # fixed requested places, (P, 2) degrees
-    trainer.set_sampler(generator, lambda m: samples_view(_unwrap(m), points[:8]), ema, ncols=4)
+    trainer.set_sampler(generator, lambda m: samples_view(unwrap(m), points[:8]), ema, ncols=4)
 
     start = trainer.start()
     generator.train()
@@ -355,8 +418,7 @@ def main(argv: list[str] | None = None) -> Path | None:
             # minibatch-stddev groups never straddle two parts (group divides the per-part batch)
             scores = critic(torch.cat([real, fake, mixed]), latlon.repeat(3, 1), stage, alpha, group).float()
             d_real, d_fake, d_mixed = scores.chunk(3)
-            grad, = torch.autograd.grad(d_mixed.sum(), mixed, create_graph=True)
-            gp = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+            gp = gradient_penalty(d_mixed, mixed)
             d_loss = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp + cfg.drift * d_real.pow(2).mean()
             opt_d.zero_grad(set_to_none=True)
             trainer.accelerator.backward(d_loss)
@@ -373,39 +435,15 @@ def main(argv: list[str] | None = None) -> Path | None:
                   "gp": gp.detach(), "wasserstein": (d_real.mean() - d_fake.mean()).detach(),
                   "stage": float(stage), "alpha": float(alpha), "places": float(sampler.places[sampler.phase])}
         if judge is not None and cfg.select_every > 0 and (step % cfg.select_every == 0 or step == cfg.steps):
-            with ema.apply_to(bare):
-                km = judged_median_km(bare, judge, points, seed=cfg.seed)
-            if stage == bare.num_stages - 1 and alpha >= 1.0:  # only final-resolution generators are candidates
-                selection.offer(km, step, ema)
-            if step % cfg.log_every == 0 or step == trainer.last_step:
-                logged["judge_km"] = km
-            else:
-                trainer.log(step, {"judge_km": km})
+            final_stage = stage == bare.num_stages - 1 and alpha >= 1.0
+            judge_and_select(trainer, judge, bare, ema, selection, points, step, final_stage, logged)
         if not trainer.step_done(step, logged):
             break  # --time-limit reached
 
-    metrics: dict[str, float] = {}
     finishing = trainer.step >= cfg.steps or trainer.timed_out
-    if finishing and selection.shadow:  # model selection: the best judged EMA generator is the one exported
-        for name, t in selection.shadow.items():
-            ema.shadow[name].copy_(t.to(ema.shadow[name].device))
-        metrics = {"judge_median_location_error_km": float(selection.best_km),
-                   "selected_step": float(selection.best_step)}
+    metrics = selected_metrics(selection, ema) if finishing else {}
     size = bare.sizes[int(ema.shadow["stage_buffer"][0])]
-    card = ModelCardInfo(
-        description="Map → street GAN: (lat, lon) → street image. Progressive growing "
-                    f"({cfg.start_size}² → {cfg.final_size}²), WGAN-GP, conditioned on unit-sphere xyz + Fourier "
-                    f"features through an MLP (context norm {'on' if cfg.context_norm else 'off'}, context noise "
-                    f"{cfg.context_noise}), critic with a {cfg.condition} term. EMA generator only.",
-        data=f"{len(keep)} images from cache {cfg.data}" + (f" ({len(cache) - len(keep)} outliers beyond "
-                                                            f"{cfg.outlier_km} km dropped)" if cfg.outlier_km > 0
-                                                            else "") + f", exported at {size}²",
-        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
-        metrics=metrics, tags=["gan", "map"],
-        notes=f"curriculum {cfg.curriculum} (phase steps {cfg.curriculum_steps}); model selection by the judged "
-              "median location error" + (f", best at step {selection.best_step}" if selection.shadow else
-                                         " (no final-resolution candidate; the last EMA weights are exported)")
-              + (f"; generator started from {cfg.init_from}" if cfg.init_from else ""))
+    card = model_card(cfg, len(cache), len(keep), size, selection, metrics)
     return trainer.finish(generator, card=card, ema=ema)
 
 

@@ -14,8 +14,6 @@ throughout (streetgen.models.pix2pix.depth_to_unit), never 8-bit colours. World 
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,53 +25,42 @@ import torch.nn.functional as F
 from streetgen import geo, world
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.pix2pix import UNetTranslator, depth_to_unit, unit_to_depth
-from train.common.ema import EMA
+from train.common.data import render_city_views
 from train.common.export import init_from
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
-from train.patchgan import PatchDiscriminator
+from train.common.loop import TrainConfig, Trainer, parse_config, set_lr
+from train.discriminators.patchgan import PatchDiscriminator
+from train.losses import bce_gan_loss
 
 DIRECTIONS = {"image2depth": "image_to_depth", "depth2image": "depth_to_image"}
 MAX_FOR_MISSING = 200.0  # metres: pixels without depth in real pairs (0 in KITTI-style maps) count as far
 
 
 @dataclass
-class Pix2PixConfig(TrainConfig):
+class Pix2PixConfig(TrainConfig,
+                    name="pix2pix", steps=6000, batch_size=4, log_every=50, ckpt_every=500, sample_every=500,
+                    ema_warmup=200):
     """pix2pix on (photo, depth) pairs of one city, in one direction."""
 
-    name: str = "pix2pix"
-    direction: str = field(default="image2depth", metadata={"choices": list(DIRECTIONS)})
+    direction: str = field(default="image2depth", metadata={"choices": list(DIRECTIONS)})  # which half of the route
     data: str = field(default="world", metadata={"help": "'world' (renders of --city) or 'pairs:IMAGES:DEPTH[:ENC]'"})
     city: str = field(default="Paris", metadata={"help": "world: a streetgen.geo.FAMOUS_CITIES name"})
     per_city: int = field(default=600, metadata={"help": "world: renders of the city"})
-    data_seed: int = 0
-    size: int = 128
+    data_seed: int = 0  # world: render seed (judges use 9001/9002)
+    size: int = 128  # square training crop side
     jitter: float = field(default=1.12, metadata={"help": "renders are this much larger; random crops of --size"})
     max_zoom: float = field(default=1.0, metadata={"help": "multi-scale training: renders are also this much "
                             "larger and each crop covers 1/zoom of the view, zoom uniform in [1, max_zoom], resized "
                             "to --size (so the model sees streets at up to max_zoom× its pixel scale)"})
-    steps: int = 6000
-    batch_size: int = 4
-    log_every: int = 50
-    ckpt_every: int = 500
-    sample_every: int = 500
-    lr: float = 2e-4
-    beta1: float = 0.5
+    lr: float = 2e-4  # Adam, generator and discriminator
+    beta1: float = 0.5  # Adam's first beta (the second is 0.999)
     decay_start: float = field(default=0.5, metadata={"help": "share of --steps at constant lr before linear decay"})
     l1_weight: float = field(default=50.0, metadata={"help": "50 for image→depth, 100 for depth→image (the study)"})
-    ngf: int = 32
-    num_downs: int = 7
-    d_width: int = 64
-    ema_decay: float = 0.999
-    ema_warmup: int = 200
+    ngf: int = 32  # U-Net width at full resolution
+    num_downs: int = 7  # U-Net levels (7: 128² down to 1²)
+    d_width: int = 64  # PatchGAN first-layer channels
     workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
     init_from: str = field(default="", metadata={"help": "an exported pix2pix checkpoint (folder or Hub id) to "
                                                          "start from, e.g. pix2pix_depth_paris"})
-
-
-def _render(args) -> tuple[np.ndarray, np.ndarray]:
-    city, seed, size = args
-    s = world.render_city(city, seed=seed, size=size)
-    return s.image, s.depth
 
 
 def load_pairs(cfg: Pix2PixConfig) -> tuple[np.ndarray, np.ndarray, str]:
@@ -82,11 +69,8 @@ def load_pairs(cfg: Pix2PixConfig) -> tuple[np.ndarray, np.ndarray, str]:
     if cfg.data == "world":
         if cfg.city not in geo.FAMOUS_CITIES:
             raise ValueError(f"--city must be one of {', '.join(geo.FAMOUS_CITIES)}, got {cfg.city!r}")
-        jobs = [(cfg.city, cfg.data_seed * 1_000_003 + k, big) for k in range(cfg.per_city)]
-        geo.reverse(0.0, 0.0)  # load the tables before forking
-        with mp.get_context("fork").Pool(cfg.workers or os.cpu_count() or 1) as pool:
-            out = pool.map(_render, jobs, chunksize=16)
-        images, depth = (np.stack(c) for c in zip(*out))
+        seeds = [cfg.data_seed * 1_000_003 + k for k in range(cfg.per_city)]
+        images, depth = render_city_views(cfg.city, seeds, big, ("image", "depth"), cfg.workers or None)
         return images, depth.astype(np.float32), (f"{len(images)} streetgen.world renders of {cfg.city} at {big}² "
                                                   f"(data seed {cfg.data_seed}), exact depth from the renderer")
     if cfg.data.startswith("pairs:"):
@@ -150,13 +134,8 @@ def lr_factor(step: int, steps: int, decay_start: float) -> float:
     return 1.0 if step <= start else max(0.0, 1.0 - (step - start) / max(1, steps - start))
 
 
-def gan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
-    """pix2pix's "vanilla" GAN loss: binary cross-entropy on the patch logits."""
-    target = torch.ones_like(scores) if real else torch.zeros_like(scores)
-    return F.binary_cross_entropy_with_logits(scores.float(), target.float())
-
-
-def samples_view(model: UNetTranslator, images, depth, show: np.ndarray, size: int, max_zoom: float = 1.0):
+def samples_view(model: UNetTranslator, images: np.ndarray, depth: np.ndarray, show: np.ndarray, size: int,
+                 max_zoom: float = 1.0) -> tuple[np.ndarray, list[str]]:
     """Per shown pair: photo | true depth | generated (depth, or photo), depth drawn with world.colorize_depth."""
     device = next(model.parameters()).device
     x, d = batch(images, depth, show, size, None, device, max_zoom)
@@ -175,7 +154,23 @@ def samples_view(model: UNetTranslator, images, depth, show: np.ndarray, size: i
     return imgs, [c for _ in show for c in ["photo", "depth", "generated"]]
 
 
+def model_card(cfg: Pix2PixConfig, kind: str, description: str) -> ModelCardInfo:
+    """The export's card: direction, city, recipe and data."""
+    what = "photo → depth (float metres)" if kind == "image_to_depth" else "depth (float metres) → photo"
+    return ModelCardInfo(
+        description=f"pix2pix U-Net (ngf {cfg.ngf}, {cfg.num_downs} levels, dropout as noise): {what}, trained at "
+                    f"{cfg.size}² on {cfg.city if cfg.data == 'world' else 'real pairs'}; fully convolutional "
+                    "(any size). One half of the City → city depth route.",
+        data=description, data_license="streetgen.world renders (procedural, MIT)" if cfg.data == "world"
+        else "see the source dataset", license="mit", datasets=[],
+        tags=["pix2pix", "depth", "city"] + ([cfg.city.lower()] if cfg.data == "world" else []),
+        notes=f"L1 weight {cfg.l1_weight:g}; conditional 70×70 PatchGAN; lr decay from {cfg.decay_start:.0%} of the "
+              "steps." + (f" Multi-scale crops: each covers 1/zoom of the view, zoom in [1, {cfg.max_zoom:g}]."
+                          if cfg.max_zoom > 1 else "") + (f" Started from {cfg.init_from}." if cfg.init_from else ""))
+
+
 def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(Pix2PixConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_pix2pix")
     images, depth, description = load_pairs(cfg)
@@ -189,8 +184,8 @@ def main(argv: list[str] | None = None) -> Path | None:
     opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     model, disc, opt_g, opt_d = trainer.prepare(model, disc, opt_g, opt_d)
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
-    sampler = ResumableSampler(len(images), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    ema = trainer.make_ema(model)
+    sampler = trainer.make_sampler(len(images))
     trainer.track(model=model, discriminator=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
     show = np.linspace(0, len(images) - 1, min(4, len(images))).astype(np.int64)
     trainer.set_sampler(model, lambda m: samples_view(m, images, depth, show, cfg.size, cfg.max_zoom), ema, ncols=3)
@@ -200,16 +195,14 @@ def main(argv: list[str] | None = None) -> Path | None:
     disc.train()
     for step in range(start + 1, trainer.last_step + 1):
         lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_start)
-        for opt in (opt_g, opt_d):
-            for group in opt.param_groups:
-                group["lr"] = lr
-        g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
+        set_lr((opt_g, opt_d), lr)
+        g = trainer.step_generator(step)
         x, d = batch(images, depth, np.sort(sampler.next().numpy()), cfg.size, g, trainer.device, cfg.max_zoom)
         src, tgt = (x, d) if kind == "image_to_depth" else (d, x)
         fake = model(src)
 
         # ---- generator: fool the conditional PatchGAN and stay close to the target (L1) ----
-        g_gan = gan_loss(disc(torch.cat([src, fake], 1)), True)
+        g_gan = bce_gan_loss(disc(torch.cat([src, fake], 1)), True)
         l1 = (fake.float() - tgt).abs().mean()
         loss_g = g_gan + cfg.l1_weight * l1
         opt_g.zero_grad(set_to_none=True)
@@ -219,7 +212,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         # ---- discriminator: real pairs vs the generated ones (detached); halved as in pix2pix ----
         pred = disc(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
         b = src.shape[0]
-        loss_d = 0.5 * (gan_loss(pred[:b], True) + gan_loss(pred[b:], False))
+        loss_d = 0.5 * (bce_gan_loss(pred[:b], True) + bce_gan_loss(pred[b:], False))
         opt_d.zero_grad(set_to_none=True)
         trainer.accelerator.backward(loss_d)
         opt_d.step()
@@ -228,18 +221,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         if not trainer.step_done(step, logged, lr=lr):
             break  # --time-limit reached
 
-    what = "photo → depth (float metres)" if kind == "image_to_depth" else "depth (float metres) → photo"
-    card = ModelCardInfo(
-        description=f"pix2pix U-Net (ngf {cfg.ngf}, {cfg.num_downs} levels, dropout as noise): {what}, trained at "
-                    f"{cfg.size}² on {cfg.city if cfg.data == 'world' else 'real pairs'}; fully convolutional "
-                    "(any size). One half of the City → city depth route.",
-        data=description, data_license="streetgen.world renders (procedural, MIT)" if cfg.data == "world"
-        else "see the source dataset", license="mit", datasets=[],
-        tags=["pix2pix", "depth", "city"] + ([cfg.city.lower()] if cfg.data == "world" else []),
-        notes=f"L1 weight {cfg.l1_weight:g}; conditional 70×70 PatchGAN; lr decay from {cfg.decay_start:.0%} of the "
-              "steps." + (f" Multi-scale crops: each covers 1/zoom of the view, zoom in [1, {cfg.max_zoom:g}]."
-                          if cfg.max_zoom > 1 else "") + (f" Started from {cfg.init_from}." if cfg.init_from else ""))
-    return trainer.finish(model, card=card, ema=ema)
+    return trainer.finish(model, card=model_card(cfg, kind, description), ema=ema)
 
 
 if __name__ == "__main__":

@@ -24,21 +24,30 @@ import torch.nn.functional as F
 
 from streetgen import classes, geo, world
 from streetgen.classes import IGNORE
-from streetgen.models.judges import Segmenter
 from streetgen.models.card import ModelCardInfo
-from train.common.ema import EMA
+from streetgen.models.judges import Segmenter
+from train.common.data import (
+    center_crops,
+    jitter,
+    judge_countries,
+    load_camvid,
+    random_crops,
+    render_city_images,
+    render_world_arrays,
+    to_tensor,
+)
+from train.common.evaluate import evaluate_seg
 from train.common.loop import TrainConfig, Trainer, parse_config
-from train.judges_data import judge_countries, load_camvid, render_world_arrays
-from train.train_judges import _center_crops, _jitter, _random_crops, _to_tensor, evaluate_seg
 
 CAMVID_LICENSE = "CamVid: CC BY-NC 4.0 (non-commercial); streetgen.world renders: MIT"
 
 
 @dataclass
-class SegmenterConfig(TrainConfig):
+class SegmenterConfig(TrainConfig,
+                      name="segmenter", steps=3000, batch_size=16, log_every=100, ckpt_every=500, sample_every=1000,
+                      ema_decay=0.995, ema_warmup=100):
     """Street segmenter (11 CamVid classes) for the layout route."""
 
-    name: str = "segmenter"
     size: int = field(default=128, metadata={"help": "training crop side"})
     per_city: int = field(default=200, metadata={"help": "renders per famous city"})
     per_country: int = field(default=10, metadata={"help": "renders per judge country (0 = none)"})
@@ -46,20 +55,13 @@ class SegmenterConfig(TrainConfig):
     camvid: str = field(default="../shared/datasets/camvid", metadata={"help": "CamVid root with train/ and val/ "
                                                                                "(empty = renders only)"})
     camvid_weight: float = field(default=0.3, metadata={"help": "share of each batch drawn from CamVid"})
-    width: int = 24
-    steps: int = 3000
-    batch_size: int = 16
-    lr: float = 3e-3
-    log_every: int = 100
-    ckpt_every: int = 500
-    sample_every: int = 1000
-    ema_decay: float = 0.995
-    ema_warmup: int = 100
+    width: int = 24  # the Segmenter's first-stage channels
+    lr: float = 3e-3  # AdamW peak learning rate (100-step warmup, cosine decay)
 
 
 def batch_tensors(images: np.ndarray, labels: np.ndarray, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """[0, 1] images with the judges' brightness/contrast jitter and int64 labels, both flipped at random."""
-    x, y = _jitter(_to_tensor(images), g), torch.from_numpy(labels.astype(np.int64))
+    x, y = jitter(to_tensor(images), g), torch.from_numpy(labels.astype(np.int64))
     flip = torch.rand(x.shape[0], generator=g) < 0.5
     x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
     return x, y
@@ -67,8 +69,6 @@ def batch_tensors(images: np.ndarray, labels: np.ndarray, g: torch.Generator) ->
 
 def load_sources(cfg: SegmenterConfig) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
     """[(renders, labels)] (+ CamVid train as the last source when used) and the card's data sentence."""
-    from train.train_cyclegan import render_city_images
-
     cities = list(geo.FAMOUS_CITIES)
     parts = [render_city_images(c, cfg.per_city, cfg.size, cfg.data_seed) for c in cities]
     renders = [np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])]
@@ -88,6 +88,7 @@ def load_sources(cfg: SegmenterConfig) -> tuple[list[tuple[np.ndarray, np.ndarra
 
 
 def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(SegmenterConfig, argv)
     if not 0 <= cfg.camvid_weight < 1:
         raise ValueError(f"--camvid-weight must be in [0, 1), got {cfg.camvid_weight}")
@@ -102,11 +103,11 @@ def main(argv: list[str] | None = None) -> Path | None:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 100) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / cfg.steps))))
     model, opt = trainer.prepare(model, opt)
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    ema = trainer.make_ema(model)
     trainer.track(model=model, optimizer=opt, scheduler=sched, ema=ema)
 
     def show(m: Segmenter) -> tuple[np.ndarray, list[str]]:
-        pred = m.predict(_to_tensor(test_images[::10]).to(trainer.device)).cpu().numpy()
+        pred = m.predict(to_tensor(test_images[::10]).to(trainer.device)).cpu().numpy()
         rows = np.stack([test_images[::10], classes.colorize_labels(test_labels[::10]), classes.colorize_labels(pred)], 1)
         return rows.reshape(-1, *rows.shape[2:]), ["photo", "true", "predicted"] * len(pred)
 
@@ -116,9 +117,9 @@ def main(argv: list[str] | None = None) -> Path | None:
     for step in range(start + 1, trainer.last_step + 1):
         model.train()
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # a resumed run draws the same batches
-        parts = [_random_crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
+        parts = [random_crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
         if n_camvid:
-            parts.append(_random_crops(*sources[1], cfg.size, n_camvid, g))
+            parts.append(random_crops(*sources[1], cfg.size, n_camvid, g))
         x, y = batch_tensors(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), g)
         loss = F.cross_entropy(model(x.to(trainer.device)), y.to(trainer.device), ignore_index=IGNORE)
         opt.zero_grad(set_to_none=True)
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     ema.copy_to(averaged)
     metrics = {"city_render_miou": evaluate_seg(averaged, test_images, test_labels)["miou"]}
     if cfg.camvid:
-        val = _center_crops(*load_camvid(cfg.camvid, "val", height=cfg.size), cfg.size)
+        val = center_crops(*load_camvid(cfg.camvid, "val", height=cfg.size), cfg.size)
         metrics["camvid_val_miou"] = evaluate_seg(averaged, *val)["miou"]
     print({k: round(v, 4) for k, v in metrics.items()}, flush=True)
     card = ModelCardInfo(

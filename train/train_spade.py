@@ -9,7 +9,7 @@
 
 Losses as the official code: hinge adversarial loss on a two-scale PatchGAN, discriminator feature matching
 (weight 10), and a perceptual term; VGG is not reachable here, so the perceptual term compares the frozen place
-judge's conv stages instead (train_cvae.JudgePerceptualLoss). TTUR Adam: G 1e-4, D 4e-4, betas (0, 0.9).
+judge's conv stages instead (train.losses.JudgePerceptualLoss). TTUR Adam: G 1e-4, D 4e-4, betas (0, 0.9).
 An optional mode-seeking term (--diversity-weight) pushes two latents of one layout apart; feature matching pulls
 every sample toward the one real photo, which is what makes SPADE generators ignore their noise.
 Sample grids show, per layout: the label map | the real photo | the EMA generator at three seeds.
@@ -25,48 +25,54 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import streetgen
 from streetgen import classes, geo, world
-from streetgen.models.card import ModelCardInfo
 from streetgen.classes import NUM_IDS
+from streetgen.models.card import ModelCardInfo
 from streetgen.models.spade import SpadeGenerator
-from train.common.ema import EMA
-from train.common.loop import ResumableSampler, TrainConfig, Trainer, parse_config
-from train.judges_data import judge_countries, load_camvid, render_world_arrays
-from train.spade_discriminator import (MultiscaleDiscriminator, d_hinge_loss, feature_matching_loss,
-                                       g_hinge_loss)
+from train.common.data import (
+    WorldRenderFields,
+    country_list,
+    crop_batch,
+    load_camvid,
+    render_city_images,
+    render_world_arrays,
+)
+from train.common.loop import TrainConfig, Trainer, parse_config
+from train.discriminators.spade import MultiscaleDiscriminator
+from train.losses import (
+    JudgePerceptualLoss,
+    d_hinge_loss,
+    feature_matching_loss,
+    g_hinge_loss,
+    mode_seeking_ratio,
+)
 
 CAMVID_LICENSE = "CamVid: CC BY-NC 4.0 (non-commercial)"
 SHOW_SEEDS = (0, 1, 2)
 
 
 @dataclass
-class SpadeConfig(TrainConfig):
+class SpadeConfig(WorldRenderFields, TrainConfig,
+                  name="spade", steps=20000, log_every=50, ckpt_every=1000, sample_every=1000):
     """SPADE: one-hot street layout (+ style latent) → photo."""
 
-    name: str = "spade"
     data: str = field(default="world", metadata={"help": "'world' (renders made in memory) or 'camvid:ROOT' "
                                                         "(ROOT/train/{images,labels})"})
     size: str = field(default="128x256", metadata={"help": "HEIGHTxWIDTH of training crops (multiples of 32)"})
     countries: str = field(default="", metadata={"help": "world: comma-separated ISO codes; empty = the judges' "
                                                          "~110 countries (every region style)"})
     per_country: int = field(default=60, metadata={"help": "world: renders per country"})
-    data_seed: int = field(default=0, metadata={"help": "world: render seed (judges use 9001/9002)"})
-    render_workers: int = field(default=0, metadata={"help": "world: render processes; 0 = all cores"})
     camvid_limit: int = field(default=0, metadata={"help": "camvid: first N pairs only (smoke tests); 0 = all"})
     camvid_zoom: float = field(default=1.15, metadata={"help": "camvid: photos are loaded this much larger than "
                                                                "the smallest size covering a crop (random crops)"})
-    steps: int = 20000
-    batch_size: int = field(default=16, metadata={"help": "per process"})
-    log_every: int = 50
-    ckpt_every: int = 1000
-    sample_every: int = 1000
-    lr_g: float = 1e-4
-    lr_d: float = 4e-4
-    beta1: float = 0.0
-    beta2: float = 0.9
-    fm_weight: float = 10.0
+    lr_g: float = 1e-4  # generator Adam learning rate
+    lr_d: float = 4e-4  # discriminator Adam learning rate (TTUR: 4x the generator's)
+    beta1: float = 0.0  # Adam's first beta, both networks
+    beta2: float = 0.9  # Adam's second beta, both networks
+    fm_weight: float = 10.0  # discriminator feature-matching weight
     perceptual_weight: float = field(default=1.0, metadata={"help": "place-judge feature term; 0 = off"})
-    perceptual_judge: str = "judges/place"
+    perceptual_judge: str = "judges/place"  # checkpoint whose conv stages the perceptual term compares
     diversity_weight: float = field(default=0.0, metadata={"help": "mode-seeking term (two latents, one "
                                                                    "layout); 0 = off"})
     region_style: bool = field(default=False, metadata={"help": "world: condition on the region style"})
@@ -78,17 +84,16 @@ class SpadeConfig(TrainConfig):
                                                          "from; style rows it lacks start from their region "
                                                          "style's row (a city from its family's)"})
     style_drop: float = field(default=0.2, metadata={"help": "share of samples trained with the 'any' style"})
-    channels: str = "256,256,128,64,32,32"
-    spade_hidden: int = 64
-    latent_dim: int = 64
-    d_width: int = 64
-    d_layers: int = 4
-    d_scales: int = 2
-    ema_decay: float = 0.999
-    ema_warmup: int = 1000
+    channels: str = "256,256,128,64,32,32"  # generator widths from the 1/32 start to full size
+    spade_hidden: int = 64  # hidden channels of each SPADE modulation
+    latent_dim: int = 64  # style latent size
+    d_width: int = 64  # discriminator first-layer channels
+    d_layers: int = 4  # discriminator layers per scale
+    d_scales: int = 2  # discriminator scales (full, 1/2, ...)
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """--size "HEIGHTxWIDTH" → (height, width)."""
     try:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError as err:
@@ -112,21 +117,7 @@ class PairData:
     def batch(self, idx: np.ndarray, g: torch.Generator | None, device: torch.device):
         """[-1, 1] photos (B, 3, H, W), ids (B, H, W), styles (B,) or None; random crops/flips when g is given,
         centre crops otherwise."""
-        H, W = self.size
-        n, h, w = self.images.shape[:3]
-        if g is None:
-            tops, lefts, flips = [(h - H) // 2] * len(idx), [(w - W) // 2] * len(idx), [False] * len(idx)
-        else:
-            tops = torch.randint(0, h - H + 1, (len(idx),), generator=g).tolist()
-            lefts = torch.randint(0, w - W + 1, (len(idx),), generator=g).tolist()
-            flips = (torch.rand(len(idx), generator=g) < 0.5).tolist() if self.flip else [False] * len(idx)
-        ims, labs = [], []
-        for i, t, l, fl in zip(idx.tolist(), tops, lefts, flips):
-            im, lab = self.images[i, t:t + H, l:l + W], self.labels[i, t:t + H, l:l + W]
-            ims.append(im[:, ::-1] if fl else im)
-            labs.append(lab[:, ::-1] if fl else lab)
-        x = torch.from_numpy(np.stack(ims)).to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-        y = torch.from_numpy(np.stack(labs).astype(np.int64)).to(device)
+        x, y = crop_batch(self.images, self.labels, idx, self.size, self.flip, g, device)
         s = None if self.style is None else torch.from_numpy(self.style[idx]).long().to(device)
         return x, y, s
 
@@ -154,8 +145,6 @@ def style_names(cfg: SpadeConfig) -> list[str] | None:
 def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
     """The training pairs and whether they are CamVid."""
     if cfg.data == "world" and cfg.cities:
-        from train.train_cyclegan import render_city_images
-
         if size[0] != size[1]:
             raise ValueError(f"--cities renders square views; use --size {size[0]}x{size[0]}")
         cities = parse_cities(cfg.cities)
@@ -169,7 +158,7 @@ def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
                 "renderer")
         return PairData(images, labels, style, size, flip=False, description=desc), False
     if cfg.data == "world":
-        countries = [c.strip() for c in cfg.countries.split(",") if c.strip()] or judge_countries()
+        countries = country_list(cfg.countries)
         arr = render_world_arrays(countries, cfg.per_country, size, cfg.data_seed, cfg.render_workers or None)
         desc = (f"{len(arr.images)} streetgen.world renders at {size[0]}x{size[1]} ({len(countries)} countries x "
                 f"{cfg.per_country}, data seed {cfg.data_seed}), labels exact from the renderer")
@@ -190,6 +179,7 @@ def load_data(cfg: SpadeConfig, size: tuple[int, int]) -> tuple[PairData, bool]:
 
 
 def one_hot(labels: torch.Tensor) -> torch.Tensor:
+    """Label ids (B, H, W) → float one-hot maps (B, NUM_IDS, H, W), the generator's and discriminator's input."""
     return F.one_hot(labels, NUM_IDS).permute(0, 3, 1, 2).float().contiguous()
 
 
@@ -211,7 +201,6 @@ def init_spade_from(model: SpadeGenerator, spec: str) -> list[str]:
     """Copy an exported SPADE's weights into `model` (same widths). The style table may differ: a style the source
     knows keeps its row, a city starts from its region style's row (streetgen.world's city specs), anything else
     from the source's "any" row. Returns the styles that were initialised from another row."""
-    import streetgen
     from streetgen.world.style import CITY_SPECS
 
     source = streetgen.load(spec)
@@ -239,31 +228,53 @@ def init_spade_from(model: SpadeGenerator, spec: str) -> list[str]:
     return borrowed
 
 
-def main(argv: list[str] | None = None) -> Path | None:
-    cfg = parse_config(SpadeConfig, argv)
-    trainer = Trainer(cfg, argv, entry="train.train_spade")
-    size = parse_size(cfg.size)
-    data, camvid = load_data(cfg, size)
+def build_generator(cfg: SpadeConfig, size: tuple[int, int], styles: list[str] | None) -> SpadeGenerator:
+    """The generator, started from --init-from when given (printing which style rows were borrowed)."""
     channels = [int(c) for c in cfg.channels.split(",")]
-    styles = style_names(cfg)
     model = SpadeGenerator(num_classes=NUM_IDS, image_size=size, channels=channels, spade_hidden=cfg.spade_hidden,
                            latent_dim=cfg.latent_dim, styles=styles)
     if cfg.init_from:
         borrowed = init_spade_from(model, cfg.init_from)
         if borrowed:
             print("styles started from another row: " + ", ".join(borrowed), flush=True)
+    return model
+
+
+def model_card(cfg: SpadeConfig, size: tuple[int, int], styles: list[str] | None, data: PairData,
+               camvid: bool) -> ModelCardInfo:
+    """The export's card: what the generator maps, its conditioning, and the data's licence."""
+    style_note = (f" Conditioned on the famous city ({', '.join(styles)}, plus 'any')." if cfg.cities else
+                  " Conditioned on the region style (streetgen.world.FAMILIES, plus 'any')." if cfg.region_style
+                  else "") + (f" Started from {cfg.init_from}." if cfg.init_from else "")
+    return ModelCardInfo(
+        description="SPADE generator: a street segmentation map (11 CamVid classes + void) and a style latent → a "
+                    f"{size[0]}x{size[1]} street photo; a different seed gives a different photo.{style_note}",
+        data=data.description,
+        data_license=CAMVID_LICENSE if camvid else "streetgen.world renders (procedural, MIT)",
+        license="cc-by-nc-4.0" if camvid else "mit", datasets=[],
+        tags=["spade", "layout", "gan"] + (["camvid"] if camvid else ["world"]),
+        notes=("Trained on CamVid: research and personal use only; no commercial use of the weights or outputs."
+               if camvid else "Trained on procedural renders; real photos are out of domain."))
+
+
+def main(argv: list[str] | None = None) -> Path | None:
+    """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
+    cfg = parse_config(SpadeConfig, argv)
+    trainer = Trainer(cfg, argv, entry="train.train_spade")
+    size = parse_size(cfg.size)
+    data, camvid = load_data(cfg, size)
+    styles = style_names(cfg)
+    model = build_generator(cfg, size, styles)
     disc = MultiscaleDiscriminator(NUM_IDS, cfg.d_width, cfg.d_layers, cfg.d_scales)
     # TTUR (Heusel et al.): the discriminator learns 4x faster instead of taking several steps per G step
     opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     model, disc, opt_g, opt_d = trainer.prepare(model, disc, opt_g, opt_d)
-    ema = EMA(model, decay=cfg.ema_decay, warmup=cfg.ema_warmup).to(trainer.device)
+    ema = trainer.make_ema(model)
     perceptual = None
     if cfg.perceptual_weight > 0:
-        import streetgen
-        from train.train_cvae import JudgePerceptualLoss
         perceptual = JudgePerceptualLoss(streetgen.load(cfg.perceptual_judge)).to(trainer.device)
-    sampler = ResumableSampler(len(data), cfg.batch_size, cfg.seed, trainer.rank, trainer.world_size)
+    sampler = trainer.make_sampler(len(data))
     trainer.track(model=model, discriminator=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
     show = np.linspace(0, len(data) - 1, min(4, len(data))).astype(np.int64)
     trainer.set_sampler(model, lambda m: samples_view(m, data, show), ema, ncols=2 + len(SHOW_SEEDS))
@@ -273,8 +284,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     model.train()
     disc.train()
     for step in range(start + 1, trainer.last_step + 1):
-        # crops from a stream keyed by (seed, step, rank): a resumed run draws the same crops
-        g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + step) * 64 + trainer.rank)
+        g = trainer.step_generator(step)  # crops: a resumed run draws the same ones
         x, labels, style = data.batch(np.sort(sampler.next().numpy()), g, trainer.device)
         onehot = one_hot(labels)
         b = x.shape[0]
@@ -302,9 +312,8 @@ def main(argv: list[str] | None = None) -> Path | None:
             p = perceptual((fake.float() + 1) / 2, (x + 1) / 2)
             loss_g = loss_g + cfg.perceptual_weight * p
             logged["perceptual"] = p.detach()
-        if k:
-            # mode seeking (Mao et al. 2019): image distance per latent distance, to be maximised
-            ratio = (out[:k] - out[b:]).abs().mean() / (z[:k] - z[b:]).abs().mean()
+        if k:  # mode seeking (Mao et al. 2019): two latents of one layout pushed apart
+            ratio = mode_seeking_ratio(out[:k], out[b:], z[:k], z[b:])
             loss_g = loss_g + cfg.diversity_weight / (ratio + 1e-5)
             logged["diversity"] = ratio.detach()
         opt_g.zero_grad(set_to_none=True)
@@ -321,19 +330,7 @@ def main(argv: list[str] | None = None) -> Path | None:
         if not trainer.step_done(step, {"loss_g": loss_g, "loss_d": loss_d, **logged}, lr=cfg.lr_g):
             break  # --time-limit reached
 
-    style_note = (f" Conditioned on the famous city ({', '.join(styles)}, plus 'any')." if cfg.cities else
-                  " Conditioned on the region style (streetgen.world.FAMILIES, plus 'any')." if cfg.region_style
-                  else "") + (f" Started from {cfg.init_from}." if cfg.init_from else "")
-    card = ModelCardInfo(
-        description="SPADE generator: a street segmentation map (11 CamVid classes + void) and a style latent → a "
-                    f"{size[0]}x{size[1]} street photo; a different seed gives a different photo.{style_note}",
-        data=data.description,
-        data_license=CAMVID_LICENSE if camvid else "streetgen.world renders (procedural, MIT)",
-        license="cc-by-nc-4.0" if camvid else "mit", datasets=[],
-        tags=["spade", "layout", "gan"] + (["camvid"] if camvid else ["world"]),
-        notes=("Trained on CamVid: research and personal use only; no commercial use of the weights or outputs."
-               if camvid else "Trained on procedural renders; real photos are out of domain."))
-    return trainer.finish(model, card=card, ema=ema)
+    return trainer.finish(model, card=model_card(cfg, size, styles, data, camvid), ema=ema)
 
 
 if __name__ == "__main__":

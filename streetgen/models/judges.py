@@ -28,7 +28,8 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
                          nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-def _normalise(x: torch.Tensor) -> torch.Tensor:
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """[0, 1] images → the judges' input scale (what their first conv expects; perceptual terms reuse it)."""
     return (x - 0.45) / 0.25
 
 
@@ -56,7 +57,7 @@ class PlaceJudge(StreetgenModel, architecture="place_judge"):
         if images.shape[-2:] != (self.input_size, self.input_size):
             images = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear",
                                    align_corners=False, antialias=True)
-        return self.body(_normalise(images))
+        return self.body(normalise(images))
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         f = self.features(images)
@@ -111,7 +112,7 @@ class CityJudge(StreetgenModel, architecture="city_judge"):
         if images.shape[-2:] != (self.input_size, self.input_size):
             images = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear",
                                    align_corners=False, antialias=True)
-        return self.head(self.body(_normalise(images)))
+        return self.head(self.body(normalise(images)))
 
 
 class Segmenter(StreetgenModel, architecture="segmenter"):
@@ -123,7 +124,7 @@ class Segmenter(StreetgenModel, architecture="segmenter"):
         self.net = _UNet(num_classes, width)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(_normalise(images))
+        return self.net(normalise(images))
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:
@@ -140,7 +141,7 @@ class DepthEstimator(StreetgenModel, architecture="depth_estimator"):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Log-depth (B, H, W)."""
-        return self.net(_normalise(images))[:, 0]
+        return self.net(normalise(images))[:, 0]
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:

@@ -11,15 +11,17 @@ The shadow is float32 whatever the training precision, since with decay 0.999 ea
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 import torch.nn as nn
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    # DDP / accelerate wrappers prefix every name with "module."; the EMA is keyed by the bare model's names
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare model inside DDP / accelerate wrappers (which prefix every name with "module."); the EMA, the
+    checkpoints and the export are keyed by the bare model's names."""
     while hasattr(model, "module") and isinstance(model.module, nn.Module):
         model = model.module
     return model
@@ -36,7 +38,7 @@ class EMA:
         self.decay = decay
         self.warmup = warmup
         self.num_updates = 0
-        model = _unwrap(model)
+        model = unwrap(model)
         self.shadow: dict[str, torch.Tensor] = {
             name: t.detach().to(torch.float32 if t.is_floating_point() else t.dtype, copy=True)
             for name, t in model.state_dict().items()
@@ -57,7 +59,7 @@ class EMA:
     def update(self, model: nn.Module) -> None:
         """shadow <- d * shadow + (1 - d) * weights for parameters; buffers copied as they are."""
         d = self.current_decay()
-        for name, t in _unwrap(model).state_dict().items():
+        for name, t in unwrap(model).state_dict().items():
             s = self.shadow[name]
             if name in self._float:
                 s.lerp_(t.detach().to(s.device, torch.float32), 1.0 - d)
@@ -68,14 +70,14 @@ class EMA:
     @torch.no_grad()
     def copy_to(self, model: nn.Module) -> None:
         """Overwrite `model`'s weights with the shadow (cast to the model's dtypes)."""
-        own = _unwrap(model).state_dict()
+        own = unwrap(model).state_dict()
         for name, t in own.items():
             t.copy_(self.shadow[name].to(t.device, t.dtype))
 
     @contextmanager
     def apply_to(self, model: nn.Module) -> Iterator[nn.Module]:
         """Temporarily swap the EMA weights into `model`; the training weights come back on exit."""
-        own = _unwrap(model).state_dict()
+        own = unwrap(model).state_dict()
         backup = {name: t.detach().clone() for name, t in own.items()}
         self.copy_to(model)
         try:
@@ -85,7 +87,7 @@ class EMA:
                 for name, t in own.items():
                     t.copy_(backup[name])
 
-    def to(self, device: torch.device | str) -> "EMA":
+    def to(self, device: torch.device | str) -> EMA:
         """Move the shadow (e.g. onto the accelerator's device after `prepare`)."""
         self.shadow = {k: v.to(device) for k, v in self.shadow.items()}
         return self

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from train.common.ema import EMA, _unwrap
+from train.common.ema import EMA, unwrap
 
 EXPORT_FILES = frozenset({"config.json", "model.safetensors", "README.md"})
 
@@ -27,7 +27,7 @@ def inference_copy(model: nn.Module, ema: EMA | None = None) -> nn.Module:
     Rebuilt from the mixin's recorded __init__ kwargs rather than deep-copied, so the copy carries none of the
     training wrappers (DDP, accelerate's autocast forward) and is exactly what from_pretrained will rebuild.
     """
-    model = _unwrap(model)
+    model = unwrap(model)
     init_kwargs = getattr(model, "_hub_mixin_config", None)
     if isinstance(init_kwargs, dict):
         clone = type(model)(**{k: v for k, v in init_kwargs.items() if k != "architecture"})

@@ -27,28 +27,49 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import inspect
 import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from train.common.ema import EMA, _unwrap
+from train.common.ema import EMA, unwrap
 from train.common.export import export_model, push_export
-from train.common.logging import NOT_CURVES, MetricsLog, plot_curves, read_metrics, save_grid
-from train.common.run import (CheckpointManager, command_line, flatten_state, resolved_config, rng_state,
-                              set_rng_state, unflatten_state, write_json)
+from train.common.logging import (
+    NOT_CURVES,
+    MetricsLog,
+    plot_curves,
+    read_metrics,
+    save_grid,
+)
+from train.common.run import (
+    CheckpointManager,
+    command_line,
+    flatten_state,
+    resolved_config,
+    rng_state,
+    set_rng_state,
+    unflatten_state,
+    write_json,
+)
 
 
 @dataclass
 class TrainConfig:
-    """Fields every trainer has; a trainer's config dataclass subclasses this and adds its own."""
+    """Fields every trainer has; a trainer's config dataclass subclasses this and adds its own.
+
+    A subclass changes inherited defaults as class keywords rather than by declaring the fields again, e.g.
+    `class CycleGANConfig(TrainConfig, name="cyclegan", steps=40000)`; as with a redeclaration, the field keeps
+    its place and type and has no --help text of its own beyond the default (declare it again to give one).
+    """
 
     name: str = field(default="run", metadata={"help": "run folder name under --runs-dir; reused to resume"})
     runs_dir: str = field(default="runs", metadata={"help": "where run folders live (git-ignored)"})
@@ -58,17 +79,35 @@ class TrainConfig:
     time_limit: float = field(default=0.0, metadata={"help": "minutes of training in this invocation; when reached "
                                                         "the run ends early with its export (fixed-budget GPU "
                                                         "jobs); 0 = no limit"})
-    seed: int = 0
+    seed: int = 0  # weights, batch order and every per-step random draw
     device: str = field(default="auto", metadata={"choices": ["auto", "cpu"], "help": "cpu forces CPU"})
     precision: str = field(default="auto", metadata={"choices": ["auto", "no", "bf16", "fp16"],
                                                      "help": "auto: bf16 (else fp16) on CUDA, no on CPU"})
-    log_every: int = 10
+    log_every: int = 10  # steps between metrics.jsonl records
     sample_every: int = field(default=0, metadata={"help": "sample grid every N steps; 0 = only at the end"})
-    ckpt_every: int = 100
-    keep_ckpts: int = 2
+    ckpt_every: int = 100  # steps between checkpoints
+    keep_ckpts: int = 2  # checkpoints kept in runs/<name>/state
     resume: bool = field(default=True, metadata={"help": "continue from runs/<name>/state if present"})
     progress: bool = field(default=True, metadata={"help": "tqdm progress bar (main process only)"})
     push_to_hub: str = field(default="", metadata={"help": "REPO_ID: upload the export (weights + card)"})
+    batch_size: int = field(default=16, metadata={"help": "per process"})
+    ema_decay: float = 0.999  # EMA of the weights (what is sampled and exported): decay per step
+    ema_warmup: int = 1000  # steps over which the EMA decay ramps up from 0
+
+    def __init_subclass__(cls, **defaults: Any) -> None:
+        """Turn the class keywords into redeclared fields (`name: type = value`) before @dataclass reads the class."""
+        super().__init_subclass__()
+        own = dict(inspect.get_annotations(cls))
+        for name, value in defaults.items():
+            if name in own:
+                raise TypeError(f"{cls.__name__}: {name} is both declared and given as a class keyword; keep one")
+            inherited = next((base.__dataclass_fields__[name] for base in cls.__mro__[1:]
+                              if name in getattr(base, "__dataclass_fields__", {})), None)
+            if inherited is None:
+                raise TypeError(f"{cls.__name__}: class keyword {name} is not an inherited config field")
+            own[name] = inherited.type
+            setattr(cls, name, value)
+        cls.__annotations__ = own
 
 
 def parse_config(cls: type, argv: list[str] | None) -> Any:
@@ -135,9 +174,11 @@ class ResumableSampler:
         return self._perm[start:start + self.batch_size]
 
     def state_dict(self) -> dict[str, int]:
+        """Two integers (epoch, position): the permutation is a function of them and the seed."""
         return {"epoch": self.epoch, "pos": self.pos}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
+        """Inverse of `state_dict`."""
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
         self._perm = self._permutation()
 
@@ -145,11 +186,18 @@ class ResumableSampler:
 def weights_digest(model: nn.Module) -> str:
     """sha256 of a model's state dict (names, dtypes, bytes); equal across ranks iff the weights are."""
     h = hashlib.sha256()
-    for name, t in sorted(_unwrap(model).state_dict().items()):
+    for name, t in sorted(unwrap(model).state_dict().items()):
         h.update(name.encode())
         h.update(str(t.dtype).encode())
         h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def set_lr(optimizers: tuple[torch.optim.Optimizer, ...], lr: float) -> None:
+    """Set every param group of `optimizers` to `lr` (schedules that are a function of the step, not a scheduler)."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = lr
 
 
 class Trainer:
@@ -195,6 +243,21 @@ class Trainer:
         """
         self._tracked.update(objects)
 
+    def make_ema(self, model: nn.Module) -> EMA:
+        """The EMA of `model` with --ema-decay / --ema-warmup, on the device.
+
+        Call it after `prepare`: DDP has broadcast rank 0's initial weights, so every rank's EMA starts alike."""
+        return EMA(model, decay=self.cfg.ema_decay, warmup=self.cfg.ema_warmup).to(self.device)
+
+    def make_sampler(self, n: int, seed_offset: int = 0) -> ResumableSampler:
+        """This rank's resumable batches of --batch-size indices into `n` items, seeded by --seed + `seed_offset`."""
+        return ResumableSampler(n, self.cfg.batch_size, self.cfg.seed + seed_offset, self.rank, self.world_size)
+
+    def step_generator(self, step: int) -> torch.Generator:
+        """A CPU RNG keyed by (seed, step, rank) for one step's crops, flips and pool draws: a resumed run draws
+        the same ones whatever happened before."""
+        return torch.Generator().manual_seed((self.cfg.seed * 1_000_003 + step) * 64 + self.rank)
+
     def set_sampler(self, model: nn.Module, make_samples: Callable[[nn.Module], Any], ema: EMA | None = None,
                     ncols: int | None = None) -> None:
         """`make_samples(model)` -> uint8 images, or (images, captions); called on the main process only."""
@@ -235,7 +298,7 @@ class Trainer:
             if name not in meta["objects"]:
                 raise KeyError(f"checkpoint {self.ckpt.latest()} has no {name!r} (has {sorted(meta['objects'])})")
             state = unflatten_state(meta["objects"][name], tensors)
-            (_unwrap(obj) if isinstance(obj, nn.Module) else obj).load_state_dict(state)
+            (unwrap(obj) if isinstance(obj, nn.Module) else obj).load_state_dict(state)
         if self.accelerator.scaler is not None and "scaler" in meta:
             self.accelerator.scaler.load_state_dict(unflatten_state(meta["scaler"], tensors))
         rngs = meta["rng"]
@@ -298,7 +361,7 @@ class Trainer:
         if not self.is_main or self._sampler is None:
             return None
         model, make_samples, ema, ncols = self._sampler
-        bare = _unwrap(model)  # forward on the DDP wrapper from one rank would wait on the others
+        bare = unwrap(model)  # forward on the DDP wrapper from one rank would wait on the others
         rng = rng_state()  # sampling must not shift the training RNG streams (resume would diverge)
         was_training = bare.training
         try:
@@ -324,7 +387,7 @@ class Trainer:
             tensors: dict[str, torch.Tensor] = {}
             meta: dict[str, Any] = {"wall_time": self.wall_time(), "world_size": self.world_size, "objects": {}}
             for name, obj in self._tracked.items():
-                state = (_unwrap(obj) if isinstance(obj, nn.Module) else obj).state_dict()
+                state = (unwrap(obj) if isinstance(obj, nn.Module) else obj).state_dict()
                 meta["objects"][name] = flatten_state(state, name, tensors)
             if self.accelerator.scaler is not None:
                 meta["scaler"] = flatten_state(self.accelerator.scaler.state_dict(), "scaler", tensors)

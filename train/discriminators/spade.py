@@ -4,7 +4,8 @@ Training-only (never exported). Each scale is a PatchGAN: 4×4 convs, stride 2 t
 parameter-free instance norm (the official "spectralinstance"), LeakyReLU 0.2, ending in a one-channel map of
 real/fake scores, one per overlapping patch. The second scale sees the pair average-pooled by 2, so one net judges
 fine texture and the other larger structure without a deeper, slower net. Every scale returns its intermediate
-activations too: the generator's feature-matching loss compares them between real and generated photos.
+activations too: the generator's feature-matching loss (train.losses) compares them between real and
+generated photos.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class PatchDiscriminator(nn.Module):
         self.stages = nn.ModuleList(stages)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage's activation, the last being the score map."""
         feats = []
         for stage in self.stages:
             x = stage(x)
@@ -46,6 +48,7 @@ class MultiscaleDiscriminator(nn.Module):
         self.nets = nn.ModuleList(PatchDiscriminator(3 + num_classes, width, layers) for _ in range(scales))
 
     def forward(self, images: torch.Tensor, onehot: torch.Tensor) -> list[list[torch.Tensor]]:
+        """Photos (B, 3, H, W) and one-hot layouts (B, C, H, W) → one feature list per scale."""
         x = torch.cat([images, onehot], dim=1)
         out = []
         for i, net in enumerate(self.nets):
@@ -53,21 +56,3 @@ class MultiscaleDiscriminator(nn.Module):
                 x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
             out.append(net(x))
         return out
-
-
-def d_hinge_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
-    """Discriminator hinge loss, averaged over scales: mean relu(1 - D(real)) + mean relu(1 + D(fake))."""
-    loss = sum(F.relu(1 - r[-1]).mean() + F.relu(1 + f[-1]).mean() for r, f in zip(real, fake))
-    return loss / len(real)
-
-
-def g_hinge_loss(fake: list[list[torch.Tensor]]) -> torch.Tensor:
-    """Generator side of the hinge loss: -mean D(fake), averaged over scales."""
-    return -sum(f[-1].mean() for f in fake) / len(fake)
-
-
-def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
-    """L1 between the discriminator's intermediate activations on real and generated pairs (real detached),
-    averaged over scales, summed over layers (pix2pixHD's form, weighted by the caller)."""
-    loss = sum(F.l1_loss(f, r.detach()) for rs, fs in zip(real, fake) for r, f in zip(rs[:-1], fs[:-1]))
-    return loss / len(real)

@@ -1,4 +1,4 @@
-"""The 70×70 PatchGAN discriminator of pix2pix and CycleGAN, and the least-squares GAN loss they train with.
+"""The 70×70 PatchGAN discriminator of pix2pix and CycleGAN, and CycleGAN's pool of generated images.
 
     disc = PatchDiscriminator(in_channels=3)                 # CycleGAN: judges an image
     disc = PatchDiscriminator(in_channels=3 + 1)             # pix2pix: judges (input, output) concatenated
@@ -47,13 +47,8 @@ class PatchDiscriminator(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) → (B, 1, h, w) patch scores."""
         return self.net(x)
-
-
-def lsgan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
-    """Least-squares GAN loss (Mao et al.): mean (score − 1)² for real targets, score² for fake ones."""
-    target = 1.0 if real else 0.0
-    return ((scores.float() - target) ** 2).mean()
 
 
 class ImagePool:
@@ -65,6 +60,7 @@ class ImagePool:
         self.images: list[torch.Tensor] = []
 
     def query(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """What the discriminator sees for this batch of fakes (each one kept, or swapped for a pooled one)."""
         if self.size <= 0:
             return images
         out = []
@@ -81,8 +77,10 @@ class ImagePool:
         return torch.stack(out)
 
     def state_dict(self) -> dict:
+        """The pooled images as one tensor (checkpointed without pickling)."""
         return {"images": torch.stack(self.images) if self.images else torch.zeros(0)}
 
     def load_state_dict(self, state: dict) -> None:
+        """Inverse of `state_dict`."""
         imgs = state.get("images")
         self.images = [t.clone() for t in imgs] if imgs is not None and imgs.numel() else []

@@ -14,27 +14,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from streetgen.models.map_gan import CoordEncoder, EqualConv2d, EqualLinear, default_channels
-
-
-def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
-    """Append one channel: the mean std over each group of `group` consecutive samples, broadcast over the map.
-
-    Consecutive (not strided) groups, so a batch that concatenates [real, fake, mixed] parts whose sizes are
-    multiples of `group` never mixes statistics across the parts.
-    """
-    b, c, h, w = x.shape
-    if b % group:
-        raise ValueError(f"minibatch-stddev group {group} does not divide the batch of {b}")
-    y = x.float().view(b // group, group, c, h, w)
-    std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (b // group,)
-    std = std.repeat_interleave(group).view(b, 1, 1, 1).expand(b, 1, h, w).to(x.dtype)
-    return torch.cat([x, std], dim=1)
-
-
-def stddev_group(batch: int, largest: int = 4) -> int:
-    """The largest group size ≤ `largest` that divides `batch`."""
-    return next(g for g in range(min(largest, batch), 0, -1) if batch % g == 0)
+from streetgen.models.map_gan import (
+    CoordEncoder,
+    EqualConv2d,
+    EqualLinear,
+    default_channels,
+)
+from train.discriminators.minibatch import minibatch_stddev, stddev_group
 
 
 class DBlock(nn.Module):
@@ -44,6 +30,7 @@ class DBlock(nn.Module):
         self.conv2 = EqualConv2d(cin, cout, 3)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Two 3×3 convs then a 2× average pool."""
         h = F.leaky_relu(self.conv1(h), 0.2)
         return F.avg_pool2d(F.leaky_relu(self.conv2(h), 0.2), 2)
 
@@ -78,6 +65,7 @@ class MapCritic(nn.Module):
 
     def forward(self, x: torch.Tensor, latlon: torch.Tensor, stage: int, alpha: float = 1.0,
                 group: int | None = None) -> torch.Tensor:
+        """(B, 3, s, s) images at stage `stage`'s size and their (B, 2) coordinates → (B,) scores."""
         if x.shape[-1] != self.sizes[stage]:
             raise ValueError(f"stage {stage} expects {self.sizes[stage]}² images, got {tuple(x.shape[-2:])}")
         h = F.leaky_relu(self.from_rgb[stage](x), 0.2)

@@ -26,7 +26,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from streetgen.classes import NUM_CLASSES
-from streetgen.models.layout_gan import LRELU_GAIN, EqualConv2d, EqualLinear, default_channels
+from streetgen.models.layout_gan import (
+    LRELU_GAIN,
+    EqualConv2d,
+    EqualLinear,
+    default_channels,
+)
+from train.discriminators.minibatch import minibatch_stddev, stddev_group
 
 MODES = ("st", "soft")
 
@@ -54,25 +60,6 @@ def real_input(labels: torch.Tensor, num_classes: int = NUM_CLASSES, mode: str =
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
-def minibatch_stddev(x: torch.Tensor, group: int) -> torch.Tensor:
-    """Append one channel: the mean std over each group of `group` consecutive samples.
-
-    A discriminator that sees the spread of a group can punish a generator that repeats one layout. Groups are
-    consecutive, so a batch made of [real, fake] halves (each a multiple of `group`) never mixes the two.
-    """
-    b, c, h, w = x.shape
-    if b % group:
-        raise ValueError(f"minibatch-stddev group {group} does not divide the batch of {b}")
-    y = x.float().view(b // group, group, c, h, w)
-    std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
-    return torch.cat([x, std.repeat_interleave(group).view(b, 1, 1, 1).expand(b, 1, h, w).to(x.dtype)], dim=1)
-
-
-def stddev_group(batch: int, largest: int = 4) -> int:
-    """The largest group size ≤ `largest` that divides `batch`."""
-    return next(g for g in range(min(largest, batch), 0, -1) if batch % g == 0)
-
-
 class ResBlock(nn.Module):
     def __init__(self, cin: int, cout: int):
         super().__init__()
@@ -81,6 +68,7 @@ class ResBlock(nn.Module):
         self.skip = EqualConv2d(cin, cout, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Two 3×3 convs and a 2× average pool, plus the pooled 1×1 skip, scaled by 1/√2."""
         h = F.leaky_relu(self.conv1(x), 0.2) * LRELU_GAIN
         h = F.avg_pool2d(F.leaky_relu(self.conv2(h), 0.2) * LRELU_GAIN, 2)
         return (h + self.skip(F.avg_pool2d(x, 2))) / math.sqrt(2)
@@ -106,6 +94,7 @@ class LayoutDiscriminator(nn.Module):
         self.out = EqualLinear(ch[0], 1)
 
     def forward(self, x: torch.Tensor, group: int | None = None) -> torch.Tensor:
+        """(B, C, H, W) maps → (B,) logits; `group`: minibatch-stddev group size (default: largest ≤ 4 dividing B)."""
         x = F.leaky_relu(self.from_classes(x), 0.2) * LRELU_GAIN
         for block in self.blocks:
             x = block(x)
