@@ -29,6 +29,7 @@ from streetgen import geo
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
+from streetgen.sampling import sample_diffusion
 from train.common.data import cache_batch
 from train.common.export import init_from
 from train.common.loop import TrainConfig, Trainer, parse_config
@@ -152,8 +153,6 @@ def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str
                  guidance: float) -> tuple[np.ndarray, list[str]]:
     was_training = model.training
     model.eval()
-    from streetgen.sampling import sample_diffusion
-
     imgs = sample_diffusion(model, torch.tensor(labels), generator=torch.Generator().manual_seed(0), steps=steps,
                             guidance=guidance)
     model.train(was_training)

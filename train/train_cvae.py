@@ -22,6 +22,7 @@ import torch
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.cvae import CountryCVAE, cvae_loss
+from streetgen.pipelines.country import sample_cvae
 from train.common.loop import TrainConfig, Trainer, parse_config
 from train.losses import JudgePerceptualLoss
 
@@ -64,8 +65,6 @@ def samples_view(model: CountryCVAE, originals: torch.Tensor, labels: torch.Tens
     with torch.no_grad():
         mu, _ = model.encode(x, y)
         recon = model.decode(mu, y)
-        from streetgen.pipelines.country import sample_cvae
-
         free = sample_cvae(model, y, generator=torch.Generator().manual_seed(0))
     model.train(was_training)
     rows = torch.stack([x, recon, free], dim=1).flatten(0, 1)

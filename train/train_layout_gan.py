@@ -32,6 +32,7 @@ from streetgen.io.labels import fill_void
 from streetgen.layout_stats import layout_distance
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.layout_gan import LayoutGenerator, default_channels
+from streetgen.pipelines.layout import sample_layouts
 from train.common.data import country_list, load_camvid_labels, render_world_labels
 from train.common.ema import unwrap
 from train.common.loop import TrainConfig, Trainer, parse_config
@@ -110,8 +111,6 @@ def load_data(cfg: LayoutGANConfig) -> tuple[np.ndarray, str, str]:
 # ---- views --------------------------------------------------------------------------------------------------------
 def samples_view(model: LayoutGenerator, reals: torch.Tensor, n: int = 12) -> tuple[np.ndarray, list[str]]:
     """First row real maps, then n EMA samples (fixed latents, constant noise), colourised."""
-    from streetgen.pipelines.layout import sample_layouts
-
     fakes = sample_layouts(model, n, generator=torch.Generator().manual_seed(0), noise_mode="const").cpu()
     labels = torch.cat([reals.cpu(), fakes]).numpy()
     return classes.colorize_labels(labels), ["real"] * len(reals) + ["generated"] * n
@@ -121,8 +120,6 @@ def samples_view(model: LayoutGenerator, reals: torch.Tensor, n: int = 12) -> tu
 def final_distance(model: LayoutGenerator, maps: np.ndarray, n: int, size: tuple[int, int]) -> dict[str, float]:
     """layout_distance of n samples (truncation 1) to up to 1000 centre-cropped training maps."""
     g = torch.Generator().manual_seed(1)
-    from streetgen.pipelines.layout import sample_layouts
-
     fakes = torch.cat([sample_layouts(model, min(64, n - k), generator=g).cpu() for k in range(0, n, 64)]).numpy()
     h, w = size
     y, x = (maps.shape[1] - h) // 2, (maps.shape[2] - w) // 2

@@ -32,6 +32,7 @@ from streetgen import geo
 from streetgen.data import Cache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.map_gan import MapGenerator
+from streetgen.pipelines.map import sample_map
 from train.common.data import cache_batch
 from train.common.ema import EMA, unwrap
 from train.common.export import init_from
@@ -259,8 +260,6 @@ def judged_median_km(model: MapGenerator, judge: torch.nn.Module, points: np.nda
     was_training = model.training
     model.eval()
     try:
-        from streetgen.pipelines.map import sample_map
-
         images = sample_map(model, torch.from_numpy(points), generator=torch.Generator().manual_seed(seed))
     finally:
         model.train(was_training)
@@ -281,8 +280,6 @@ def real_batch(images: np.ndarray, rows: np.ndarray, final_size: int, size: int,
 
 
 def samples_view(model: MapGenerator, points: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    from streetgen.pipelines.map import sample_map
-
     imgs = sample_map(model, torch.from_numpy(points), generator=torch.Generator().manual_seed(0))
     arr = (imgs * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return arr, [f"{lat:.1f}, {lon:.1f}" for lat, lon in points]
