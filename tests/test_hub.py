@@ -55,6 +55,7 @@ def test_push_refuses_incomplete_or_corrupt_folders(tmp_path, fake_hub):
     assert "org/bad" not in fake_hub.repos
 
 
+@pytest.mark.slow
 def test_pushed_model_loads_in_another_process_then_offline_from_cache(tmp_path, fake_hub, monkeypatch):
     m, folder = saved(tmp_path, countries=["JP"])
     hub.push(folder, "org/tiny", token=TOKEN, endpoint=fake_hub.endpoint)

@@ -195,6 +195,7 @@ def test_great_circle_endpoints_and_antipodes():
     assert float(geo.haversine_km(*anti[5], 10.0, 20.0)) == pytest.approx(math.pi / 2 * geo.EARTH_RADIUS_KM, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_mapview_does_not_import_torch():
     import subprocess
     import sys

@@ -11,6 +11,8 @@ import torch
 import streetgen
 from streetgen.classes import NUM_CLASSES
 
+pytestmark = pytest.mark.slow  # loads every shipped checkpoint (about a minute on 2 cores)
+
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 SHIPPED = sorted(p.parent.relative_to(CHECKPOINTS).as_posix() for p in CHECKPOINTS.rglob("config.json"))
 

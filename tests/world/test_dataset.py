@@ -11,7 +11,7 @@ from PIL import Image
 from streetgen import world
 from streetgen.world.dataset import CSV_COLUMNS, DatasetSpec, read_csv, write_dataset, write_sample
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_writer_round_trips(tmp_path):
@@ -71,6 +71,7 @@ def test_bad_specs(tmp_path, kwargs, match):
         DatasetSpec(out=str(tmp_path), **kwargs)
 
 
+@pytest.mark.slow
 def test_cli_dataset_and_grid(tmp_path):
     out = tmp_path / "cli"
     r = subprocess.run([sys.executable, "-m", "streetgen.world", "dataset", "--out", str(out), "--n", "6",

@@ -7,6 +7,8 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # launches the app and runs the shipped models through its API
+
 CYCLE, DEPTH, ANY = "CycleGAN: Paris → Venice", "Depth route: Paris depth → Venice photo", \
     "Any city or country (diffusion)"
 LAYOUT = "Layout route: any photo → a famous city (segment, then paint)"

@@ -21,6 +21,7 @@ def _tiny_route(styles=("Paris", "Venice")) -> tuple[Segmenter, SpadeGenerator]:
     return Segmenter(width=4).eval(), SpadeGenerator(styles=list(styles), **TINY_SPADE).eval()
 
 
+@pytest.mark.slow
 def test_route_keeps_size_paints_each_city_and_checks_inputs():
     pipe = LayoutRoutePipeline(*_tiny_route())
     photo = world.render_city("Paris", seed=1, size=(50, 70)).image  # not a multiple of anything
@@ -67,6 +68,7 @@ def test_route_paints_the_layout_it_read():
     assert (lab_a == 3).all() and (lab_b == 3).all() and (out_a == out_b).all()
 
 
+@pytest.mark.slow
 def test_spec_loading_cli_and_panorama(tmp_path, capsys):
     from streetgen.translate import main
 
@@ -115,6 +117,7 @@ def test_init_from_borrows_family_rows_for_cities(tmp_path):
                         str(tmp_path / "src"))
 
 
+@pytest.mark.slow
 def test_spade_trainer_on_city_renders(tmp_path):
     from train.train_spade import main
 
@@ -132,6 +135,7 @@ def test_spade_trainer_on_city_renders(tmp_path):
         main(["--runs-dir", str(tmp_path / "runs"), "--name", "e", "--cities", "Paris", "--size", "32x64", *flags])
 
 
+@pytest.mark.slow
 def test_segmenter_trainer(tmp_path, camvid_root):
     from train.train_segmenter import main
 

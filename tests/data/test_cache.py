@@ -17,7 +17,7 @@ from streetgen.data.cache import Cache, build_cache, main, select_countries
 from streetgen.data.image import decode, open_draft
 from streetgen.world.dataset import DatasetSpec, write_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

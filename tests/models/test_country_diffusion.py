@@ -27,6 +27,7 @@ def test_forward_shapes_and_labels():
     assert torch.allclose(half, 0.5 * (m.embed(torch.tensor([0])) + m.embed(torch.tensor([1]))))
 
 
+@pytest.mark.slow
 def test_sampling_is_deterministic_and_guidance_matters():
     torch.manual_seed(0)
     m = CountryDiffusion(countries=["FR", "JP"], **TINY).eval()
@@ -41,6 +42,7 @@ def test_sampling_is_deterministic_and_guidance_matters():
     assert torch.equal(a, b) and not torch.allclose(a, c) and not torch.allclose(a, d)
 
 
+@pytest.mark.slow
 def test_trainer_save_load_and_pipeline(tmp_path, tiny_country_cache):
     from train.train_country_diffusion import main
 
@@ -62,6 +64,7 @@ def test_trainer_save_load_and_pipeline(tmp_path, tiny_country_cache):
         pipe("NO")
 
 
+@pytest.mark.slow
 def test_trainer_init_from_continues_an_export(tmp_path, tiny_country_cache):
     """--init-from starts a run from an exported model's weights (with lr 0 they come out unchanged) and says so in
     the card; a checkpoint whose countries are in another order is refused, since its embedding rows would then
@@ -156,6 +159,7 @@ def test_shifted_schedule_adds_noise_at_every_step():
     assert torch.isclose(shifted[499] / (1 - shifted[499]), mid / 4, rtol=0.02)
 
 
+@pytest.mark.slow
 def test_patched_model_sde_sampler_seeded_progress_and_shared_noise():
     torch.manual_seed(0)
     m = CountryDiffusion(countries=["FR", "JP"], **{**TINY, "patch_size": 2, "noise_shift": 2.0}).eval()
@@ -182,6 +186,7 @@ def test_patched_model_sde_sampler_seeded_progress_and_shared_noise():
         CountryDiffusion(countries=["FR"], **{**TINY, "patch_size": 3})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", ["sde-dpm", "dpm", "ddim"])
 def test_shipped_checkpoint_samples_streets_not_noise(solver):
     """Every solver on the shipped model ends in a smooth image (a schedule/solver mismatch leaves pure noise)."""
@@ -213,6 +218,7 @@ def test_remove_patch_lattice_takes_the_grid_and_nothing_else():
     assert torch.allclose(spec_out[..., 0, 0], spec_in[..., 0, 0], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_has_no_patch_grid():
     """The shipped 4×4-patch model's samples carry a grid at the lattice frequencies unless it is removed."""
     model = streetgen.load("country_diffusion")
@@ -254,6 +260,7 @@ def test_soft_labels_mix_the_countries_predictions():
             m.label_terms(bad)
 
 
+@pytest.mark.slow
 def test_shipped_morph_frames_are_streets_all_the_way():
     """Half-way frames of a morph are streets like the end frames (mixing embedding rows gave pure noise)."""
     pipe = CountryPipeline(streetgen.load("country_diffusion"))
@@ -363,6 +370,7 @@ def test_fit_start_prior_script_keeps_the_weights(tmp_path, tiny_country_cache):
         main([str(tmp_path / "other"), "--data", str(tiny_country_cache)])
 
 
+@pytest.mark.slow
 def test_shipped_start_prior_brings_the_colours_of_real_renders():
     """Started from plain noise the shipped model drew mid-grey pictures (mean 124/255 vs 101 in real renders)."""
     from streetgen import world

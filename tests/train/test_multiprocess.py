@@ -10,13 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import safetensors.torch
 import torch
 
 from train.common.logging import read_metrics
 from train.example_tiny import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # no noise / flips: then 2 ranks x batch 8 must train exactly like 1 process x batch 16 (up to float summation order)
 ARGS = ["--device", "cpu", "--no-progress", "--n-images", "64", "--steps", "8", "--log-every", "2", "--ckpt-every", "4",
         "--sample-every", "4", "--noise-std", "0", "--flip-p", "0"]
@@ -34,6 +35,7 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in t.items() if k.startswith(("model.", "ema.shadow."))}
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_train_in_sync(tmp_path):
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",

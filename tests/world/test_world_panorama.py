@@ -76,6 +76,7 @@ def test_bad_arguments():
         world.render_panorama(0.0, 0.0, famous_city="Atlantis")
 
 
+@pytest.mark.slow
 def test_cli_writes_the_panorama_and_its_truth(tmp_path):
     out = tmp_path / "pano"
     r = subprocess.run([sys.executable, "-m", "streetgen.world", "panorama", "--place", "Venice", "--height", "64",
@@ -122,6 +123,7 @@ def test_pan_is_a_turning_camera_with_exact_flow():
         world.render_pan("Atlantis")
 
 
+@pytest.mark.slow
 def test_pan_cli_writes_frames_labels_depth_and_cameras(tmp_path):
     out = tmp_path / "pan"
     r = subprocess.run([sys.executable, "-m", "streetgen.world", "pan", "--place", "Venice", "--frames", "3",

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from streetgen.classes import PALETTE, VOID, colorize_labels
-from streetgen.io.labels import (MAX_FAR_SHARE, check_layout, content_box, far_from_palette_share, fit_layout, read_layout, snap_to_palette)
+from streetgen.io.labels import (MAX_FAR_SHARE, check_layout, content_box, far_from_palette_share, fit_layout,
+                                 read_layout, snap_to_palette)
 
 
 def _street(h=24, w=48) -> np.ndarray:

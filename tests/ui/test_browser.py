@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Playwright driving the system Chromium
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 RENDER_TIMEOUT_MS = 180_000  # a cold first render on a busy 2-core CI box can take a while

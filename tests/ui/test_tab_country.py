@@ -10,6 +10,8 @@ MODEL = "CVAE (fast, the study's baseline)"
 
 from conftest import gallery_images as _images  # noqa: E402
 
+pytestmark = pytest.mark.slow  # launches the app and runs the shipped models through its API
+
 
 def test_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]

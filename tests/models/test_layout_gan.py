@@ -144,6 +144,7 @@ ARGS = ["--height", "32", "--width", "64", "--batch-size", "4", "--z-dim", "16",
         "--device", "cpu", "--no-progress"]
 
 
+@pytest.mark.slow
 def test_trainer_world_end_to_end(tmp_path):
     from streetgen.models.card import read_card
     from train.train_layout_gan import main
@@ -162,6 +163,7 @@ def test_trainer_world_end_to_end(tmp_path):
     assert "MIT" in card.data_license and 0 <= card.metrics["layout_class_l1"] <= 2
 
 
+@pytest.mark.slow
 def test_trainer_camvid_end_to_end(tmp_path, camvid_root):
     from streetgen.models.card import read_card
     from train.common.data import load_camvid_labels
@@ -208,6 +210,7 @@ def test_layout_pipeline_seeds_and_bad_arguments():
             pipe(**kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["layout_world", "layout_camvid"])
 def test_shipped_layout_generators_make_street_layouts(name):
     """The shipped checkpoints load and make street-like maps: sky on top and road at the bottom, several classes."""

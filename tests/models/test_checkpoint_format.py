@@ -19,7 +19,7 @@ from fakehub import TinyNet
 from streetgen.models.base import REGISTRY, StreetgenModel
 from streetgen.models.card import ModelCardInfo, read_card
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 IDX = torch.arange(5)
 
@@ -54,6 +54,7 @@ def test_layout_and_registry(tmp_path):
         assert "emb.weight" in f.keys() and "out.weight" not in f.keys()  # tied weight stored once
 
 
+@pytest.mark.slow
 def test_other_process_loads_identical_outputs(tmp_path):
     m, folder = saved(tmp_path, countries=["FR"])
     expected = m.eval()(IDX).detach().numpy()
@@ -206,6 +207,7 @@ def test_resave_refreshes_card(tmp_path):
     assert read_card(folder).training_command == "python -m train.again"
 
 
+@pytest.mark.slow
 def test_fresh_process_finds_model_classes_inside_the_package(tmp_path):
     """A process that only calls streetgen.load finds a shipped architecture's class (the explicit import list)."""
     from streetgen.models.judges import PlaceJudge
@@ -214,7 +216,7 @@ def test_fresh_process_finds_model_classes_inside_the_package(tmp_path):
     code = ("import sys, streetgen; m = streetgen.load(sys.argv[1]); "
             "print(type(m).__name__, m.countries, m.training, 'streetgen.models.judges' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "judge")], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1], timeout=300)
+                         cwd=Path(__file__).resolve().parents[2], timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["PlaceJudge", "['FR',", "'JP']", "False", "True"]
 

@@ -23,6 +23,7 @@ def _street(h: int, w: int) -> torch.Tensor:
     return lab
 
 
+@pytest.mark.slow
 def test_default_generator_shapes_and_budget():
     g = SpadeGenerator().eval()
     assert g.image_size == (128, 256) and g.multiple == 32
@@ -36,6 +37,7 @@ def test_default_generator_shapes_and_budget():
         g.synthesize(torch.full((1, 64, 64), 12))
 
 
+@pytest.mark.slow
 def test_seeds_and_styles_change_the_photo():
     torch.manual_seed(0)
     g = SpadeGenerator(styles=["a", "b", "c"], **TINY).eval()
@@ -53,6 +55,7 @@ def test_seeds_and_styles_change_the_photo():
         plain.synthesize(lab, style=torch.tensor([0]))
 
 
+@pytest.mark.slow
 def test_save_load_round_trip(tmp_path):
     torch.manual_seed(0)
     g = SpadeGenerator(image_size=(64, 128), styles=["x", "y"], **TINY)
@@ -66,6 +69,7 @@ def test_save_load_round_trip(tmp_path):
     assert (back.synthesize(lab, latents=z) - g.synthesize(lab, latents=z)).abs().max() < 2e-2  # fp16 weights
 
 
+@pytest.mark.slow
 def test_trainer_on_world_data_and_pipeline(tmp_path):
     from streetgen.pipelines.layout import SpadePipeline
     from train.train_spade import main
@@ -90,6 +94,7 @@ def test_trainer_on_world_data_and_pipeline(tmp_path):
         pipe(layout, size=(50, 50))
 
 
+@pytest.mark.slow
 def test_trainer_on_a_camvid_subset(tmp_path, camvid_root):
     from train.train_spade import CAMVID_LICENSE, main
 

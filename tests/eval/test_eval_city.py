@@ -41,6 +41,7 @@ def test_untranslated_reference_row(judges):
     assert row["target_city_accuracy"] == row["input_target_accuracy"] and not row["goal_met"]
 
 
+@pytest.mark.slow
 def test_cyclegan_and_depth_route_rows(judges):
     gan = eval_city("cyclegan_paris_venice", 4, 64, *judges)
     assert (gan["source"], gan["target"], gan["train_size"]) == ("Paris", "Venice", 64)
@@ -53,6 +54,7 @@ def test_cyclegan_and_depth_route_rows(judges):
         eval_city("cyclegan_paris_venice", 2, 64, *judges, source="Manhattan")
 
 
+@pytest.mark.slow
 def test_layout_route_row_scores_its_intermediate(judges):
     """The layout route (shipped segmenter + city SPADE) goes from any city to any city it paints; its label maps
     are scored against the renderer's labels, and a target it cannot paint fails before any rendering."""
@@ -70,6 +72,7 @@ def test_depth_model_at_one_and_two_times_its_training_size(judges):
     assert row["rmse_ratio_2x_to_1x"] == pytest.approx(row["depth_rmse_m_2x"] / row["depth_rmse_m_1x"])
 
 
+@pytest.mark.slow
 def test_any_city_needs_a_known_target(judges):
     row = eval_city("country_diffusion", 2, 64, *judges, source="Paris", target="Venice", strength=0.1)
     assert row["strength"] == 0.1 and row["structure_miou"] > 0.3  # low strength keeps much of the scene
@@ -79,6 +82,7 @@ def test_any_city_needs_a_known_target(judges):
         eval_city("country_diffusion", 2, 64, *judges, source="Paris", target="Atlantis")
 
 
+@pytest.mark.slow
 def test_cli_writes_metrics_and_rejects_bad_models(tmp_path):
     out = tmp_path / "city"
     r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "city", "--model", "cyclegan_paris_venice",
@@ -91,6 +95,7 @@ def test_cli_writes_metrics_and_rejects_bad_models(tmp_path):
     assert bad.returncode == 2 and "not a city model" in bad.stderr
 
 
+@pytest.mark.slow
 def test_temporal_stability_on_turning_camera_videos(judges):
     """--frames: warp errors of the input videos and of the translations (fresh seed, shared seed, steadied), as
     ratios to the input's; the steadied frames move less than the raw ones and their sharpness is reported."""

@@ -21,6 +21,7 @@ def _latlon(*points) -> torch.Tensor:
     return torch.tensor(points, dtype=torch.float64)
 
 
+@pytest.mark.slow
 def test_progressive_shapes_and_fade_in():
     torch.manual_seed(0)
     g = MapGenerator(**TINY).eval()
@@ -133,6 +134,7 @@ def test_curriculum_sampler_phases_determinism_and_resume():
     assert growth(0, 3, 0, 0) == (2, 1.0)  # no growing: the final resolution from the first step
 
 
+@pytest.mark.slow
 def test_trainer_end_to_end_and_pipeline(tmp_path, tiny_country_cache):
     from train.train_map_gan import main
 
@@ -196,6 +198,7 @@ def test_great_circle_path():
     assert np.allclose(anti[2], (0.0, 90.0)) or np.allclose(anti[2], (0.0, -90.0))
 
 
+@pytest.mark.slow
 def test_critic_stages_fade_in_and_minibatch_stddev():
     from train.discriminators.map_critic import MapCritic
     from train.discriminators.minibatch import minibatch_stddev, stddev_group

@@ -11,6 +11,8 @@ PALETTE = {tuple(int(v) for v in rgb) for rgb in classes.PALETTE}
 
 from conftest import gallery_images as _images  # noqa: E402
 
+pytestmark = pytest.mark.slow  # launches the app and runs the shipped models through its API
+
 
 def test_endpoint_signature(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]

@@ -46,6 +46,7 @@ def test_depth_encoding_round_trip_and_range():
     assert back[-1] == pytest.approx(MAX_DEPTH)
 
 
+@pytest.mark.slow
 def test_numpy_helpers_dtypes_seeds_and_kind_checks():
     to_depth, to_photo = _tiny_pair()
     photo = world.render_city("Paris", seed=1, size=(48, 80)).image
@@ -72,6 +73,7 @@ def test_save_load_round_trip(tmp_path):
     assert torch.equal(loaded(x), to_depth(x))
 
 
+@pytest.mark.slow
 def test_pix2pix_trainer_both_directions(tmp_path):
     from train.train_pix2pix import lr_factor, main
 
@@ -171,6 +173,7 @@ def test_read_photo_odd_inputs(tmp_path):
         read_photo(np.zeros((20, 20, 3), np.float64))
 
 
+@pytest.mark.slow
 def test_any_city_keeps_the_scene_at_low_strength_and_checks_targets():
     pipe = AnyCityPipeline.from_pretrained("country_diffusion")
     photo = world.render_city("Paris", seed=3, size=(96, 160)).image
@@ -234,6 +237,7 @@ def test_steady_frames_follow_the_motion_without_ghosts():
         steady_frames(inputs, shimmer[:-1])
 
 
+@pytest.mark.slow
 def test_translate_cli_folder_frames_panorama_and_errors(tmp_path, capsys):
     """`python -m streetgen.translate`: a folder keeps its sub-folders, odd modes are converted, an unreadable file
     is skipped (the others are still written, exit 1); the depth route writes metres; --frames writes a GIF."""

@@ -35,6 +35,7 @@ def pipelines():
 
 @pytest.mark.parametrize("entry", ["world", "country", "morph", "map", "journey", "layout", "spade", "route",
                                    "any_city"])
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [2**64, -1])
 def test_every_seeded_entry_point_follows_the_rule(pipelines, entry, seed):
     photo = np.zeros((64, 64, 3), np.uint8)

@@ -12,6 +12,8 @@ from PIL import Image
 from conftest import gallery_images as _images
 from streetgen import mapview
 
+pytestmark = pytest.mark.slow  # launches the app and runs the shipped models through its API
+
 
 def test_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]

@@ -13,7 +13,7 @@ from streetgen import metrics, world
 from streetgen.models.judges import DepthEstimator, PlaceJudge, Segmenter
 from streetgen.models.base import REGISTRY
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "checkpoints" / "judges"
 
 
@@ -101,6 +101,7 @@ def test_shipped_judges_have_cards_and_load(name):
     assert not model.training
 
 
+@pytest.mark.slow
 def test_eval_real_renders_beat_shuffled_conditions(tmp_path):
     from streetgen.eval.country import eval_country
 
@@ -118,6 +119,7 @@ def test_eval_real_renders_beat_shuffled_conditions(tmp_path):
     assert other["country_top5"] > 0.4 and other["judge_frechet_distance"] != real["judge_frechet_distance"]
 
 
+@pytest.mark.slow
 def test_eval_command_writes_json_and_markdown(tmp_path):
     _shipped("seg")
     r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "layout", "--model", "world", "--n", "6",
@@ -128,12 +130,14 @@ def test_eval_command_writes_json_and_markdown(tmp_path):
     assert "| layout_miou |" in (tmp_path / "metrics.md").read_text()
 
 
+@pytest.mark.slow
 def test_eval_command_rejects_unknown_model(tmp_path):
     r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "country", "--model", "nope"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "unknown model" in r.stderr
 
 
+@pytest.mark.slow
 def test_inception_fid_when_weights_exist(tmp_path):
     """The standard FID path runs from a local safetensors file (random weights here: the numbers mean nothing)."""
     import safetensors.torch
@@ -150,6 +154,7 @@ def test_inception_fid_when_weights_exist(tmp_path):
     assert "inception_kid" in m
 
 
+@pytest.mark.slow
 def test_layout_eval_rows_for_spade_and_layout_gan(camvid_root):
     """The layout task's rows: a SPADE checkpoint keeps the layouts (mIoU near the real photos'), is further from
     the real photos than they are from themselves; a layout GAN is measured against the real maps, then painted."""
@@ -171,6 +176,7 @@ def test_layout_eval_rows_for_spade_and_layout_gan(camvid_root):
         eval_layout("judges/depth", 2, seg, place)
 
 
+@pytest.mark.slow
 def test_layout_eval_unconditional_photo_row():
     """The study's unconditional-photo-generator row: the country diffusion model asked for no country, measured
     against square world renders; its photos vary by sample and sit further from the real photos than they do."""
@@ -218,6 +224,7 @@ def test_country_checkpoint_generator_answers_requests_in_chunks():
     assert np.abs(images[0].astype(int) - images[1].astype(int)).mean() > 1  # each request its own image
 
 
+@pytest.mark.slow
 def test_eval_command_rejects_a_negative_batch(tmp_path):
     r = subprocess.run([sys.executable, "-m", "streetgen.eval", "--task", "country", "--model", "cvae", "--batch", "-1"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -227,6 +227,7 @@ def test_domain_crops_keep_labels_aligned():
         Domain(images, 32, True, "bad", True, labels[:, :30])
 
 
+@pytest.mark.slow
 def test_semantic_loss_rewards_kept_structure():
     """A segmenter trained on a two-class scene (dark road below, bright sky above) gives a low loss to a restyled
     image that keeps the layout and a high one to an image whose layout moved; gradients reach the image, not S."""
@@ -255,6 +256,7 @@ def test_semantic_loss_rewards_kept_structure():
     assert all(p.grad is None and not p.requires_grad for p in freeze(seg).parameters())
 
 
+@pytest.mark.slow
 def test_trainer_semantic_term_logs_resumes_and_cards(tmp_path):
     """--lambda-sem on world data: S is trained on the renders' labels, the term is logged, a split run ends
     exactly where a straight one does (S comes back frozen from the checkpoint), and the card says what was used."""
@@ -274,6 +276,7 @@ def test_trainer_semantic_term_logs_resumes_and_cards(tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
 
 
+@pytest.mark.slow
 def test_trainer_semantic_term_needs_labels_or_a_segmenter(tmp_path):
     from train.train_cyclegan import main
 

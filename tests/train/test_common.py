@@ -24,7 +24,7 @@ from train.common.loop import ResumableSampler, parse_config, resolve_precision
 from train.common.run import (CheckpointManager, flatten_state, rng_state, set_rng_state, unflatten_state)
 from train.example_tiny import TinyAutoencoder, TinyConfig, main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = ["--device", "cpu", "--no-progress", "--n-images", "64", "--batch-size", "8", "--log-every", "2"]
 
 
@@ -200,6 +200,7 @@ def _state_tensors(run: Path) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(run / "state" / latest / "tensors.safetensors"))
 
 
+@pytest.mark.slow
 def test_example_run_folder_and_export(tmp_path, monkeypatch):
     import streetgen.hub
     pushed = []
@@ -232,6 +233,7 @@ def test_example_run_folder_and_export(tmp_path, monkeypatch):
         main([*TINY, "--runs-dir", str(tmp_path), "--name", "e2e", "--steps", "6", "--no-resume"])
 
 
+@pytest.mark.slow
 def test_resumed_training_equals_uninterrupted(tmp_path):
     common = [*TINY, "--runs-dir", str(tmp_path), "--steps", "10", "--ckpt-every", "100", "--sample-every", "0"]
     main([*common, "--name", "straight"])
@@ -249,6 +251,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     assert cfg["resumed_from_step"] == 4 and len(cfg["history"]) == 1
 
 
+@pytest.mark.slow
 def test_sigkilled_run_resumes_from_last_checkpoint(tmp_path):
     cmd = [sys.executable, "-m", "train.example_tiny", *TINY, "--runs-dir", str(tmp_path), "--name", "killed",
            "--steps", "100000", "--ckpt-every", "10", "--sample-every", "0"]

@@ -13,6 +13,8 @@ from PIL import Image
 from streetgen import world
 from streetgen.classes import CLASS_NAMES, PALETTE
 
+pytestmark = pytest.mark.slow  # launches the app and runs the shipped models through its API
+
 WORLD, CAMVID = "World (any country style)", "CamVid (real Cambridge photos, non-commercial)"
 SKY, BUILDING, ROAD = (CLASS_NAMES.index(c) for c in ("Sky", "Building", "Road"))
 
