@@ -24,7 +24,6 @@ import huggingface_hub
 from huggingface_hub import constants
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
-import streetgen
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -40,7 +39,7 @@ class CheckpointNotFoundError(LocalEntryNotFoundError):
 
 def default_checkpoints_root() -> Path:
     """The repository's checkpoints/ folder (next to the streetgen package)."""
-    return Path(streetgen.__file__).resolve().parents[1] / "checkpoints"
+    return Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 def hub_unreachable(endpoint: str | None = None) -> str | None:

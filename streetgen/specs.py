@@ -21,9 +21,9 @@ def parse_spec(spec: str, count: int | None = None) -> list[str]:
 def load_spec(*specs: str, count: int | None = None) -> list[Any]:
     """The models the specs name, loaded in order (`streetgen.load`: local folders or Hub repo ids); with `count`,
     a ValueError unless they name that many together."""
-    import streetgen
+    from streetgen.models import load  # imports torch: only when a pipeline is loaded
 
     names = [name for spec in specs for name in parse_spec(spec)]
     if count is not None and len(names) != count:
         raise ValueError(f"{'+'.join(names)!r} names {len(names)} model(s); this pipeline takes {count}")
-    return [streetgen.load(name) for name in names]
+    return [load(name) for name in names]

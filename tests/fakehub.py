@@ -1,4 +1,5 @@
-"""A fake Hugging Face Hub on loopback (stdlib only), and a tiny registered model for the checkpoint tests.
+"""A fake Hugging Face Hub on loopback (stdlib only), and a tiny registered model (with a card and helpers) for
+the checkpoint and Hub tests.
 
 The real huggingface_hub client talks to it when HF_ENDPOINT (or HfApi(endpoint=...)) points here:
     upload:   POST /api/repos/create, /api/validate-yaml, /api/models/{repo}/preupload/{rev}, .../commit/{rev}
@@ -10,14 +11,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 from streetgen.models.base import StreetgenModel
+from streetgen.models.card import ModelCardInfo
 
 
 class TinyNet(StreetgenModel, architecture="test_tiny"):
@@ -34,6 +40,32 @@ class TinyNet(StreetgenModel, architecture="test_tiny"):
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         return self.out(self.mlp(self.emb(idx)) * self.scale)
+
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+IDX = torch.arange(5)
+
+CARD = ModelCardInfo(description="Tiny test model.", data="5 fake countries, 0 images",
+                     training_command="python -m train.judge --steps 12 --lr 3e-4 --out checkpoints/judges/place",
+                     steps=12, wall_time_s=3725.0, hardware="2 CPU cores", metrics={"top1": 0.625, "loss": 1.25},
+                     data_license="CC-BY-4.0", license="mit", datasets=["streetgen/world-128"], notes="Toy.")
+
+
+def run_py(code: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter (tests/ and the repo root importable)."""
+    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]), **env}
+    p = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p
+
+
+def saved(tmp_path: Path, name: str = "m", **kw) -> tuple[TinyNet, Path]:
+    """A seeded TinyNet saved with CARD under tmp_path/name."""
+    torch.manual_seed(0)
+    m = TinyNet(**kw)
+    m.save_pretrained(tmp_path / name, card=CARD)
+    return m, tmp_path / name
 
 
 class FakeHub:

@@ -11,8 +11,7 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 
 import streetgen
 import streetgen.hub as hub
-from fakehub import FakeHub, TinyNet
-from test_checkpoint_format import CARD, IDX, run_py, saved
+from fakehub import CARD, IDX, FakeHub, TinyNet, run_py, saved
 
 TOKEN = "hf_fake"
 

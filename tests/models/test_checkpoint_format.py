@@ -15,34 +15,9 @@ import torch.nn as nn
 from huggingface_hub import ModelCard
 
 import streetgen
-from fakehub import TinyNet
+from fakehub import CARD, IDX, TinyNet, run_py, saved
 from streetgen.models.base import REGISTRY, StreetgenModel
 from streetgen.models.card import ModelCardInfo, read_card
-
-TESTS = Path(__file__).resolve().parents[1]
-ROOT = TESTS.parent
-IDX = torch.arange(5)
-
-CARD = ModelCardInfo(description="Tiny test model.", data="5 fake countries, 0 images",
-                     training_command="python -m train.judge --steps 12 --lr 3e-4 --out checkpoints/judges/place",
-                     steps=12, wall_time_s=3725.0, hardware="2 CPU cores", metrics={"top1": 0.625, "loss": 1.25},
-                     data_license="CC-BY-4.0", license="mit", datasets=["streetgen/world-128"], notes="Toy.")
-
-
-def run_py(code: str, **env: str) -> subprocess.CompletedProcess:
-    """Run `code` in a fresh interpreter (tests/ and the repo root importable)."""
-    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)]), **env}
-    p = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stdout + p.stderr
-    return p
-
-
-def saved(tmp_path: Path, name: str = "m", **kw) -> tuple[TinyNet, Path]:
-    torch.manual_seed(0)
-    m = TinyNet(**kw)
-    m.save_pretrained(tmp_path / name, card=CARD)
-    return m, tmp_path / name
-
 
 def test_layout_and_registry(tmp_path):
     m, folder = saved(tmp_path, countries=["FR", "JP"])
