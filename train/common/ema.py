@@ -3,7 +3,7 @@
     ema = EMA(model, decay=0.999, warmup=1000)
     ...optimizer.step(); ema.update(model)
     with ema.apply_to(model):          # evaluate / sample with the averaged weights
-        images = model.sample(...)
+        images = sample_diffusion(model, labels)
     ema.copy_to(export_copy)           # export only the EMA generator
 
 The shadow is float32 whatever the training precision, since with decay 0.999 each update moves a weight by
