@@ -1,15 +1,41 @@
 """streetgen: a Gradio app that makes street-level images of places on Earth.
 
-Run `python app.py` (offline; http://127.0.0.1:7860). Importing this module builds `demo` without launching it.
-This file only assembles the tabs of `ui/`; rendering lives in `streetgen.world`, places in `streetgen.geo`.
+Run `python app.py` (offline on the shipped checkpoints; http://127.0.0.1:7860). Each tab's models come from
+ui/models.toml; `--model KEY=SOURCE` (repeatable) or STREETGEN_MODELS="KEY=SOURCE;..." adds one (a checkpoint
+folder, a training run's folder, or a Hub id[@revision]); see `python app.py --help`. Importing this module builds
+`demo` without launching it. This file only assembles the tabs of `ui/`; rendering lives in `streetgen.world`.
 """
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 
-# Before gradio / huggingface_hub are imported: no telemetry or version checks, no Hub downloads.
+from streetgen.sources import uses_hub
+from ui import choices  # no gradio, torch or huggingface_hub: read before they are
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line: --model KEY=SOURCE (repeatable) and --offline."""
+    parser = argparse.ArgumentParser(description="streetgen's Gradio app")
+    parser.add_argument("--model", action="append", default=[], metavar="KEY=SOURCE",
+                        help=f"add a model to a tab and open it first; KEY is one of {', '.join(choices.OVERRIDE_KEYS)}"
+                             ", SOURCE a checkpoint folder, a run folder (runs/<name>) or a Hub id[@revision]")
+    parser.add_argument("--offline", action="store_true", help="never contact the Hub (as HF_HUB_OFFLINE=1)")
+    args = parser.parse_args(argv)
+    try:
+        choices.parse_overrides(args.model)
+    except ValueError as err:
+        parser.error(str(err))
+    return args
+
+
+ARGS = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+choices.configure([os.environ.get(choices.ENV_VAR, "")] + ARGS.model)
+# Before gradio / huggingface_hub are imported: no telemetry or version checks; no Hub unless a model needs it.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if ARGS.offline or not uses_hub(choices.all_specs()):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
@@ -22,17 +48,26 @@ TABS = (tab_country, tab_map, tab_layout, tab_city, tab_world)  # in the order t
 # Gradio 6 takes theme/css in launch(); tests and `python app.py` both pass these.
 LAUNCH_KWARGS = {"css": CSS}
 
-with gr.Blocks(title="streetgen") as demo:
-    gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street view "
-                "with its exact label map and depth.")
-    for tab in TABS:
-        tab.build(demo)
-    tab_map.build_api()
 
-demo.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
+def build_demo() -> gr.Blocks:
+    """The app's page with the models `choices` is configured with (tests reconfigure and build again)."""
+    with gr.Blocks(title="streetgen") as blocks:
+        gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street "
+                    "view with its exact label map and depth.")
+        for tab in TABS:
+            tab.build(blocks)
+        tab_map.build_api()
+    blocks.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
+    return blocks
+
+
+demo = build_demo()
 
 if __name__ == "__main__":
     world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
     mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
-    tab_country.pipeline(tab_country.DEFAULT_COUNTRY_MODEL)  # the first page load fills its country lists (~4 s)
+    try:  # the first page load fills its country lists (~4 s); a model that cannot load only disables itself
+        tab_country.pipeline(choices.default("country"))
+    except gr.Error as err:
+        print(f"Country tab: {err}", file=sys.stderr)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, **LAUNCH_KWARGS)

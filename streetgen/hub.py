@@ -24,6 +24,8 @@ import huggingface_hub
 from huggingface_hub import constants
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
+from streetgen import sources
+
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -38,8 +40,8 @@ class CheckpointNotFoundError(LocalEntryNotFoundError):
 
 
 def default_checkpoints_root() -> Path:
-    """The repository's checkpoints/ folder (next to the streetgen package)."""
-    return Path(__file__).resolve().parents[1] / "checkpoints"
+    """The repository's checkpoints/ folder (next to the streetgen package; one definition, in streetgen.sources)."""
+    return sources.checkpoints_root()
 
 
 def hub_unreachable(endpoint: str | None = None) -> str | None:

@@ -11,28 +11,19 @@ from PIL import Image
 from streetgen import classes, geo, world
 from streetgen.io.photos import read_frames, read_photo, save_gif
 from streetgen.pipelines import STEADY, run_city, translate_frames, translate_panorama
-from ui import models
+from ui import choices, model_panel, models
 from ui.common import CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, steps, temp_path
 
-CITY_METHODS = {  # label -> (route, checkpoint(s))
-    "CycleGAN: Paris → Venice": ("cyclegan", "cyclegan_paris_venice"),
-    "CycleGAN: Venice → Paris": ("cyclegan", "cyclegan_venice_paris"),
-    "CycleGAN: Manhattan → Paris": ("cyclegan", "cyclegan_manhattan_paris"),
-    "CycleGAN: Paris → Manhattan": ("cyclegan", "cyclegan_paris_manhattan"),
-    "Depth route: Paris depth → Venice photo": ("depth", ("pix2pix_depth_paris", "pix2pix_photo_venice")),
-    "Layout route: any photo → a famous city (segment, then paint)": ("layout", ("street_segmenter", "spade_cities")),
-    "Any city or country (diffusion)": ("any", "country_diffusion"),
-}
 CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
 MAX_CITY_FRAMES = 16
 
 
 def city_pipeline(method: str) -> Any:
     """The city pipeline of a method label, loaded once."""
-    if method not in CITY_METHODS:
-        raise gr.Error(f"Unknown method {method!r}; choose one of: {', '.join(CITY_METHODS)}.")
-    names = CITY_METHODS[method][1]
-    return models.load("city", names if isinstance(names, str) else "+".join(names), f"The {method!r} model")
+    offered = choices.configured("city")  # label -> spec (ui/models.toml, plus `--model city=SOURCE`)
+    if method not in offered:
+        raise gr.Error(f"Unknown method {method!r}; choose one of: {', '.join(offered)}.")
+    return models.load("city", model_panel.spec("city", method), f"The {method!r} model")
 
 
 def _checked_city(city: str) -> None:
@@ -71,7 +62,7 @@ def translate_city(photo: str, method: str, target: str, strength: float, seed: 
         raise gr.Error(f"Cannot translate this photo: {err}") from None
     middle_img, middle_file = _intermediate(middle)
     h, w = arr.shape[:2]
-    route = CITY_METHODS[method][0]
+    route = choices.route(method)
     text = f"{method} · {w}×{h}" + (f" · toward {target}, strength {float(strength):.2f}" if route == "any" else
                                      f" · toward {target}" if route == "layout" else "") + (
         f" · input {note}" if note else "")
@@ -166,7 +157,7 @@ def translate_city_panorama(pano: str, method: str, target: str, strength: float
 def _on_city_method(method: str, target: str):
     """Target and strength follow the method: any city or country for diffusion, the painter's cities for the
     layout route (the current target kept when it is one), neither for the fixed pairs."""
-    route = CITY_METHODS.get(method, ("",))[0]
+    route = choices.route(method)
     if route == "layout":
         value = target if target in CITY_NAMES else "Venice"
         return gr.update(choices=CITY_NAMES, value=value, interactive=True), gr.update(interactive=False)
@@ -183,8 +174,9 @@ def _photo_widgets(w: SimpleNamespace) -> None:
                 w.example_city = gr.Dropdown(CITY_NAMES, value="Paris", label="Example: a world render of",
                                              filterable=False, elem_id="y-example-city", min_width=160)
                 w.example = gr.Button("Use example", size="lg", elem_id="y-example")
-            w.method = gr.Radio(list(CITY_METHODS), value=next(iter(CITY_METHODS)), label="Method",
+            w.method = gr.Radio(list(choices.available("city")), value=choices.default("city"), label="Method",
                                 elem_id="y-method")
+            w.panel = model_panel.build("city", "y")
             with gr.Row():
                 w.target = gr.Dropdown(CITY_TARGETS, value="Venice", label="Target (any city, layout route)",
                                        filterable=True, interactive=False, elem_id="y-target", min_width=160)
@@ -244,6 +236,7 @@ def _wire(w: SimpleNamespace) -> None:
                concurrency_id="render")
     w.example.click(city_example, [w.example_city, w.seed], w.photo, api_name="city_example")
     w.method.change(_on_city_method, [w.method, w.target], [w.target, w.strength], api_visibility="private")
+    w.method.change(lambda m: model_panel.show("city", m), w.method, w.panel.outputs, api_visibility="private")
     w.pano_example.click(city_panorama_example, [w.example_city, w.seed], w.pano, api_name="city_panorama_example")
     w.pano_go.click(translate_city_panorama, [w.pano, *route], [w.pano_out, w.pano_depth, w.pano_note],
                     api_name="translate_city_panorama", concurrency_id="render")

@@ -7,22 +7,22 @@ import gradio as gr
 
 from streetgen import geo, world
 from streetgen.pipelines import CountryPipeline
-from ui import models
+from ui import choices, model_panel, models
 from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, picture_gallery, save_gif_256,
                        seed_and_count, steps, temp_path)
 
-COUNTRY_MODELS = {"CVAE (fast, the study's baseline)": "cvae",  # label -> checkpoint
-                  "Diffusion (sharp, a few seconds)": "country_diffusion+country_diffusion_early"}
+COUNTRY_MODELS = dict(choices.shipped()["country"])  # label -> checkpoint spec, as shipped (ui/models.toml)
 # the sharp model (autoguided by its earlier export: see checkpoints/country_diffusion_early) is what a visitor
 # should see first (2.2 s for 4 images on 2 CPU threads); the CVAE stays a tap away
-DEFAULT_COUNTRY_MODEL = "Diffusion (sharp, a few seconds)"
+DEFAULT_COUNTRY_MODEL = choices.shipped()["defaults"]["country"]
 DEFAULT_GUIDANCE = 12.0  # the diffusion model's default (picked by a place-judge sweep; see its card)
 MAX_GUIDANCE = 20.0
 
 
 def pipeline(model: str) -> CountryPipeline:
-    """The CountryPipeline of a model label (or a checkpoint spec, for API callers), loaded once."""
-    return models.load("country", COUNTRY_MODELS.get(model, model), f"Model {model!r}")
+    """The CountryPipeline of a model label (or a checkpoint spec, for API callers), loaded once; a choice that
+    could not be offered (missing or corrupt checkpoint) is a gr.Error saying why."""
+    return models.load("country", model_panel.spec("country", model), f"Model {model!r}")
 
 
 def _model_countries(model: str) -> list[tuple[str, str]]:
@@ -82,18 +82,23 @@ def morph_countries(country_a: str, country_b: str, seed: int, model: str, guida
     return save_gif_256(frames, temp_path("streetgen-morph-", f"{country_a}-{country_b}-{seed}.gif"))
 
 
-def _country_pickers(model: str = DEFAULT_COUNTRY_MODEL, preferred: tuple[str, str] = ("JP", "NO")):
-    """Both pickers limited to the model's countries, keeping Japan / Norway when the model knows them."""
-    choices = _model_countries(model)
-    codes = [v for _, v in choices]
+def _country_pickers(model: str | None = None, preferred: tuple[str, str] = ("JP", "NO")):
+    """Both pickers limited to the model's countries (the tab's default model when none is given), keeping Japan /
+    Norway when the model knows them; every country when no model can be loaded."""
+    model = model or choices.default("country")
+    try:
+        known = _model_countries(model)
+    except gr.Error:
+        known = country_choices()
+    codes = [v for _, v in known]
     a = preferred[0] if preferred[0] in codes else codes[0]
     b = preferred[1] if preferred[1] in codes else codes[min(1, len(codes) - 1)]
-    return gr.update(choices=choices, value=a), gr.update(choices=choices, value=b)
+    return gr.update(choices=known, value=a), gr.update(choices=known, value=b)
 
 
 def _surprise_country(model: str):
-    choices = _model_countries(model)
-    a, b = random.sample(choices, 2)
+    known = _model_countries(model)
+    a, b = random.sample(known, 2)
     return a[1], b[1], random.randrange(10_000)
 
 
@@ -104,7 +109,9 @@ def build(demo: gr.Blocks) -> None:
                     "the world's own render of that country is shown beside them as the reference.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
-                model = gr.Radio(list(COUNTRY_MODELS), value=DEFAULT_COUNTRY_MODEL, label="Model", elem_id="c-model")
+                model = gr.Radio(list(choices.available("country")), value=choices.default("country"),
+                                 label="Model", elem_id="c-model")
+                panel = model_panel.build("country", "c")
                 country = gr.Dropdown(country_choices(), value="JP", label="Country", filterable=True,
                                       allow_custom_value=True,  # API callers may pass names or codes
                                       elem_id="c-country")
@@ -132,6 +139,7 @@ def build(demo: gr.Blocks) -> None:
     inputs = [country, n, seed, model, guidance]
     model.change(lambda m, a, b: _country_pickers(m, (a, b)), [model, country, other], [country, other],
                  api_visibility="private")
+    model.change(lambda m: model_panel.show("country", m), model, panel.outputs, api_visibility="private")
     go.click(generate_country, inputs, [gallery, reference], api_name="generate_country", concurrency_id="render")
     surprise.click(_surprise_country, model, [country, other, seed], api_visibility="private").then(
         generate_country, inputs, [gallery, reference], api_visibility="private", concurrency_id="render")

@@ -10,11 +10,11 @@ from PIL import Image
 from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
-from ui import models
+from ui import choices, model_panel, models
 from ui.common import LEGEND, MAX_SEED, checked_seed
 
-LAYOUT_MODELS = {"World (any country style)": ("layout_world", "spade_world"),  # label -> (layout GAN, SPADE)
-                 "CamVid (real Cambridge photos, non-commercial)": ("layout_camvid", "spade_camvid")}
+# label -> (layout GAN, SPADE), as shipped (ui/models.toml; `--model layout=… / spade=…` add a choice)
+LAYOUT_MODELS = {label: tuple(spec.split("+")) for label, spec in choices.shipped()["layout"].items()}
 LAYOUT_SIZE = (128, 256)  # (height, width) both layout generators make and both SPADE models paint
 CANVAS_SCALE = 2  # the canvas shows the layout at 2× so fingers can paint details
 STYLE_CHOICES = [("Any", "any")] + [(name.replace("_", " ").capitalize(), name) for name in world.FAMILIES]
@@ -24,10 +24,11 @@ WHITE = 255  # an empty canvas is white, and no class is white: unpainted pixels
 
 def layout_pipelines(model: str) -> tuple[LayoutPipeline, SpadePipeline]:
     """The (LayoutPipeline, SpadePipeline) pair of a model label, loaded once."""
-    if model not in LAYOUT_MODELS:
-        raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(LAYOUT_MODELS)}.")
-    return tuple(models.load(kind, name, f"Model {name!r}") for kind, name in zip(("layout", "spade"),
-                                                                                 LAYOUT_MODELS[model]))
+    offered = choices.configured("layout")
+    if model not in offered:
+        raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(offered)}.")
+    names = model_panel.spec("layout", model).split("+")
+    return tuple(models.load(kind, name, f"Model {name!r}") for kind, name in zip(("layout", "spade"), names))
 
 
 def _editor_value(labels: np.ndarray) -> dict:
@@ -126,8 +127,9 @@ def build(demo: gr.Blocks) -> None:
                 with gr.Row():
                     surprise = gr.Button("Surprise me", size="lg", elem_id="l-surprise")
                     go = gr.Button("Make photo", variant="primary", size="lg", elem_id="l-generate")
-                model = gr.Radio(list(LAYOUT_MODELS), value=next(iter(LAYOUT_MODELS)), label="Model",
-                                 elem_id="l-model")
+                model = gr.Radio(list(choices.available("layout")), value=choices.default("layout"),
+                                 label="Model", elem_id="l-model")
+                panel = model_panel.build("layout", "l")
                 seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
                 with gr.Accordion("Region style (world model)", open=False):
                     style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
@@ -144,5 +146,6 @@ def build(demo: gr.Blocks) -> None:
         new_layout, [layout_seed, model], editor, api_visibility="private").then(
         layout_to_photo, photo_inputs, photo_outputs, api_visibility="private", concurrency_id="render")
     model.change(_on_layout_model, model, style, api_visibility="private")
+    model.change(lambda m: model_panel.show("layout", m), model, panel.outputs, api_visibility="private")
     demo.load(new_layout, [layout_seed, model], editor, api_visibility="private").then(
         layout_to_photo, photo_inputs, photo_outputs, api_visibility="private", concurrency_id="render")

@@ -6,18 +6,18 @@ from PIL import Image
 
 from streetgen import geo, mapview, world
 from streetgen.pipelines import MapPipeline
-from ui import models
+from ui import choices, model_panel, models
 from ui.common import N_CHOICES, checked, checked_seed, picture_gallery, save_gif_256, seed_and_count, temp_path
 
 MAP_PRESETS = {"Tokyo": (35.6812, 139.7671), "Nairobi": (-1.2864, 36.8172), "Oslo": (59.9139, 10.7522),
                "Paris": (48.8566, 2.3522), "New York": (40.7128, -74.0060), "Rio de Janeiro": (-22.9068, -43.1729),
                "Cairo": (30.0444, 31.2357), "Mumbai": (19.0760, 72.8777), "Sydney": (-33.8688, 151.2093),
                "Reykjavík": (64.1466, -21.9426)}
-MAP_MODEL = "map_gan"
 
 
 def _map_pipeline() -> MapPipeline:
-    return models.load("map", MAP_MODEL, "The map model")
+    """The map model the app is configured with (ui/models.toml, or `--model map=SOURCE`), loaded once."""
+    return models.load("map", model_panel.spec("map", choices.default("map")), "The map model")
 
 
 def checked_latlon(lat, lon) -> tuple[float, float]:
@@ -108,6 +108,7 @@ def build(demo: gr.Blocks) -> None:
                 world_map = gr.Image(mapview.world_map(), type="pil", interactive=False, format="png", buttons=[],
                                      show_label=False, elem_id="worldmap")
                 info = gr.Markdown(elem_id="m-info")
+                model_panel.build("map", "m")
             with gr.Column(scale=2, min_width=320):
                 preset = gr.Radio(list(MAP_PRESETS), label="Places", elem_id="m-preset")
                 with gr.Row():
