@@ -1,0 +1,108 @@
+"""The app on other models: each shipped checkpoint deleted in turn (only its choices go), and a training run's
+folder served through `--model country=RUNFOLDER` (its generation, sample grid and loss curves)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streetgen import sources
+from streetgen.specs import parse_spec
+from ui import choices
+
+pytestmark = pytest.mark.slow  # builds the whole app per case and runs real models
+
+SHIPPED = sources.checkpoints_root()
+USED = sorted({part for kind in choices.KINDS for spec in choices.shipped()[kind].values()
+               for part in parse_spec(spec)})  # every shipped checkpoint a tab uses
+
+
+@pytest.fixture
+def app_module():
+    """app.py imported (it builds the default page once); overrides are cleared afterwards."""
+    import app
+
+    yield app
+    choices.configure([])
+
+
+def _components(demo, elem_id: str):
+    return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+
+
+@pytest.mark.parametrize("gone", USED)
+def test_app_builds_without_each_shipped_checkpoint(gone, tmp_path, monkeypatch, app_module):
+    from ui import tab_country, tab_map
+
+    root = tmp_path / "checkpoints"
+    root.mkdir()
+    for folder in SHIPPED.iterdir():  # links to the real checkpoints: nothing is copied or deleted
+        if folder.name != gone:
+            (root / folder.name).symlink_to(folder, target_is_directory=True)
+    monkeypatch.setattr(sources, "checkpoints_root", lambda: root)
+    choices.configure([])
+    demo = app_module.build_demo()
+    for kind in choices.KINDS:
+        users = {label for label, spec in choices.configured(kind).items() if gone in parse_spec(spec)}
+        assert users.isdisjoint(choices.available(kind)) and set(choices.available(kind)) | users == set(
+            choices.configured(kind))
+        if users:
+            assert f"no checkpoint '{gone}'" in choices.notice(kind)
+            assert f"no checkpoint '{gone}'" in _components(demo, f"{kind_prefix(kind)}-model-notice").value
+    radio = _components(demo, "c-model")
+    assert [c[0] for c in radio.choices] == list(choices.available("country"))
+    images, _ = tab_country.generate_country("JP", 1, 0, radio.value)  # the choice left still generates
+    assert len(images) == 1
+    if choices.default("map"):
+        assert len(tab_map.generate_map(35.68, 139.77, 1, 0)[0]) == 1
+
+
+def kind_prefix(kind: str) -> str:
+    return {"country": "c", "map": "m", "layout": "l", "city": "y"}[kind]
+
+
+def tiny_run(root: Path) -> Path:
+    """A run folder in the real format, nothing trained: a tiny CVAE saved into export/ with a card, a sample grid
+    and curves written by train.common.logging, and its metrics.jsonl."""
+    import numpy as np
+
+    from streetgen.models.card import ModelCardInfo
+    from streetgen.models.cvae import CountryCVAE
+    from train.common.logging import MetricsLog, plot_curves, read_metrics, save_grid
+
+    model = CountryCVAE(countries=["FR", "JP", "KE"], image_size=32, latent_dim=8, embed_dim=4, channels=(8, 8, 8),
+                        hidden=32)
+    model.save_pretrained(root / "export", card=ModelCardInfo(description="tiny", metrics={"recon": 0.125}))
+    log = MetricsLog(root / "metrics.jsonl")
+    for step in range(1, 21):
+        log.append({"step": step, "loss": 1.0 / step})
+    plot_curves(read_metrics(log.path), root / "curves.png", title="tiny")
+    rng = np.random.default_rng(0)
+    for step in (10, 20):
+        save_grid(rng.integers(0, 255, (4, 32, 32, 3), dtype=np.uint8), root / "samples" / f"step_{step:06d}.png")
+    return root
+
+
+def test_a_run_folder_is_served_with_its_grid_and_curves(tmp_path, app_module):
+    from gradio_client import Client
+
+    run = tiny_run(tmp_path / "runs" / "tiny")
+    args = app_module.parse_args(["--model", f"country={run}"])
+    choices.configure(args.model)
+    demo = app_module.build_demo()
+    radio = _components(demo, "c-model")
+    assert radio.value == "Run tiny" and "CVAE (fast, the study's baseline)" in [c[0] for c in radio.choices]
+    assert "tiny (country_cvae): recon 0.125" in _components(demo, "c-model-info").value
+    assert "last logged step 20" in _components(demo, "c-model-info").value
+    assert _components(demo, "c-run").visible
+    assert Path(_components(demo, "c-run-samples").value["path"]).name == "step_000020.png"
+    assert Path(_components(demo, "c-run-curves").value["path"]).name == "curves.png"
+    _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, **app_module.LAUNCH_KWARGS)
+    try:
+        client = Client(url, verbose=False)
+        images, refs = client.predict("JP", 2, 7, "Run tiny", api_name="/generate_country")
+        assert len(images) == 2 and len(refs) == 2
+        with pytest.raises(Exception, match="not one of the 3 countries"):
+            client.predict("US", 1, 0, "Run tiny", api_name="/generate_country")
+    finally:
+        demo.close()
