@@ -61,18 +61,25 @@ def kind_prefix(kind: str) -> str:
     return {"country": "c", "map": "m", "layout": "l", "city": "y"}[kind]
 
 
+def tiny_cvae(folder: Path) -> Path:
+    """An untrained tiny country CVAE (FR, JP, KE at 32²) saved with a card into `folder`."""
+    from streetgen.models.card import ModelCardInfo
+    from streetgen.models.cvae import CountryCVAE
+
+    model = CountryCVAE(countries=["FR", "JP", "KE"], image_size=32, latent_dim=8, embed_dim=4, channels=(8, 8, 8),
+                        hidden=32)
+    model.save_pretrained(folder, card=ModelCardInfo(description="tiny", metrics={"recon": 0.125}))
+    return folder
+
+
 def tiny_run(root: Path) -> Path:
     """A run folder in the real format, nothing trained: a tiny CVAE saved into export/ with a card, a sample grid
     and curves written by train.common.logging, and its metrics.jsonl."""
     import numpy as np
 
-    from streetgen.models.card import ModelCardInfo
-    from streetgen.models.cvae import CountryCVAE
     from train.common.logging import MetricsLog, plot_curves, read_metrics, save_grid
 
-    model = CountryCVAE(countries=["FR", "JP", "KE"], image_size=32, latent_dim=8, embed_dim=4, channels=(8, 8, 8),
-                        hidden=32)
-    model.save_pretrained(root / "export", card=ModelCardInfo(description="tiny", metrics={"recon": 0.125}))
+    tiny_cvae(root / "export")
     log = MetricsLog(root / "metrics.jsonl")
     for step in range(1, 21):
         log.append({"step": step, "loss": 1.0 / step})
@@ -106,3 +113,34 @@ def test_a_run_folder_is_served_with_its_grid_and_curves(tmp_path, app_module):
             client.predict("US", 1, 0, "Run tiny", api_name="/generate_country")
     finally:
         demo.close()
+
+
+def test_a_hub_id_at_a_revision_is_served_and_leaves_the_hub_online(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from fakehub import FakeHub, run_py
+    from streetgen import hub
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest sets HF_HUB_OFFLINE=1 for the suite
+    with FakeHub() as fake:
+        hub.push(tiny_cvae(tmp_path / "tiny"), "org/tinyc", token="hf_fake", endpoint=fake.endpoint)
+        sha = fake.repos["org/tinyc"]["sha"]
+        code = f"""
+import os
+os.environ.pop("HF_HUB_OFFLINE", None)
+import gradio as gr
+import app
+from ui import tab_country
+assert "HF_HUB_OFFLINE" not in os.environ  # a Hub id is configured: the app does not force offline mode
+assert tab_country.pipeline("Hub org/tinyc@{sha}").countries == ["FR", "JP", "KE"]
+assert len(tab_country.generate_country("KE", 1, 0, "Hub org/tinyc@{sha}")[0]) == 1
+try:
+    tab_country.pipeline("Hub org/tinyc@v9")
+    raise SystemExit("a revision the Hub does not have loaded")
+except gr.Error as err:
+    assert "could not be loaded: no checkpoint 'org/tinyc'" in str(err), err
+assert len(tab_country.generate_country("JP", 1, 0, "CVAE (fast, the study's baseline)")[0]) == 1
+"""
+        run_py(code, HF_ENDPOINT=fake.endpoint, HF_HOME=str(tmp_path / "hf_home"),
+               STREETGEN_MODELS=f"country=org/tinyc@{sha};country=org/tinyc@v9")
+        assert ("GET", f"/org/tinyc/resolve/{sha}/config.json") in fake.log
