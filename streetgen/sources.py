@@ -110,7 +110,8 @@ def check_local(part: str) -> str:
     whole safetensors file); ValueError or FileNotFoundError saying what is wrong."""
     folder = local_folder(part)
     if folder is None:
-        raise FileNotFoundError(f"no checkpoint {part!r} (not a folder, a run folder or checkpoints/{part})")
+        where = "" if Path(part).expanduser().is_absolute() else f" (not a folder, a run folder or checkpoints/{part})"
+        raise FileNotFoundError(f"no checkpoint {part!r}{where}")
     config_path = folder / "config.json"
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
