@@ -21,6 +21,7 @@ class Panel:
 
     @property
     def outputs(self) -> list:
+        """The components `show` fills, in its order (for an event's outputs)."""
         return [self.info, self.run, self.samples, self.curves]
 
 
@@ -45,22 +46,20 @@ def show(kind: str, label: str | None) -> tuple:
 
 
 def build(kind: str, elem_prefix: str) -> Panel:
-    """The panel's widgets for a tab, filled for its default choice (elem_ids <prefix>-model-info, -run, ...)."""
+    """The panel's widgets for a tab, filled for its default choice (elem_ids <prefix>-model-notice, -model-info,
+    -run, -run-samples, -run-curves)."""
     missing = choices.notice(kind)
     if missing:
         gr.Markdown(missing, elem_id=f"{elem_prefix}-model-notice")
     info, run_visible, samples, curves = show(kind, choices.default(kind))
-    panel = Panel(info=gr.Markdown(info, elem_id=f"{elem_prefix}-model-info"),
-                  run=gr.Accordion("Training run", open=True, visible=run_visible["visible"],
-                                   elem_id=f"{elem_prefix}-run"),
-                  samples=None, curves=None)  # type: ignore[arg-type]
-    with panel.run:
+    info_md = gr.Markdown(info, elem_id=f"{elem_prefix}-model-info")
+    with gr.Accordion("Training run", open=True, visible=run_visible["visible"], elem_id=f"{elem_prefix}-run") as run:
         with gr.Row():
-            panel.samples = gr.Image(samples, label="Newest sample grid", type="filepath", interactive=False,
-                                     format="png", elem_id=f"{elem_prefix}-run-samples")
-            panel.curves = gr.Image(curves, label="Loss curves", type="filepath", interactive=False, format="png",
-                                    elem_id=f"{elem_prefix}-run-curves")
-    return panel
+            samples_img = gr.Image(samples, label="Newest sample grid", type="filepath", interactive=False,
+                                   format="png", elem_id=f"{elem_prefix}-run-samples")
+            curves_img = gr.Image(curves, label="Loss curves", type="filepath", interactive=False, format="png",
+                                  elem_id=f"{elem_prefix}-run-curves")
+    return Panel(info=info_md, run=run, samples=samples_img, curves=curves_img)
 
 
 def spec(kind: str, label: str | None) -> str:

@@ -18,10 +18,10 @@ CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
 MAX_CITY_FRAMES = 16
 
 
-def city_pipeline(method: str) -> Any:
+def city_pipeline(method: str | None) -> Any:
     """The city pipeline of a method label, loaded once."""
     offered = choices.configured("city")  # label -> spec (ui/models.toml, plus `--model city=SOURCE`)
-    if method not in offered:
+    if method is not None and method not in offered:  # None: the tab has no usable model
         raise gr.Error(f"Unknown method {method!r}; choose one of: {', '.join(offered)}.")
     return models.load("city", model_panel.spec("city", method), f"The {method!r} model")
 

@@ -22,10 +22,10 @@ BRUSH_COLOURS = ["#%02x%02x%02x" % tuple(int(v) for v in rgb) for rgb in classes
 WHITE = 255  # an empty canvas is white, and no class is white: unpainted pixels are told apart by it
 
 
-def layout_pipelines(model: str) -> tuple[LayoutPipeline, SpadePipeline]:
+def layout_pipelines(model: str | None) -> tuple[LayoutPipeline, SpadePipeline]:
     """The (LayoutPipeline, SpadePipeline) pair of a model label, loaded once."""
     offered = choices.configured("layout")
-    if model not in offered:
+    if model is not None and model not in offered:  # None: the tab has no usable model
         raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(offered)}.")
     names = model_panel.spec("layout", model).split("+")
     return tuple(models.load(kind, name, f"Model {name!r}") for kind, name in zip(("layout", "spade"), names))
