@@ -95,6 +95,8 @@ def test_a_run_folder_is_served_with_its_grid_and_curves(tmp_path, app_module):
     from gradio_client import Client
 
     run = tiny_run(tmp_path / "runs" / "tiny")
+    with pytest.raises(SystemExit):  # argparse's usage message names the keys
+        app_module.parse_args(["--model", "flavour=x"])
     args = app_module.parse_args(["--model", f"country={run}"])
     choices.configure(args.model)
     demo = app_module.build_demo()
@@ -145,3 +147,20 @@ assert len(tab_country.generate_country("JP", 1, 0, "CVAE (fast, the study's bas
         run_py(code, HF_ENDPOINT=fake.endpoint, HF_HOME=str(tmp_path / "hf_home"),
                STREETGEN_MODELS=f"country=org/tinyc@{sha};country=org/tinyc@v9")
         assert ("GET", f"/org/tinyc/resolve/{sha}/config.json") in fake.log
+
+
+def test_an_incompatible_checkpoint_fails_only_its_own_choice(tmp_path, app_module):
+    import json
+
+    import gradio as gr
+
+    from ui import tab_country
+
+    folder = tiny_cvae(tmp_path / "wider")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "hidden": 64}))  # weights were saved at 32
+    choices.configure([f"country={folder}"])
+    assert choices.default("country") == "Folder wider"  # its files are whole: it is offered, and fails on load
+    with pytest.raises(gr.Error, match="Model 'Folder wider' could not be loaded"):
+        tab_country.generate_country("JP", 1, 0, "Folder wider")
+    assert len(tab_country.generate_country("JP", 1, 0, "CVAE (fast, the study's baseline)")[0]) == 1
