@@ -16,22 +16,23 @@ from ui import choices  # no gradio, torch or huggingface_hub: read before they 
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command line: --model KEY=SOURCE (repeatable) and --offline."""
+    """The command line: --model KEY=SOURCE (repeatable; after those of STREETGEN_MODELS) and --offline."""
     parser = argparse.ArgumentParser(description="streetgen's Gradio app")
     parser.add_argument("--model", action="append", default=[], metavar="KEY=SOURCE",
                         help=f"add a model to a tab and open it first; KEY is one of {', '.join(choices.OVERRIDE_KEYS)}"
                              ", SOURCE a checkpoint folder, a run folder (runs/<name>) or a Hub id[@revision]")
     parser.add_argument("--offline", action="store_true", help="never contact the Hub (as HF_HUB_OFFLINE=1)")
     args = parser.parse_args(argv)
+    args.model = [os.environ.get(choices.ENV_VAR, "")] + args.model  # a Space's variable first, then the flags
     try:
         choices.parse_overrides(args.model)
     except ValueError as err:
-        parser.error(str(err))
+        parser.error(f"{err} (from --model or {choices.ENV_VAR})")
     return args
 
 
 ARGS = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
-choices.configure([os.environ.get(choices.ENV_VAR, "")] + ARGS.model)
+choices.configure(ARGS.model)
 # Before gradio / huggingface_hub are imported: no telemetry or version checks; no Hub unless a model needs it.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 if ARGS.offline or not uses_hub(choices.all_specs()):
