@@ -12,7 +12,8 @@ from typing import Any
 
 import gradio as gr
 
-from streetgen.pipelines import CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline, load_city_pipeline
+from streetgen.pipelines import (CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline, load_city_pipeline,
+                                 resolve_device)
 
 LOADERS: dict[str, Callable[[str], object]] = {  # kind -> how a checkpoint spec of that kind is loaded
     "country": CountryPipeline.from_pretrained,
@@ -24,11 +25,28 @@ LOADERS: dict[str, Callable[[str], object]] = {  # kind -> how a checkpoint spec
 MAX_MODELS = 16  # every model the tabs offer fits; older ones are dropped first beyond that
 
 _LOCK = threading.Lock()
+_device = "auto"  # the app's --device choice ("auto" until set_device; resolved at each load)
+
+
+def set_device(name: str) -> str:
+    """Load models from now on onto `name` ("auto", "cpu" or "cuda"); returns the device it resolves to. A device
+    that cannot be used is a ValueError saying why. Models already loaded for another device are loaded again."""
+    global _device
+    resolved = resolve_device(name)
+    with _LOCK:
+        _device = resolved
+    return resolved
+
+
+def device() -> str:
+    """The device ("cpu" or "cuda") the next model loads onto."""
+    return resolve_device(_device)
 
 
 @functools.lru_cache(maxsize=MAX_MODELS)
-def _cached(kind: str, spec: str) -> Any:
-    return LOADERS[kind](spec)
+def _cached(kind: str, spec: str, on: str) -> Any:
+    pipe = LOADERS[kind](spec)
+    return pipe.to(on) if hasattr(pipe, "to") else pipe  # pipelines load on the CPU; `to` moves every part
 
 
 def load(kind: str, spec: str, what: str) -> Any:
@@ -36,6 +54,6 @@ def load(kind: str, spec: str, what: str) -> Any:
     or unusable becomes a gr.Error "<what> could not be loaded: <reason>"."""
     with _LOCK:
         try:
-            return _cached(kind, spec)
+            return _cached(kind, spec, device())
         except (FileNotFoundError, ValueError) as err:
             raise gr.Error(f"{what} could not be loaded: {err}") from None
