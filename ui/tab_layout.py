@@ -11,7 +11,7 @@ from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
 from ui import models
-from ui.common import LEGEND, MAX_SEED, checked_seed
+from ui.common import LEGEND, MAX_SEED, checked_seed, gpu
 
 LAYOUT_MODELS = {"World (any country style)": ("layout_world", "spade_world"),  # label -> (layout GAN, SPADE)
                  "CamVid (real Cambridge photos, non-commercial)": ("layout_camvid", "spade_camvid")}
@@ -37,6 +37,7 @@ def _editor_value(labels: np.ndarray) -> dict:
     return {"background": shown, "layers": [], "composite": shown}
 
 
+@gpu
 def new_layout(seed: int, model: str) -> dict:
     """A random street layout from the model's layout generator, placed on the canvas."""
     seed = checked_seed(seed)
@@ -67,6 +68,7 @@ def _canvas_labels(editor) -> np.ndarray:
         raise gr.Error(f"Not a usable layout: {err}") from None
 
 
+@gpu
 def layout_to_photo(editor: dict, model: str, style: str, seed: int,
                     fill: bool = True) -> tuple[Image.Image, Image.Image]:
     """The canvas layout (as the model reads it) and the street photo SPADE paints for it."""

@@ -1,0 +1,52 @@
+"""ui.common.gpu: handlers run under spaces.GPU on a ZeroGPU Space and unchanged everywhere else."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from ui import common
+
+
+def handler(seed: int) -> int:
+    return seed + 1
+
+
+def test_gpu_is_a_no_op_without_the_spaces_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "spaces", None)  # `import spaces` raises ImportError
+    assert common.gpu(handler) is handler
+
+
+def test_gpu_wraps_with_spaces_gpu_when_spaces_is_importable(monkeypatch):
+    wrapped = []
+    fake = types.ModuleType("spaces")
+    fake.GPU = lambda fn: wrapped.append(fn) or (lambda *a, **k: ("on gpu", fn(*a, **k)))
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    run = common.gpu(handler)
+    assert wrapped == [handler] and run(1) == ("on gpu", 2)
+
+
+# In a fresh Python (the tabs decorate at import): which handlers a fake `spaces.GPU` was given.
+_WRAPPED = """
+import sys, types
+names = []
+fake = types.ModuleType("spaces")
+fake.GPU = lambda fn: names.append(fn.__module__ + "." + fn.__name__) or fn
+sys.modules["spaces"] = fake
+import ui.tab_city, ui.tab_country, ui.tab_layout, ui.tab_map, ui.tab_world
+print(" ".join(sorted(names)))
+"""
+
+
+@pytest.mark.slow
+def test_the_handlers_that_run_models_are_the_ones_wrapped():
+    run = subprocess.run([sys.executable, "-c", _WRAPPED], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.split() == [
+        "ui.tab_city.translate_city", "ui.tab_city.translate_city_frames", "ui.tab_city.translate_city_panorama",
+        "ui.tab_country.generate_country", "ui.tab_country.morph_countries",  # compare calls generate twice
+        "ui.tab_layout.layout_to_photo", "ui.tab_layout.new_layout",
+        "ui.tab_map.generate_map", "ui.tab_map.map_journey"]
