@@ -154,7 +154,8 @@ def check_starts(folder: Path, timeout: float = START_TIMEOUT_S) -> list[str]:
 
 
 def check(folder: str | Path, *, start: bool = True) -> list[str]:
-    """Everything wrong with a Space folder (empty when a push would be accepted and the app starts offline)."""
+    """Everything wrong with a Space folder (empty when a push would be accepted and the app starts offline); the
+    app is started only when the settings and file sizes pass (`start=False` skips it)."""
     folder = Path(folder)
     if not folder.is_dir():
         return [f"{folder} is not a folder"]
