@@ -44,9 +44,9 @@ def device() -> str:
 
 
 @functools.lru_cache(maxsize=MAX_MODELS)
-def _cached(kind: str, spec: str, on: str) -> Any:
-    pipe = LOADERS[kind](spec)
-    return pipe.to(on) if hasattr(pipe, "to") else pipe  # pipelines load on the CPU; `to` moves every part
+def _cached(kind: str, spec: str, choice: str) -> Any:
+    pipe = LOADERS[kind](spec)  # pipelines load on the CPU; `to` moves every part
+    return pipe.to(resolve_device(choice)) if hasattr(pipe, "to") else pipe
 
 
 def load(kind: str, spec: str, what: str) -> Any:
@@ -54,6 +54,6 @@ def load(kind: str, spec: str, what: str) -> Any:
     or unusable becomes a gr.Error "<what> could not be loaded: <reason>"."""
     with _LOCK:
         try:
-            return _cached(kind, spec, device())
+            return _cached(kind, spec, _device)
         except (FileNotFoundError, ValueError) as err:
             raise gr.Error(f"{what} could not be loaded: {err}") from None
