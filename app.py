@@ -2,8 +2,9 @@
 
 Run `python app.py` (offline on the shipped checkpoints; http://127.0.0.1:7860). Each tab's models come from
 ui/models.toml; `--model KEY=SOURCE` (repeatable) or STREETGEN_MODELS="KEY=SOURCE;..." adds one (a checkpoint
-folder, a training run's folder, or a Hub id[@revision]); see `python app.py --help`. Importing this module builds
-`demo` without launching it. This file only assembles the tabs of `ui/`; rendering lives in `streetgen.world`.
+folder, a training run's folder, or a Hub id[@revision]); `--device auto|cpu|cuda` says where they run; see
+`python app.py --help`. Importing this module builds `demo` without launching it. This file only assembles the tabs
+of `ui/`; rendering lives in `streetgen.world`.
 """
 from __future__ import annotations
 
@@ -15,13 +16,19 @@ from streetgen.sources import uses_hub
 from ui import choices  # no gradio, torch or huggingface_hub: read before they are
 
 
+DEVICES = ("auto", "cpu", "cuda")  # as streetgen.pipelines.DEVICES (not imported here: it must come after the env)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command line: --model KEY=SOURCE (repeatable; after those of STREETGEN_MODELS) and --offline."""
-    parser = argparse.ArgumentParser(description="streetgen's Gradio app")
+    """The command line: --model KEY=SOURCE (repeatable; after those of STREETGEN_MODELS), --offline and --device
+    (every model on CUDA when torch sees it: auto, or on the CPU or CUDA)."""
+    parser = argparse.ArgumentParser(description="streetgen's Gradio app (http://127.0.0.1:7860)")
     parser.add_argument("--model", action="append", default=[], metavar="KEY=SOURCE",
                         help=f"add a model to a tab and open it first; KEY is one of {', '.join(choices.OVERRIDE_KEYS)}"
                              ", SOURCE a checkpoint folder, a run folder (runs/<name>) or a Hub id[@revision]")
     parser.add_argument("--offline", action="store_true", help="never contact the Hub (as HF_HUB_OFFLINE=1)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="where the models run (default auto: CUDA when torch sees it, else the CPU)")
     args = parser.parse_args(argv)
     args.model = [os.environ.get(choices.ENV_VAR, "")] + args.model  # a Space's variable first, then the flags
     try:
@@ -41,7 +48,7 @@ if ARGS.offline or not uses_hub(choices.all_specs()):
 import gradio as gr  # noqa: E402
 
 from streetgen import mapview, world  # noqa: E402
-from ui import tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
+from ui import models, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
 from ui.common import CSS  # noqa: E402
 
 TABS = (tab_country, tab_map, tab_layout, tab_city, tab_world)  # in the order the page shows them
@@ -64,7 +71,12 @@ def build_demo() -> gr.Blocks:
 
 demo = build_demo()
 
+
 if __name__ == "__main__":
+    try:
+        print(f"models run on: {models.set_device(ARGS.device)}")
+    except ValueError as err:
+        raise SystemExit(f"app.py: {err}") from None
     world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
     mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
     try:  # the first page load fills its country lists (~4 s); a model that cannot load only disables itself

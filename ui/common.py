@@ -51,6 +51,16 @@ def checked_seed(seed) -> int:
     return checked(1, seed, 1, "outputs")[1]
 
 
+def gpu(fn: Callable) -> Callable:
+    """`fn` wrapped by `spaces.GPU` when the `spaces` package is importable (a ZeroGPU Space gives the handler a
+    GPU while it runs; outside a Space it is a no-op), else `fn` itself. For the handlers that run models."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(fn)
+
+
 def steps(progress: gr.Progress, desc: str) -> Callable[[int, int], None]:
     """A pipeline progress callback that moves Gradio's progress bar (denoising steps of the diffusion model)."""
     return lambda done, total: progress((done, total), desc=desc, unit="steps")

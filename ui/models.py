@@ -15,7 +15,8 @@ from typing import Any
 import gradio as gr
 
 from streetgen import sources
-from streetgen.pipelines import CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline, load_city_pipeline
+from streetgen.pipelines import (CountryPipeline, LayoutPipeline, MapPipeline, SpadePipeline, load_city_pipeline,
+                                 resolve_device)
 
 LOADERS: dict[str, Callable[[str], object]] = {  # kind -> how a checkpoint spec of that kind is loaded
     "country": CountryPipeline.from_pretrained,
@@ -28,13 +29,30 @@ SOURCE_KINDS = frozenset(LOADERS)  # the kinds whose specs name model sources
 MAX_MODELS = 16  # every model the tabs offer fits; older ones are dropped first beyond that
 
 _LOCK = threading.Lock()
+_device = "auto"  # the app's --device choice ("auto" until set_device; resolved at each load)
+
+
+def set_device(name: str) -> str:
+    """Load models from now on onto `name` ("auto", "cpu" or "cuda"); returns the device it resolves to. A device
+    that cannot be used is a ValueError saying why. Models already loaded for another device are loaded again."""
+    global _device
+    resolved = resolve_device(name)
+    with _LOCK:
+        _device = resolved
+    return resolved
+
+
+def device() -> str:
+    """The device ("cpu" or "cuda") the next model loads onto."""
+    return resolve_device(_device)
 
 
 @functools.lru_cache(maxsize=MAX_MODELS)
-def _cached(kind: str, spec: str) -> Any:
+def _cached(kind: str, spec: str, choice: str) -> Any:
     if kind in SOURCE_KINDS:  # run folders and Hub revisions become local folders first
         spec = sources.local_spec(spec)
-    return LOADERS[kind](spec)
+    pipe = LOADERS[kind](spec)  # pipelines load on the CPU; `to` moves every part
+    return pipe.to(resolve_device(choice)) if hasattr(pipe, "to") else pipe
 
 
 def load(kind: str, spec: str, what: str) -> Any:
@@ -42,6 +60,6 @@ def load(kind: str, spec: str, what: str) -> Any:
     or unusable (corrupt, or of another architecture) becomes a gr.Error "<what> could not be loaded: <reason>"."""
     with _LOCK:
         try:
-            return _cached(kind, spec)
+            return _cached(kind, spec, _device)
         except (OSError, ValueError, RuntimeError) as err:
             raise gr.Error(f"{what} could not be loaded: {err}") from None

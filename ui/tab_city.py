@@ -12,7 +12,7 @@ from streetgen import classes, geo, world
 from streetgen.io.photos import read_frames, read_photo, save_gif
 from streetgen.pipelines import STEADY, run_city, translate_frames, translate_panorama
 from ui import choices, model_panel, models
-from ui.common import CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, steps, temp_path
+from ui.common import CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, gpu, steps, temp_path
 
 CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
 MAX_CITY_FRAMES = 16
@@ -47,6 +47,7 @@ def city_example(city: str, seed: int) -> str:
     return path
 
 
+@gpu
 def translate_city(photo: str, method: str, target: str, strength: float, seed: int,
                    progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, Image.Image | None, str | None, str]:
     """The photo in another city's style; for the depth and layout routes also their intermediate (a picture and
@@ -83,6 +84,7 @@ def _intermediate(middle: np.ndarray | None) -> tuple[Image.Image | None, str | 
     return Image.fromarray(classes.colorize_labels(middle)), path
 
 
+@gpu
 def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int,
                           steady: bool = True) -> str:
     """Every frame of a GIF (up to 16) translated with one seed and one noise and, with `steady`, carried along the
@@ -131,6 +133,7 @@ def city_panorama_example(city: str, seed: int) -> str:
     return path
 
 
+@gpu
 def translate_city_panorama(pano: str, method: str, target: str, strength: float, seed: int,
                             progress: gr.Progress = gr.Progress()) -> tuple[Image.Image, Image.Image | None, str]:
     """A 2:1 equirectangular panorama translated through its six cube faces and stitched back (+ depth route)."""

@@ -8,8 +8,8 @@ import gradio as gr
 from streetgen import geo, world
 from streetgen.pipelines import CountryPipeline
 from ui import choices, model_panel, models
-from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, picture_gallery, save_gif_256,
-                       seed_and_count, steps, temp_path)
+from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, gpu, picture_gallery,
+                       save_gif_256, seed_and_count, steps, temp_path)
 
 COUNTRY_MODELS = dict(choices.shipped()["country"])  # label -> checkpoint spec, as shipped (ui/models.toml)
 # the sharp model (autoguided by its earlier export: see checkpoints/country_diffusion_early) is what a visitor
@@ -43,6 +43,7 @@ def _guidance(pipe: CountryPipeline, guidance: float) -> dict:
     return {"guidance": value}
 
 
+@gpu
 def generate_country(country: str, n: int, seed: int, model: str, guidance: float = DEFAULT_GUIDANCE,
                      progress: gr.Progress = gr.Progress()) -> tuple[list, list]:
     """n generated street images of a country (ISO code or name) plus the world's own render as reference;
@@ -68,6 +69,7 @@ def compare_countries(country_a: str, country_b: str, n: int, seed: int, model: 
     return a, b
 
 
+@gpu
 def morph_countries(country_a: str, country_b: str, seed: int, model: str, guidance: float = DEFAULT_GUIDANCE,
                     progress: gr.Progress = gr.Progress()) -> str:
     """An animated GIF walking one latent from country A to country B; returns the GIF's path."""

@@ -11,7 +11,7 @@ from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
 from ui import choices, model_panel, models
-from ui.common import LEGEND, MAX_SEED, checked_seed
+from ui.common import LEGEND, MAX_SEED, checked_seed, gpu
 
 # label -> (layout GAN, SPADE), as shipped (ui/models.toml; `--model layout=… / spade=…` add a choice)
 LAYOUT_MODELS = {label: tuple(spec.split("+")) for label, spec in choices.shipped()["layout"].items()}
@@ -38,6 +38,7 @@ def _editor_value(labels: np.ndarray) -> dict:
     return {"background": shown, "layers": [], "composite": shown}
 
 
+@gpu
 def new_layout(seed: int, model: str) -> dict:
     """A random street layout from the model's layout generator, placed on the canvas."""
     seed = checked_seed(seed)
@@ -68,6 +69,7 @@ def _canvas_labels(editor) -> np.ndarray:
         raise gr.Error(f"Not a usable layout: {err}") from None
 
 
+@gpu
 def layout_to_photo(editor: dict, model: str, style: str, seed: int,
                     fill: bool = True) -> tuple[Image.Image, Image.Image]:
     """The canvas layout (as the model reads it) and the street photo SPADE paints for it."""

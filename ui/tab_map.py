@@ -7,7 +7,8 @@ from PIL import Image
 from streetgen import geo, mapview, world
 from streetgen.pipelines import MapPipeline
 from ui import choices, model_panel, models
-from ui.common import N_CHOICES, checked, checked_seed, picture_gallery, save_gif_256, seed_and_count, temp_path
+from ui.common import (N_CHOICES, checked, checked_seed, gpu, picture_gallery, save_gif_256, seed_and_count,
+                       temp_path)
 
 MAP_PRESETS = {"Tokyo": (35.6812, 139.7671), "Nairobi": (-1.2864, 36.8172), "Oslo": (59.9139, 10.7522),
                "Paris": (48.8566, 2.3522), "New York": (40.7128, -74.0060), "Rio de Janeiro": (-22.9068, -43.1729),
@@ -54,6 +55,7 @@ def place_text(info: dict) -> str:
             f"is {info['nearest_land_km']:.0f} km away at {coast[0]:.2f}°, {coast[1]:.2f}°: tap **Nearest coast**.")
 
 
+@gpu
 def generate_map(lat: float, lon: float, n: int, seed: int) -> tuple[list, list, str, Image.Image]:
     """n generated street images of (lat, lon), the world's render there, a description, and the marked map."""
     n, seed = checked(n, seed, max(N_CHOICES), "images")
@@ -69,6 +71,7 @@ def generate_map(lat: float, lon: float, n: int, seed: int) -> tuple[list, list,
             [(ref, f"streetgen.world at {lat:.2f}°, {lon:.2f}°")], place_text(info), marked)
 
 
+@gpu
 def map_journey(lat: float, lon: float, lat2: float, lon2: float, seed: int) -> tuple[str, Image.Image]:
     """An animated GIF of one latent carried along the great circle from the first point to the second."""
     seed = checked_seed(seed)

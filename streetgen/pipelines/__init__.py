@@ -2,7 +2,7 @@
 
 The app wires widgets to these; they hold no UI code and import torch lazily through their models.
 """
-from .base import Pipeline
+from .base import DEVICES, Pipeline, resolve_device
 from .city import (STEADY, AnyCityPipeline, CycleGANPipeline, DepthRoutePipeline, LayoutRoutePipeline,
                    load_city_pipeline, run_city, steady_frames, translate_frames,
                    translate_panorama)
@@ -10,6 +10,7 @@ from .country import CountryPipeline
 from .layout import LayoutPipeline, SpadePipeline
 from .map import MapPipeline
 
-__all__ = ["Pipeline", "CountryPipeline", "CycleGANPipeline", "DepthRoutePipeline", "LayoutRoutePipeline",
+__all__ = ["Pipeline", "DEVICES", "resolve_device",
+           "CountryPipeline", "CycleGANPipeline", "DepthRoutePipeline", "LayoutRoutePipeline",
            "AnyCityPipeline", "load_city_pipeline", "run_city", "STEADY", "steady_frames", "translate_frames",
            "translate_panorama", "MapPipeline", "LayoutPipeline", "SpadePipeline"]

@@ -8,6 +8,23 @@ import numpy as np
 from streetgen.specs import load_spec
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str) -> str:
+    """"cpu" or "cuda" for a device choice in DEVICES ("auto": CUDA when torch sees a CUDA device, else the CPU);
+    a ValueError says why "cuda" cannot be used here (the app's --device option)."""
+    import torch
+
+    if name not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA device (use 'auto' or 'cpu')")
+    return name
+
+
 class Pipeline:
     """A capability made of one or more models (`parts`, the attribute names they are kept under).
 

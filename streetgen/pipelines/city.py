@@ -103,7 +103,8 @@ class LayoutRoutePipeline(Pipeline):
         small = np.asarray(Image.fromarray(arr).resize((ww, hw), Image.BICUBIC, reducing_gap=2.0))
         x = torch.tensor(small).permute(2, 0, 1)[None].float() / 255  # a copy: PIL arrays can be read-only
         with torch.no_grad():
-            return self.segmenter.predict(x)[0].numpy().astype(np.uint8)
+            ids = self.segmenter.predict(x.to(next(self.segmenter.parameters()).device))[0]
+        return ids.cpu().numpy().astype(np.uint8)
 
     def segment(self, photo: PhotoInput) -> np.ndarray:
         """(H, W) uint8 class ids of the photo (at its size after `read_photo`; read at `work_size`)."""
@@ -124,7 +125,7 @@ class LayoutRoutePipeline(Pipeline):
         g = torch.Generator().manual_seed(int(seed))
         out = self.painter.synthesize(torch.from_numpy(layout.astype(np.int64))[None], generator=g,
                                       style=torch.tensor([style]))
-        img = (out[0].permute(1, 2, 0).float().numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        img = (out[0].permute(1, 2, 0).float().cpu().numpy() * 255).round().clip(0, 255).astype(np.uint8)
         if img.shape[:2] != (h, w):
             img = np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))
         return img, np.asarray(Image.fromarray(layout).resize((w, h), Image.NEAREST))
@@ -172,7 +173,7 @@ class AnyCityPipeline(Pipeline):
         g = torch.Generator().manual_seed(int(seed))
         out = sample_diffusion(self.model, label, generator=g, init_images=x, strength=float(strength),
                                solver="ddim", steps=int(steps), guidance=float(guidance), progress=progress)
-        img = (out[0].permute(1, 2, 0).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        img = (out[0].permute(1, 2, 0).cpu().numpy() * 255).round().clip(0, 255).astype(np.uint8)
         return np.asarray(Image.fromarray(img).resize((w, h), Image.BICUBIC))  # back to the photo's aspect
 
 

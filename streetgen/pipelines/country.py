@@ -31,7 +31,8 @@ def sample_cvae(model: Any, labels: torch.Tensor, generator: torch.Generator | N
 
     with torch.no_grad():
         z = latents if latents is not None else torch.randn(labels.shape[0], model.latent_dim, generator=generator)
-        return model.decode(z.to(model.label_embed.weight.device), labels)
+        device = model.label_embed.weight.device
+        return model.decode(z.to(device), labels.to(device))
 
 
 class CountryPipeline(Pipeline):

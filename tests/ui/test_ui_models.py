@@ -45,3 +45,43 @@ def test_a_missing_checkpoint_is_a_gr_error_naming_it(fake_kind):
     with pytest.raises(gr.Error):  # failures are not cached: the next request tries again
         models.load(kind, "missing", "The map model")
     assert calls == ["missing", "missing"]
+
+
+def test_models_load_onto_the_chosen_device(monkeypatch):
+    moved = []
+
+    class FakePipeline:
+        def to(self, device: str) -> "FakePipeline":
+            moved.append(device)
+            return self
+
+    kind = f"fake-{uuid.uuid4().hex}"
+    monkeypatch.setitem(models.LOADERS, kind, lambda spec: FakePipeline())
+    monkeypatch.setattr(models, "_device", "auto")
+    assert models.set_device("cpu") == "cpu" and models.device() == "cpu"
+    pipe = models.load(kind, "a", "Model 'a'")
+    assert moved == ["cpu"] and models.load(kind, "a", "Model 'a'") is pipe  # moved once, then cached
+
+
+def test_auto_resolves_to_the_cpu_without_cuda_and_cuda_is_refused_there(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(models, "_device", "auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert models.device() == "cpu" and models.set_device("auto") == "cpu"
+    with pytest.raises(ValueError, match="torch sees no CUDA device"):
+        models.set_device("cuda")
+    with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda, got 'gpu'"):
+        models.set_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert models.set_device("auto") == "cuda"
+
+
+def test_auto_is_the_cpu_on_this_machine():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    from streetgen.pipelines import resolve_device
+
+    assert resolve_device("auto") == "cpu"
