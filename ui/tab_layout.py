@@ -11,7 +11,8 @@ from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
 from ui import models
-from ui.common import LEGEND, MAX_SEED, checked_seed
+from streetgen.validate import shown
+from ui.common import LEGEND, MAX_SEED, UserNumber, checked_seed
 
 LAYOUT_MODELS = {"World (any country style)": ("layout_world", "spade_world"),  # label -> (layout GAN, SPADE)
                  "CamVid (real Cambridge photos, non-commercial)": ("layout_camvid", "spade_camvid")}
@@ -25,7 +26,7 @@ WHITE = 255  # an empty canvas is white, and no class is white: unpainted pixels
 def layout_pipelines(model: str) -> tuple[LayoutPipeline, SpadePipeline]:
     """The (LayoutPipeline, SpadePipeline) pair of a model label, loaded once."""
     if model not in LAYOUT_MODELS:
-        raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(LAYOUT_MODELS)}.")
+        raise gr.Error(f"Unknown model {shown(model)}; choose one of: {', '.join(LAYOUT_MODELS)}.")
     return tuple(models.load(kind, name, f"Model {name!r}") for kind, name in zip(("layout", "spade"),
                                                                                  LAYOUT_MODELS[model]))
 
@@ -107,7 +108,7 @@ def _canvas_column() -> tuple[gr.ImageEditor, gr.Button, gr.UploadButton, gr.Num
             upload = gr.UploadButton("Upload a label map", file_types=["image"], type="filepath", size="lg",
                                      elem_id="l-upload")
         with gr.Row():
-            layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED, min_width=110,
+            layout_seed = UserNumber(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED, min_width=110,
                                     elem_id="l-layout-seed")
             fill = gr.Checkbox(True, label="Unpainted areas take the nearest painted class", elem_id="l-fill")
     return editor, new, upload, layout_seed, fill
@@ -128,7 +129,7 @@ def build(demo: gr.Blocks) -> None:
                     go = gr.Button("Make photo", variant="primary", size="lg", elem_id="l-generate")
                 model = gr.Radio(list(LAYOUT_MODELS), value=next(iter(LAYOUT_MODELS)), label="Model",
                                  elem_id="l-model")
-                seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
+                seed = UserNumber(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
                 with gr.Accordion("Region style (world model)", open=False):
                     style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
                 used = gr.Image(label="Layout as the model reads it", type="pil", format="png",

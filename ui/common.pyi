@@ -1,0 +1,162 @@
+"""What the tabs share: place choices, input checks that turn bad input into gr.Error, temporary output files,
+the seed/count row, picture galleries, the class-colour legend and the page's CSS."""
+from __future__ import annotations
+
+import html
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from streetgen import classes, geo
+from streetgen.io.photos import save_gif
+from streetgen.validate import shown
+
+MAX_SEED = 2**32 - 1  # the UI's seeds: exact in a browser's float64 numbers (the pipelines take up to 2**63 - 1)
+N_CHOICES = [1, 2, 4, 8]  # how many images the Country and Map tabs generate at once
+COUNTRIES = geo.renderable_countries()
+CITY_NAMES = list(geo.FAMOUS_CITIES)
+
+
+def country_choices(continent: str = "all") -> list[tuple[str, str]]:
+    """(name, ISO2) of every renderable country, or of one continent's."""
+    return [(c.name, c.iso2) for c in COUNTRIES if continent == "all" or c.continent == continent]
+
+
+def whole(value) -> int | None:
+    """A UI number (int, float or numeric string) as an int when it is a finite whole number, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) and number.is_integer() else None
+
+
+def checked(n, seed, most: int, what: str) -> tuple[int, int]:
+    """(n, seed) as ints, or a gr.Error saying what is wrong (shared by every tab's handlers)."""
+    seed_value = whole(seed)
+    if seed_value is None or not 0 <= seed_value <= MAX_SEED:
+        raise gr.Error(f"Seed must be a whole number from 0 to {MAX_SEED}, got {shown(seed)}.")
+    count = whole(n)
+    if count is None or not 1 <= count <= most:
+        raise gr.Error(f"Number of {what} must be a whole number from 1 to {most}, got {shown(n)}.")
+    return count, seed_value
+
+
+def checked_seed(seed) -> int:
+    """`seed` as an int, or a gr.Error (the same rule and message as `checked`), for handlers making one output."""
+    return checked(1, seed, 1, "outputs")[1]
+
+
+def steps(progress: gr.Progress, desc: str) -> Callable[[int, int], None]:
+    """A pipeline progress callback that moves Gradio's progress bar (denoising steps of the diffusion model)."""
+    return lambda done, total: progress((done, total), desc=desc, unit="steps")
+
+
+TEMP_ROOT = os.path.join(tempfile.gettempdir(), "streetgen-outputs")  # the one folder the tabs write files into
+TEMP_MAX_AGE_S = 600  # Gradio copies returned files into its own cache at once; ours are kept 10 minutes at most
+_SWEEP = {"last": 0.0}
+
+
+def temp_path(prefix: str, name: str) -> str:
+    """A path `name` in a fresh folder under TEMP_ROOT (Gradio serves output files from paths, and each call gets
+    its own folder); folders older than TEMP_MAX_AGE_S are removed on the way, at most once a minute."""
+    now = time.time()
+    if now - _SWEEP["last"] > 60:
+        _SWEEP["last"] = now
+        sweep_temp(TEMP_MAX_AGE_S)
+    os.makedirs(TEMP_ROOT, exist_ok=True)
+    return os.path.join(tempfile.mkdtemp(prefix=prefix, dir=TEMP_ROOT), name)
+
+
+def sweep_temp(max_age_s: float) -> int:
+    """Remove the folders under TEMP_ROOT older than `max_age_s` seconds; returns how many went."""
+    removed, cutoff = 0, time.time() - max_age_s
+    for entry in os.scandir(TEMP_ROOT) if os.path.isdir(TEMP_ROOT) else ():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:  # another request's sweep got it first
+            pass
+    return removed
+
+from gradio.events import Dependency
+
+class UserNumber(gr.Number):
+    """gr.Number that hands what it cannot read as a number (a script's "abc") to the handler unchanged, so the
+    handler's own check says what is wrong instead of Gradio's generic "Could not preprocess input"."""
+
+    def get_block_name(self) -> str:
+        return "number"  # the same widget in the page
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except (TypeError, ValueError):
+            return payload
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+class ImagePath(gr.Image):
+    """gr.Image(type="filepath") that passes the uploaded file's path on without opening it: our readers check
+    the header (pixel cap) and say plainly what is wrong with a corrupt, empty or non-image file."""
+
+    def get_block_name(self) -> str:
+        return "image"
+
+    def preprocess(self, payload):
+        if self.type == "filepath" and payload is not None and getattr(payload, "path", None):
+            return str(payload.path)
+        return super().preprocess(payload)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def save_gif_256(frames: list[np.ndarray], path: str) -> str:
+    """Frames of a morph or journey, enlarged to 256 × 256 for viewing, as an animated GIF at `path`."""
+    return save_gif([np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR)) for f in frames], path)
+
+
+def seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
+    """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
+    with gr.Row():
+        seed = UserNumber(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed",
+                         min_width=120)
+        count = gr.Radio(N_CHOICES, value=4, label="Images", elem_id=f"{prefix}-n", min_width=160)
+    return seed, count
+
+
+def picture_gallery(label: str, columns: int, elem_id: str, **kwargs) -> gr.Gallery:
+    """A gallery of square generated pictures, each shown whole (contained, no taller than the window; see CSS)."""
+    return gr.Gallery(label=label, columns=columns, format="png", height="auto", object_fit="contain",
+                      elem_id=elem_id, elem_classes=["picture-gallery"], **kwargs)
+
+
+LEGEND = "<div id='legend-swatches'>" + "".join(
+    f"<span class='swatch'><i style='background: rgb{tuple(int(v) for v in rgb)}'></i>{html.escape(name)}</span>"
+    for name, rgb in zip(classes.CLASS_NAMES, classes.PALETTE)) + "</div>"
+
+CSS = """
+#render button, button#render, button#surprise { min-height: 64px; font-size: 1.25rem; }
+#mode label, #size label, #n label, #continent label, #city label { min-height: 44px; }
+/* Square pictures in galleries never taller than the gallery's own 55vh window: one image alone spans the
+   whole width, and without this it was cut to a band (road and sky gone) with a scrollbar. */
+.picture-gallery .thumbnail-item { max-height: calc(55vh - 24px); }
+#legend-swatches { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 0.9rem; }
+#legend-swatches .swatch { display: inline-flex; align-items: center; gap: 6px; }
+#legend-swatches i { display: inline-block; width: 18px; height: 18px; border: 1px solid #8888; border-radius: 3px; }
+"""
