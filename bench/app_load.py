@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.app_cold_start import ROOT, free_port, page_answers  # noqa: E402
+from bench.app_cold_start import ROOT, free_port, page_answers
 
 CVAE = "CVAE (fast, the study's baseline)"
 LAYOUT_MODEL = "World (any country style)"
@@ -106,7 +106,7 @@ def table(results: dict[str, list]) -> str:
             continue
         times = sorted(t for t, _ in rows)
         errors = [e for _, e in rows if e]
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         lines.append(f"{kind:<30} {len(rows):>5} {len(errors):>6} {statistics.median(times):>7.2f} {p95:>7.2f}"
                      + (f"  first error: {errors[0]}" if errors else ""))
     return "\n".join(lines)
@@ -156,7 +156,8 @@ def main() -> None:
             proc.wait(timeout=30)
     total = sum(len(r) for r in results.values())
     failed = sum(1 for r in results.values() for _, e in r if e)
-    print(f"{args.repo if not args.url else url}: {args.users} users, {total} requests in {wall:.1f} s ({total / wall:.2f}/s), {failed} errors")
+    print(f"{args.repo if not args.url else url}: {args.users} users, {total} requests in {wall:.1f} s "
+          f"({total / wall:.2f}/s), {failed} errors")
     print(table(results))
     print(f"server RSS: {before:.0f} MB after one request of each kind, {after:.0f} MB after the {total} requests")
 

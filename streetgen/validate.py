@@ -48,6 +48,8 @@ def open_capped(path, what: str = "image", max_pixels: int = MAX_INPUT_PIXELS, n
     pixels, else a ValueError, before anything is decoded (PIL reads only the header in Image.open). Files that are
     no image also give a ValueError; messages name the file by its base name (or `name`)."""
     name = name or f"{what} {file_name(path)}"
+    if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"{name} is empty (0 bytes): upload the image again")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap applies instead

@@ -88,31 +88,37 @@ def sweep_temp(max_age_s: float) -> int:
     return removed
 
 
-class UserNumber(gr.Number):
-    """gr.Number that hands what it cannot read as a number (a script's "abc") to the handler unchanged, so the
-    handler's own check says what is wrong instead of Gradio's generic "Could not preprocess input"."""
+def user_number(*args, **kwargs) -> gr.Number:
+    """gr.Number(*args, **kwargs) that hands what it cannot read as a number (a script's "abc") to the handler
+    unchanged, so the handler's own check says what is wrong instead of Gradio's generic "Could not preprocess
+    input". (Its preprocess is replaced on the instance: a gr.Number subclass would make Gradio write a .pyi stub
+    next to this file at every import.)"""
+    box = gr.Number(*args, **kwargs)
+    read = box.preprocess
 
-    def get_block_name(self) -> str:
-        return "number"  # the same widget in the page
-
-    def preprocess(self, payload):
+    def preprocess(payload):
         try:
-            return super().preprocess(payload)
+            return read(payload)
         except (TypeError, ValueError):
             return payload
 
+    box.preprocess = preprocess
+    return box
 
-class ImagePath(gr.Image):
-    """gr.Image(type="filepath") that passes the uploaded file's path on without opening it: our readers check
-    the header (pixel cap) and say plainly what is wrong with a corrupt, empty or non-image file."""
 
-    def get_block_name(self) -> str:
-        return "image"
+def image_path(**kwargs) -> gr.Image:
+    """gr.Image(type="filepath", **kwargs) that passes the uploaded file's path on without opening it: our readers
+    check its header (pixel cap) and say plainly what is wrong with a corrupt, empty or non-image file."""
+    box = gr.Image(type="filepath", **kwargs)
+    read = box.preprocess
 
-    def preprocess(self, payload):
-        if self.type == "filepath" and payload is not None and getattr(payload, "path", None):
-            return str(payload.path)
-        return super().preprocess(payload)
+    def preprocess(payload):
+        path = getattr(payload, "path", None)
+        inline = str(getattr(payload, "url", None) or "").startswith("data:")  # pasted: Gradio decodes it
+        return str(path) if path and not inline else read(payload)
+
+    box.preprocess = preprocess
+    return box
 
 
 def save_gif_256(frames: list[np.ndarray], path: str) -> str:
@@ -123,8 +129,8 @@ def save_gif_256(frames: list[np.ndarray], path: str) -> str:
 def seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
     """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
     with gr.Row():
-        seed = UserNumber(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed",
-                         min_width=120)
+        seed = user_number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed",
+                           min_width=120)
         count = gr.Radio(N_CHOICES, value=4, label="Images", elem_id=f"{prefix}-n", min_width=160)
     return seed, count
 

@@ -13,7 +13,8 @@ from streetgen.io.photos import read_frames, read_photo, save_gif
 from streetgen.pipelines import STEADY, run_city, translate_frames, translate_panorama
 from streetgen.validate import shown
 from ui import models
-from ui.common import CITY_NAMES, COUNTRIES, MAX_SEED, ImagePath, UserNumber, checked_seed, steps, temp_path
+from ui.common import (CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, image_path, steps, temp_path,
+                       user_number)
 
 CITY_METHODS = {  # label -> (route, checkpoint(s))
     "CycleGAN: Paris → Venice": ("cyclegan", "cyclegan_paris_venice"),
@@ -178,8 +179,8 @@ def _photo_widgets(w: SimpleNamespace) -> None:
     """The photo row: input photo, example, method, target, strength and seed; the output and its intermediate."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=340):
-            w.photo = ImagePath(label="Photo", type="filepath", image_mode=None, format="png",
-                               sources=["upload", "clipboard"], elem_id="y-photo")
+            w.photo = image_path(label="Photo", image_mode=None, format="png", sources=["upload", "clipboard"],
+                                 elem_id="y-photo")
             with gr.Row():
                 w.example_city = gr.Dropdown(CITY_NAMES, value="Paris", label="Example: a world render of",
                                              filterable=False, elem_id="y-example-city", min_width=160)
@@ -191,7 +192,7 @@ def _photo_widgets(w: SimpleNamespace) -> None:
                                        filterable=True, interactive=False, elem_id="y-target", min_width=160)
                 w.strength = gr.Slider(0.05, 0.6, value=0.2, step=0.05, label="Strength", interactive=False,
                                        elem_id="y-strength", min_width=160)
-            w.seed = UserNumber(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="y-seed")
+            w.seed = user_number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="y-seed")
             w.go = gr.Button("Translate", variant="primary", size="lg", elem_id="y-translate")
         with gr.Column(scale=1, min_width=340):
             w.out = gr.Image(label="Translated", type="pil", format="png", interactive=False, elem_id="y-out",
@@ -226,8 +227,8 @@ def _panorama_widgets(w: SimpleNamespace) -> None:
     with gr.Accordion("360° panorama: translate its six views and stitch them back", open=False):
         with gr.Row():
             with gr.Column():
-                w.pano = ImagePath(label="Equirectangular panorama (2:1)", type="filepath", image_mode=None,
-                                  format="png", sources=["upload", "clipboard"], elem_id="y-pano")
+                w.pano = image_path(label="Equirectangular panorama (2:1)", image_mode=None, format="png",
+                                    sources=["upload", "clipboard"], elem_id="y-pano")
                 w.pano_example = gr.Button("Use a world panorama of the example city", elem_id="y-pano-example")
                 w.pano_go = gr.Button("Translate panorama", variant="primary", elem_id="y-pano-go")
             with gr.Column():

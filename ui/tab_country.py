@@ -38,7 +38,8 @@ def _guidance(pipe: CountryPipeline, guidance: float) -> dict:
     try:
         value = float(guidance)
     except (TypeError, ValueError):
-        raise gr.Error(f"Country signal must be a number between 1 and {MAX_GUIDANCE:g}, got {shown(guidance)}.") from None
+        raise gr.Error(f"Country signal must be a number between 1 and {MAX_GUIDANCE:g}, "
+                       f"got {shown(guidance)}.") from None
     if not 1.0 <= value <= MAX_GUIDANCE:
         raise gr.Error(f"Country signal must be between 1 and {MAX_GUIDANCE:g}, got {value:g}.")
     return {"guidance": value}

@@ -10,9 +10,9 @@ from PIL import Image
 from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
-from ui import models
 from streetgen.validate import shown
-from ui.common import LEGEND, MAX_SEED, UserNumber, checked_seed
+from ui import models
+from ui.common import LEGEND, MAX_SEED, checked_seed, user_number
 
 LAYOUT_MODELS = {"World (any country style)": ("layout_world", "spade_world"),  # label -> (layout GAN, SPADE)
                  "CamVid (real Cambridge photos, non-commercial)": ("layout_camvid", "spade_camvid")}
@@ -108,8 +108,8 @@ def _canvas_column() -> tuple[gr.ImageEditor, gr.Button, gr.UploadButton, gr.Num
             upload = gr.UploadButton("Upload a label map", file_types=["image"], type="filepath", size="lg",
                                      elem_id="l-upload")
         with gr.Row():
-            layout_seed = UserNumber(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED, min_width=110,
-                                    elem_id="l-layout-seed")
+            layout_seed = user_number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED,
+                                      min_width=110, elem_id="l-layout-seed")
             fill = gr.Checkbox(True, label="Unpainted areas take the nearest painted class", elem_id="l-fill")
     return editor, new, upload, layout_seed, fill
 
@@ -129,7 +129,8 @@ def build(demo: gr.Blocks) -> None:
                     go = gr.Button("Make photo", variant="primary", size="lg", elem_id="l-generate")
                 model = gr.Radio(list(LAYOUT_MODELS), value=next(iter(LAYOUT_MODELS)), label="Model",
                                  elem_id="l-model")
-                seed = UserNumber(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
+                seed = user_number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED,
+                                   elem_id="l-seed")
                 with gr.Accordion("Region style (world model)", open=False):
                     style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
                 used = gr.Image(label="Layout as the model reads it", type="pil", format="png",

@@ -24,8 +24,7 @@ from streetgen import geo
 from streetgen.io.photos import MAX_FRAMES, PhotoInput, read_photo
 from streetgen.pipelines.base import Pipeline
 from streetgen.specs import load_spec
-from streetgen.validate import MAX_TRANSLATE_SIDE, check_seed
-from streetgen.validate import shown
+from streetgen.validate import MAX_TRANSLATE_SIDE, check_seed, shown
 
 
 class CycleGANPipeline(Pipeline):

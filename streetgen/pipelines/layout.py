@@ -18,8 +18,7 @@ import numpy as np
 
 from streetgen.io.labels import check_layout, fill_void, fit_layout, read_layout
 from streetgen.pipelines.base import Pipeline
-from streetgen.validate import MAX_PAINT_SIDE, check_seed
-from streetgen.validate import shown
+from streetgen.validate import MAX_PAINT_SIDE, check_seed, shown
 
 if TYPE_CHECKING:
     import torch
