@@ -16,10 +16,13 @@ import itertools
 import os
 import signal
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,6 +68,40 @@ def rss_mb(pid: int) -> float:
             return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
     except (OSError, StopIteration):
         return float("nan")
+
+
+def huge_png(path: Path, w: int = 16000, h: int = 8000) -> Path:
+    """A PNG whose header says w × h (16000 × 8000 decodes to 384 MB) but whose data are a few rows: tiny on disk."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * (1 + 3 * w) * 4)) + chunk(b"IEND", b""))
+    return path
+
+
+def send_huge_panorama(url: str, pid: int) -> str:
+    """Send a 16000 × 8000 PNG to /translate_city_panorama; one line with the server's RSS around it and the reply."""
+    from gradio_client import Client, handle_file
+
+    path = huge_png(Path(tempfile.mkdtemp(prefix="app-load-")) / "huge_pano.png")
+    before = rss_mb(pid)
+    try:
+        Client(url, verbose=False).predict(handle_file(str(path)), CYCLEGAN, "Venice", 0.2, 0,
+                                           api_name="/translate_city_panorama")
+        reply = "accepted"
+    except Exception as err:  # noqa: BLE001 - the refusal is the expected answer
+        reply = f"refused: {str(err)[:140]}"
+    time.sleep(1)
+    return (f"16000×8000 PNG ({path.stat().st_size:,} bytes) to /translate_city_panorama: server RSS {before:.0f} → "
+            f"{rss_mb(pid):.0f} MB, {reply}")
+
+
+def output_folders() -> int:
+    """Folders the tabs left in the temporary folder (each output used to get its own /tmp/streetgen-*)."""
+    tmp = Path(tempfile.gettempdir())
+    managed = tmp / "streetgen-outputs"
+    loose = [p for p in tmp.glob("streetgen-*") if p.is_dir() and p != managed]
+    return len(loose) + (len(list(managed.iterdir())) if managed.is_dir() else 0)
 
 
 def run_load(url: str, users: int, requests: int) -> dict[str, list]:
@@ -136,6 +173,7 @@ def main() -> None:
     p.add_argument("--pid", type=int, help="with --url: the app's process id, for its RSS")
     p.add_argument("--repo", type=Path, default=ROOT, help="without --url: the checkout whose app.py is started")
     p.add_argument("--python", default=sys.executable)
+    p.add_argument("--huge-panorama", action="store_true", help="then send one 16000 × 8000 PNG panorama")
     args = p.parse_args()
     proc = None
     if args.url:
@@ -145,11 +183,12 @@ def main() -> None:
         pid = proc.pid
     try:
         run_load(url, min(args.users, len(KINDS)), len(KINDS))  # one of each first: models loaded, kernels built
-        before = rss_mb(pid)
+        before, folders = rss_mb(pid), output_folders()
         start = time.perf_counter()
         results = run_load(url, args.users, args.requests)
         wall = time.perf_counter() - start
         after = rss_mb(pid)
+        huge = send_huge_panorama(url, pid) if args.huge_panorama else ""
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -160,6 +199,9 @@ def main() -> None:
           f"({total / wall:.2f}/s), {failed} errors")
     print(table(results))
     print(f"server RSS: {before:.0f} MB after one request of each kind, {after:.0f} MB after the {total} requests")
+    print(f"output folders in {tempfile.gettempdir()}: {folders} before the load, {output_folders()} after")
+    if huge:
+        print(huge)
 
 
 if __name__ == "__main__":

@@ -60,15 +60,15 @@ def steps(progress: gr.Progress, desc: str) -> Callable[[int, int], None]:
 
 
 TEMP_ROOT = os.path.join(tempfile.gettempdir(), "streetgen-outputs")  # the one folder the tabs write files into
-TEMP_MAX_AGE_S = 600  # Gradio copies returned files into its own cache at once; ours are kept 10 minutes at most
+TEMP_MAX_AGE_S = 120  # Gradio copies a returned file into its own cache as the event ends; ours go 2 minutes later
 _SWEEP = {"last": 0.0}
 
 
 def temp_path(prefix: str, name: str) -> str:
     """A path `name` in a fresh folder under TEMP_ROOT (Gradio serves output files from paths, and each call gets
-    its own folder); folders older than TEMP_MAX_AGE_S are removed on the way, at most once a minute."""
+    its own folder); folders older than TEMP_MAX_AGE_S are removed on the way, at most every 30 seconds."""
     now = time.time()
-    if now - _SWEEP["last"] > 60:
+    if now - _SWEEP["last"] > 30:
         _SWEEP["last"] = now
         sweep_temp(TEMP_MAX_AGE_S)
     os.makedirs(TEMP_ROOT, exist_ok=True)

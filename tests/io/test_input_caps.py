@@ -3,35 +3,17 @@ refused with a short message naming only the file, and long user values shortene
 from __future__ import annotations
 
 import resource
-import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from bench.app_load import huge_png
 from streetgen.io.labels import read_layout
 from streetgen.io.photos import read_frames, read_photo
 from streetgen.pipelines.city import translate_panorama
-from streetgen.validate import (
-    MAX_ECHO,
-    MAX_INPUT_PIXELS,
-    check_seed,
-    open_capped,
-    shown,
-)
-
-
-def _huge_png(path, w=16000, h=8000):
-    """A PNG whose header says w × h: only its first rows of data exist, so it is a few hundred bytes on disk but
-    would decode to w × h × 3 bytes (384 MB for 16000 × 8000)."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    rows = zlib.compress(b"\0" * (1 + 3 * w) * 4)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
-    return path
+from streetgen.validate import MAX_ECHO, MAX_INPUT_PIXELS, check_seed, open_capped, shown
 
 
 def _peak_rss_mb() -> float:
@@ -41,7 +23,7 @@ def _peak_rss_mb() -> float:
 @pytest.mark.parametrize("reader", [read_photo, read_layout, read_frames,
                                     lambda p: translate_panorama(lambda f, seed: f, p)])
 def test_huge_header_refused_fast_without_memory(tmp_path, reader):
-    path = _huge_png(tmp_path / "huge.png")
+    path = huge_png(tmp_path / "huge.png")
     assert path.stat().st_size < 10_000 and 16000 * 8000 > MAX_INPUT_PIXELS
     peak, start = _peak_rss_mb(), time.perf_counter()
     with pytest.raises(ValueError, match="too large: 16000×8000") as err:

@@ -3,23 +3,14 @@ non-numeric seeds, no server paths, long values shortened, oversize images refus
 sized so many users at once are served instead of refused."""
 from __future__ import annotations
 
-import struct
-import zlib
-
 import pytest
 from gradio_client import handle_file
+
+from bench.app_load import huge_png
 
 pytestmark = pytest.mark.slow  # launches the app
 
 CYCLE = "CycleGAN: Paris → Venice"
-
-
-def _huge_png(path, w=16000, h=8000):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(b"\0" * (1 + 3 * w))) + chunk(b"IEND", b""))
-    return str(path)
 
 
 def _message(call) -> str:
@@ -47,7 +38,7 @@ def test_unreadable_uploads_get_our_message(client, tmp_path, content):
 
 
 def test_huge_panorama_refused_from_its_header(client, tmp_path):
-    text = _message(lambda: client.predict(handle_file(_huge_png(tmp_path / "pano.png")), CYCLE, "Venice", 0.2, 0,
+    text = _message(lambda: client.predict(handle_file(str(huge_png(tmp_path / "pano.png"))), CYCLE, "Venice", 0.2, 0,
                                            api_name="/translate_city_panorama"))
     assert "too large: 16000×8000" in text and "/tmp" not in text
 
