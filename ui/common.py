@@ -99,6 +99,8 @@ def user_number(*args, **kwargs) -> gr.Number:
     def preprocess(payload):
         try:
             return read(payload)
+        except gr.Error:  # a number out of the box's range: Gradio's message says so
+            raise
         except (TypeError, ValueError):
             return payload
 

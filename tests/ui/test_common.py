@@ -43,6 +43,8 @@ def test_user_number_passes_text_on_to_our_check():
     box = common.user_number(0, precision=0, minimum=0, maximum=common.MAX_SEED)
     assert isinstance(box, gr.Number) and box.preprocess(7) == 7
     assert box.preprocess("abc") == "abc"
+    with pytest.raises(gr.Error, match="minimum value 0"):  # Gradio's own range check stays
+        box.preprocess(-1)
     with pytest.raises(gr.Error, match="got 'abc'"):
         common.checked_seed(box.preprocess("abc"))
 
