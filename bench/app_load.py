@@ -70,12 +70,15 @@ def rss_mb(pid: int) -> float:
         return float("nan")
 
 
-def huge_png(path: Path, w: int = 16000, h: int = 8000) -> Path:
-    """A PNG whose header says w × h (16000 × 8000 decodes to 384 MB) but whose data are a few rows: tiny on disk."""
+def huge_png(path: Path, w: int = 16000, h: int = 8000, rows: int | None = None) -> Path:
+    """A black RGB PNG whose header says w × h (16000 × 8000 decodes to 384 MB) and whose data compress to a few
+    hundred KB; with `rows`, only that many rows of data are written (a truncated file, made at once)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    packer, row = zlib.compressobj(9), b"\0" * (1 + 3 * w)
+    data = b"".join(packer.compress(row) for _ in range(h if rows is None else rows)) + packer.flush()
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(b"\0" * (1 + 3 * w) * 4)) + chunk(b"IEND", b""))
+                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
     return path
 
 
