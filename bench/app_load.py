@@ -99,12 +99,13 @@ def send_huge_panorama(url: str, pid: int) -> str:
             f"{rss_mb(pid):.0f} MB, {reply}")
 
 
-def output_folders() -> int:
-    """Folders the tabs left in the temporary folder (each output used to get its own /tmp/streetgen-*)."""
+def output_folders() -> tuple[int, int]:
+    """(loose /tmp/streetgen-* folders, folders in the managed /tmp/streetgen-outputs): each output used to get a
+    folder of its own straight in the temporary folder; now they go to one folder that is swept by age."""
     tmp = Path(tempfile.gettempdir())
     managed = tmp / "streetgen-outputs"
     loose = [p for p in tmp.glob("streetgen-*") if p.is_dir() and p != managed]
-    return len(loose) + (len(list(managed.iterdir())) if managed.is_dir() else 0)
+    return len(loose), len(list(managed.iterdir())) if managed.is_dir() else 0
 
 
 def run_load(url: str, users: int, requests: int) -> dict[str, list]:
@@ -202,7 +203,8 @@ def main() -> None:
           f"({total / wall:.2f}/s), {failed} errors")
     print(table(results))
     print(f"server RSS: {before:.0f} MB after one request of each kind, {after:.0f} MB after the {total} requests")
-    print(f"output folders in {tempfile.gettempdir()}: {folders} before the load, {output_folders()} after")
+    print("output folders (loose /tmp/streetgen-*, managed /tmp/streetgen-outputs/*): "
+          f"{folders} before the load, {output_folders()} after")
     if huge:
         print(huge)
 
