@@ -44,6 +44,12 @@ choices.configure(ARGS.model)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 if ARGS.offline or not uses_hub(choices.all_specs()):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Jobs that run at once, and torch threads each: two concurrent jobs on 2 cores get one thread each instead of
+# both asking for every core (torch reads OMP_NUM_THREADS when it starts; it is imported only by the first job).
+JOB_SLOTS = max(1, min(2, os.cpu_count() or 1))
+os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // JOB_SLOTS)))
+QUEUE_SIZE = 512  # waiting events; 64 concurrent users fill an eighth of it (16 refused 45% of 32 users)
+CACHE_CLEANUP = (600, 3600)  # every 10 minutes Gradio deletes its cached files (uploads, outputs) over an hour old
 
 import gradio as gr  # noqa: E402
 
@@ -59,28 +65,40 @@ LAUNCH_KWARGS = {"css": CSS}
 
 def build_demo() -> gr.Blocks:
     """The app's page with the models `choices` is configured with (tests reconfigure and build again)."""
-    with gr.Blocks(title="streetgen") as blocks:
+    with gr.Blocks(title="streetgen", delete_cache=CACHE_CLEANUP) as blocks:
         gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street "
                     "view with its exact label map and depth.")
         for tab in TABS:
             tab.build(blocks)
         tab_map.build_api()
-    blocks.queue(max_size=16, default_concurrency_limit=2)  # both render events share one limit via concurrency_id
+    # render events share one limit (concurrency_id)
+    blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=JOB_SLOTS)
     return blocks
 
 
 demo = build_demo()
 
 
+def warm_up() -> None:
+    """Load what the first visitor needs, in the background after the page is up (the page answers in about 5 s
+    instead of 13): the default tab's model (its first page load fills the country lists), the pixel kernels and
+    the coast index. Every other model loads on first use; a model that cannot load only disables itself."""
+    try:
+        tab_country.pipeline(choices.default("country"))
+    except gr.Error as err:
+        print(f"Country tab: {err}", file=sys.stderr)
+    world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
+    mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
+
+
 if __name__ == "__main__":
+    import threading
+
     try:
         print(f"models run on: {models.set_device(ARGS.device)}")
     except ValueError as err:
         raise SystemExit(f"app.py: {err}") from None
-    world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
-    mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
-    try:  # the first page load fills its country lists (~4 s); a model that cannot load only disables itself
-        tab_country.pipeline(choices.default("country"))
-    except gr.Error as err:
-        print(f"Country tab: {err}", file=sys.stderr)
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True, **LAUNCH_KWARGS)
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True,
+                prevent_thread_lock=True, **LAUNCH_KWARGS)
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    demo.block_thread()

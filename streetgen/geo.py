@@ -17,6 +17,8 @@ from importlib import resources
 
 import numpy as np
 
+from streetgen.validate import shown
+
 EARTH_RADIUS_KM = 6371.0088
 
 # --- conventions, by ISO 3166-1 alpha-2 -------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def check_latlon(lat: float, lon: float) -> tuple[float, float]:
     try:
         lat, lon = float(lat), float(lon)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"coordinates must be numbers, got lat={lat!r}, lon={lon!r}") from err
+        raise ValueError(f"coordinates must be numbers, got lat={shown(lat)}, lon={shown(lon)}") from err
     if not (math.isfinite(lat) and math.isfinite(lon)):
         raise ValueError(f"coordinates must be finite, got lat={lat}, lon={lon}")
     if not -90.0 <= lat <= 90.0:
@@ -220,7 +222,7 @@ def country(code_or_name: str) -> Country:
     """Look a country up by ISO alpha-2/alpha-3 code or English name; ValueError names close matches if unknown."""
     table = _countries()
     if not isinstance(code_or_name, str) or not code_or_name.strip():
-        raise ValueError(f"country must be a non-empty string, got {code_or_name!r}")
+        raise ValueError(f"country must be a non-empty string, got {shown(code_or_name)}")
     key = code_or_name.strip()
     if key.upper() in table:
         return table[key.upper()]
@@ -234,7 +236,7 @@ def country(code_or_name: str) -> Country:
 
     close = difflib.get_close_matches(low, [c.name.lower() for c in table.values()], n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(repr(s.title()) for s in close)}?" if close else ""
-    raise ValueError(f"unknown country {code_or_name!r} (use an ISO code such as 'FR' or an English name){hint}")
+    raise ValueError(f"unknown country {shown(code_or_name)} (use an ISO code such as 'FR' or an English name){hint}")
 
 
 # --- geometry and lookups ------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from streetgen.data.image import open_image, to_rgb8
-from streetgen.validate import MAX_READ_SIDE
+from streetgen.validate import MAX_READ_SIDE, file_name
 
 FACES = ("front", "right", "back", "left", "up", "down")
 FACE_ANGLES = {"front": (0.0, 0.0), "right": (90.0, 0.0), "back": (180.0, 0.0), "left": (-90.0, 0.0),
@@ -207,15 +207,16 @@ def _read(path: str | os.PathLike, max_w: int, max_h: int, what: str) -> np.ndar
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limits apply instead
             img = open_image(path)
     except Image.DecompressionBombError as err:
-        raise ValueError(f"{what} {path} is too large: {err}") from err
+        raise ValueError(f"{what} {file_name(path)} is too large: {err}") from err
     with img:
         if img.width > max_w or img.height > max_h:
-            raise ValueError(f"{what} {path} is too large: {img.width}x{img.height}, at most {max_w}x{max_h}")
+            raise ValueError(f"{what} {file_name(path)} is too large: {img.width}x{img.height}, at most "
+                             f"{max_w}x{max_h}")
         try:
             img.load()
         except (OSError, SyntaxError, ValueError) as err:
-            raise ValueError(f"corrupt image {path}: {err}") from err
-        return to_rgb8(img, str(path))
+            raise ValueError(f"corrupt image {file_name(path)}: {err}") from err
+        return to_rgb8(img, file_name(path))
 
 
 def load_panorama(path_or_image: PanoramaInput) -> np.ndarray:

@@ -5,7 +5,12 @@ own name here instead of five modules each defining a `MAX_SIDE`.
 """
 from __future__ import annotations
 
+import os
+import re
+import warnings
+
 import numpy as np
+from PIL import Image
 
 # torch.Generator.manual_seed takes up to 2**64 - 1 and numpy any size; 2**63 - 1 also fits every int64 field
 # (JSON clients, numpy arrays), so one bound serves all and a too-large seed fails here with a clear message
@@ -16,12 +21,70 @@ MAX_READ_SIDE = 4096  # label maps, panorama faces and views read from files (la
 MAX_RENDER_SIDE = 2048  # a world render's side
 MAX_PAINT_SIDE = 1024  # SPADE's output side: its cost grows with the pixel count (one call near ten seconds on a CPU)
 MAX_TRANSLATE_SIDE = 512  # a photo's long side for City translation (one translation within a few seconds)
+# Pixels an uploaded file may have before it is decoded at all: a 16000 × 8000 PNG of 400 KB decodes to 1.2 GB of
+# memory that the process never gives back; 8192 × 4096 (a large panorama) is about 100 MB as RGB.
+MAX_INPUT_PIXELS = 8192 * 4096
+MAX_ECHO = 120  # characters of a user's value a message repeats (a 1 MB string used to come back whole)
+
+
+def shown(value, limit: int = MAX_ECHO) -> str:
+    """repr(value) shortened to about `limit` characters for an error message (the user's value is echoed so they
+    see what was read, never so much that a huge input floods the message); paths are reduced to their file name."""
+    if isinstance(value, os.PathLike):
+        value = os.path.basename(os.fspath(value))
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 20]}… ({len(text):,} characters)"
+
+
+def file_name(path) -> str:
+    """The file name of a path, shortened, for messages: a server's folders are nobody's business."""
+    return shown(os.path.basename(os.fspath(path)), 60).strip("'\"")
+
+
+def open_capped(path, what: str = "image", max_pixels: int = MAX_INPUT_PIXELS, name: str | None = None) -> Image.Image:
+    """A lazily opened PIL image (from a path or a binary file object) whose header says at most `max_pixels`
+    pixels, else a ValueError, before anything is decoded (PIL reads only the header in Image.open). Files that are
+    no image also give a ValueError; messages name the file by its base name (or `name`)."""
+    name = name or f"{what} {file_name(path)}"
+    if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"{name} is empty (0 bytes): upload the image again")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap applies instead
+            img = Image.open(path)
+    except Image.DecompressionBombError:
+        raise ValueError(f"{name} is too large to read (over {max_pixels:,} pixels)") from None
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name} not found") from None
+    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
+        raise ValueError(f"cannot read {name}: not a readable image ({_reason(err)})") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        img.close()
+        raise ValueError(f"{name} is too large: {w}×{h} pixels, at most {max_pixels:,} "
+                         f"(e.g. {int((max_pixels * 2) ** 0.5)}×{int((max_pixels / 2) ** 0.5)})")
+    if w == 0 or h == 0:
+        img.close()
+        raise ValueError(f"{name} has no pixels")
+    return img
+
+
+def _reason(err: BaseException) -> str:
+    """An exception's text without the file paths PIL puts in it, shortened."""
+    text = re.sub(r"<_io\.\w+ object at 0x[0-9a-f]+>", "the data", str(err))
+    for word in text.split():
+        word = word.strip("'\"(),")
+        if os.sep in word:
+            text = text.replace(word, os.path.basename(word))
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO - 1] + "…"
 
 
 def check_seed(seed) -> int:
     """`seed` as an int, or a ValueError naming the rule (bools, floats and out-of-range values are refused)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {shown(seed)}")
     return int(seed)
 
 
@@ -33,5 +96,5 @@ def is_whole(value) -> bool:
 def check_int(name: str, value, low: int, high: int) -> int:
     """`value` as an int if it is a whole number in [low, high], else a ValueError naming `name` and the range."""
     if not is_whole(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
+        raise ValueError(f"{name} must be an integer between {low} and {high}, got {shown(value)}")
     return int(value)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import math
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable
 
 import gradio as gr
@@ -14,6 +16,7 @@ from PIL import Image
 
 from streetgen import classes, geo
 from streetgen.io.photos import save_gif
+from streetgen.validate import shown
 
 MAX_SEED = 2**32 - 1  # the UI's seeds: exact in a browser's float64 numbers (the pipelines take up to 2**63 - 1)
 N_CHOICES = [1, 2, 4, 8]  # how many images the Country and Map tabs generate at once
@@ -39,10 +42,10 @@ def checked(n, seed, most: int, what: str) -> tuple[int, int]:
     """(n, seed) as ints, or a gr.Error saying what is wrong (shared by every tab's handlers)."""
     seed_value = whole(seed)
     if seed_value is None or not 0 <= seed_value <= MAX_SEED:
-        raise gr.Error(f"Seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+        raise gr.Error(f"Seed must be a whole number from 0 to {MAX_SEED}, got {shown(seed)}.")
     count = whole(n)
     if count is None or not 1 <= count <= most:
-        raise gr.Error(f"Number of {what} must be a whole number from 1 to {most}, got {n!r}.")
+        raise gr.Error(f"Number of {what} must be a whole number from 1 to {most}, got {shown(n)}.")
     return count, seed_value
 
 
@@ -66,9 +69,68 @@ def steps(progress: gr.Progress, desc: str) -> Callable[[int, int], None]:
     return lambda done, total: progress((done, total), desc=desc, unit="steps")
 
 
+TEMP_ROOT = os.path.join(tempfile.gettempdir(), "streetgen-outputs")  # the one folder the tabs write files into
+TEMP_MAX_AGE_S = 120  # Gradio copies a returned file into its own cache as the event ends; ours go 2 minutes later
+_SWEEP = {"last": 0.0}
+
+
 def temp_path(prefix: str, name: str) -> str:
-    """A path `name` in a fresh temporary folder: Gradio serves output files from paths, and each call gets its own."""
-    return os.path.join(tempfile.mkdtemp(prefix=prefix), name)
+    """A path `name` in a fresh folder under TEMP_ROOT (Gradio serves output files from paths, and each call gets
+    its own folder); folders older than TEMP_MAX_AGE_S are removed on the way, at most every 30 seconds."""
+    now = time.time()
+    if now - _SWEEP["last"] > 30:
+        _SWEEP["last"] = now
+        sweep_temp(TEMP_MAX_AGE_S)
+    os.makedirs(TEMP_ROOT, exist_ok=True)
+    return os.path.join(tempfile.mkdtemp(prefix=prefix, dir=TEMP_ROOT), name)
+
+
+def sweep_temp(max_age_s: float) -> int:
+    """Remove the folders under TEMP_ROOT older than `max_age_s` seconds; returns how many went."""
+    removed, cutoff = 0, time.time() - max_age_s
+    for entry in os.scandir(TEMP_ROOT) if os.path.isdir(TEMP_ROOT) else ():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:  # another request's sweep got it first
+            pass
+    return removed
+
+
+def user_number(*args, **kwargs) -> gr.Number:
+    """gr.Number(*args, **kwargs) that hands what it cannot read as a number (a script's "abc") to the handler
+    unchanged, so the handler's own check says what is wrong instead of Gradio's generic "Could not preprocess
+    input". (Its preprocess is replaced on the instance: a gr.Number subclass would make Gradio write a .pyi stub
+    next to this file at every import.)"""
+    box = gr.Number(*args, **kwargs)
+    read = box.preprocess
+
+    def preprocess(payload):
+        try:
+            return read(payload)
+        except gr.Error:  # a number out of the box's range: Gradio's message says so
+            raise
+        except (TypeError, ValueError):
+            return payload
+
+    box.preprocess = preprocess
+    return box
+
+
+def image_path(**kwargs) -> gr.Image:
+    """gr.Image(type="filepath", **kwargs) that passes the uploaded file's path on without opening it: our readers
+    check its header (pixel cap) and say plainly what is wrong with a corrupt, empty or non-image file."""
+    box = gr.Image(type="filepath", **kwargs)
+    read = box.preprocess
+
+    def preprocess(payload):
+        path = getattr(payload, "path", None)
+        inline = str(getattr(payload, "url", None) or "").startswith("data:")  # pasted: Gradio decodes it
+        return str(path) if path and not inline else read(payload)
+
+    box.preprocess = preprocess
+    return box
 
 
 def save_gif_256(frames: list[np.ndarray], path: str) -> str:
@@ -79,8 +141,8 @@ def save_gif_256(frames: list[np.ndarray], path: str) -> str:
 def seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:
     """The seed box and the number-of-images choice, one row (elem_ids <prefix>-seed, <prefix>-n)."""
     with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed",
-                         min_width=120)
+        seed = user_number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id=f"{prefix}-seed",
+                           min_width=120)
         count = gr.Radio(N_CHOICES, value=4, label="Images", elem_id=f"{prefix}-n", min_width=160)
     return seed, count
 

@@ -11,8 +11,10 @@ from PIL import Image
 from streetgen import classes, geo, world
 from streetgen.io.photos import read_frames, read_photo, save_gif
 from streetgen.pipelines import STEADY, run_city, translate_frames, translate_panorama
+from streetgen.validate import shown
 from ui import choices, model_panel, models
-from ui.common import CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, gpu, steps, temp_path
+from ui.common import (CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, gpu, image_path, steps, temp_path,
+                       user_number)
 
 CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
 MAX_CITY_FRAMES = 16
@@ -22,13 +24,13 @@ def city_pipeline(method: str | None) -> Any:
     """The city pipeline of a method label, loaded once."""
     offered = choices.configured("city")  # label -> spec (ui/models.toml, plus `--model city=SOURCE`)
     if method is not None and method not in offered:  # None: the tab has no usable model
-        raise gr.Error(f"Unknown method {method!r}; choose one of: {', '.join(offered)}.")
+        raise gr.Error(f"Unknown method {shown(method)}; choose one of: {', '.join(offered)}.")
     return models.load("city", model_panel.spec("city", method), f"The {method!r} model")
 
 
 def _checked_city(city: str) -> None:
     if city not in geo.FAMOUS_CITIES:
-        raise gr.Error(f"Unknown city {city!r}; choose one of: {', '.join(geo.FAMOUS_CITIES)}.")
+        raise gr.Error(f"Unknown city {shown(city)}; choose one of: {', '.join(geo.FAMOUS_CITIES)}.")
 
 
 def _file_stem(city: str) -> str:
@@ -171,8 +173,8 @@ def _photo_widgets(w: SimpleNamespace) -> None:
     """The photo row: input photo, example, method, target, strength and seed; the output and its intermediate."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=340):
-            w.photo = gr.Image(label="Photo", type="filepath", image_mode=None, format="png",
-                               sources=["upload", "clipboard"], elem_id="y-photo")
+            w.photo = image_path(label="Photo", image_mode=None, format="png", sources=["upload", "clipboard"],
+                                 elem_id="y-photo")
             with gr.Row():
                 w.example_city = gr.Dropdown(CITY_NAMES, value="Paris", label="Example: a world render of",
                                              filterable=False, elem_id="y-example-city", min_width=160)
@@ -185,7 +187,7 @@ def _photo_widgets(w: SimpleNamespace) -> None:
                                        filterable=True, interactive=False, elem_id="y-target", min_width=160)
                 w.strength = gr.Slider(0.05, 0.6, value=0.2, step=0.05, label="Strength", interactive=False,
                                        elem_id="y-strength", min_width=160)
-            w.seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="y-seed")
+            w.seed = user_number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="y-seed")
             w.go = gr.Button("Translate", variant="primary", size="lg", elem_id="y-translate")
         with gr.Column(scale=1, min_width=340):
             w.out = gr.Image(label="Translated", type="pil", format="png", interactive=False, elem_id="y-out",
@@ -220,8 +222,8 @@ def _panorama_widgets(w: SimpleNamespace) -> None:
     with gr.Accordion("360° panorama: translate its six views and stitch them back", open=False):
         with gr.Row():
             with gr.Column():
-                w.pano = gr.Image(label="Equirectangular panorama (2:1)", type="filepath", image_mode=None,
-                                  format="png", sources=["upload", "clipboard"], elem_id="y-pano")
+                w.pano = image_path(label="Equirectangular panorama (2:1)", image_mode=None, format="png",
+                                    sources=["upload", "clipboard"], elem_id="y-pano")
                 w.pano_example = gr.Button("Use a world panorama of the example city", elem_id="y-pano-example")
                 w.pano_go = gr.Button("Translate panorama", variant="primary", elem_id="y-pano-go")
             with gr.Column():

@@ -7,6 +7,7 @@ import gradio as gr
 
 from streetgen import geo, world
 from streetgen.pipelines import CountryPipeline
+from streetgen.validate import shown
 from ui import choices, model_panel, models
 from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, gpu, picture_gallery,
                        save_gif_256, seed_and_count, steps, temp_path)
@@ -37,7 +38,8 @@ def _guidance(pipe: CountryPipeline, guidance: float) -> dict:
     try:
         value = float(guidance)
     except (TypeError, ValueError):
-        raise gr.Error(f"Country signal must be a number between 1 and {MAX_GUIDANCE:g}, got {guidance!r}.") from None
+        raise gr.Error(f"Country signal must be a number between 1 and {MAX_GUIDANCE:g}, "
+                       f"got {shown(guidance)}.") from None
     if not 1.0 <= value <= MAX_GUIDANCE:
         raise gr.Error(f"Country signal must be between 1 and {MAX_GUIDANCE:g}, got {value:g}.")
     return {"guidance": value}

@@ -10,8 +10,9 @@ from PIL import Image
 from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
+from streetgen.validate import shown
 from ui import choices, model_panel, models
-from ui.common import LEGEND, MAX_SEED, checked_seed, gpu
+from ui.common import LEGEND, MAX_SEED, checked_seed, gpu, user_number
 
 # label -> (layout GAN, SPADE), as shipped (ui/models.toml; `--model layout=… / spade=…` add a choice)
 LAYOUT_MODELS = {label: tuple(spec.split("+")) for label, spec in choices.shipped()["layout"].items()}
@@ -26,7 +27,7 @@ def layout_pipelines(model: str | None) -> tuple[LayoutPipeline, SpadePipeline]:
     """The (LayoutPipeline, SpadePipeline) pair of a model label, loaded once."""
     offered = choices.configured("layout")
     if model is not None and model not in offered:  # None: the tab has no usable model
-        raise gr.Error(f"Unknown model {model!r}; choose one of: {', '.join(offered)}.")
+        raise gr.Error(f"Unknown model {shown(model)}; choose one of: {', '.join(offered)}.")
     names = model_panel.spec("layout", model).split("+")
     return tuple(models.load(kind, name, f"Model {name!r}") for kind, name in zip(("layout", "spade"), names))
 
@@ -110,8 +111,8 @@ def _canvas_column() -> tuple[gr.ImageEditor, gr.Button, gr.UploadButton, gr.Num
             upload = gr.UploadButton("Upload a label map", file_types=["image"], type="filepath", size="lg",
                                      elem_id="l-upload")
         with gr.Row():
-            layout_seed = gr.Number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED, min_width=110,
-                                    elem_id="l-layout-seed")
+            layout_seed = user_number(0, label="Layout seed", precision=0, minimum=0, maximum=MAX_SEED,
+                                      min_width=110, elem_id="l-layout-seed")
             fill = gr.Checkbox(True, label="Unpainted areas take the nearest painted class", elem_id="l-fill")
     return editor, new, upload, layout_seed, fill
 
@@ -132,7 +133,8 @@ def build(demo: gr.Blocks) -> None:
                 model = gr.Radio(list(choices.available("layout")), value=choices.default("layout"),
                                  label="Model", elem_id="l-model")
                 panel = model_panel.build("layout", "l")
-                seed = gr.Number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="l-seed")
+                seed = user_number(0, label="Photo seed", precision=0, minimum=0, maximum=MAX_SEED,
+                                   elem_id="l-seed")
                 with gr.Accordion("Region style (world model)", open=False):
                     style = gr.Radio(STYLE_CHOICES, value="any", show_label=False, elem_id="l-style")
                 used = gr.Image(label="Layout as the model reads it", type="pil", format="png",

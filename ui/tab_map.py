@@ -8,7 +8,7 @@ from streetgen import geo, mapview, world
 from streetgen.pipelines import MapPipeline
 from ui import choices, model_panel, models
 from ui.common import (N_CHOICES, checked, checked_seed, gpu, picture_gallery, save_gif_256, seed_and_count,
-                       temp_path)
+                       temp_path, user_number)
 
 MAP_PRESETS = {"Tokyo": (35.6812, 139.7671), "Nairobi": (-1.2864, 36.8172), "Oslo": (59.9139, 10.7522),
                "Paris": (48.8566, 2.3522), "New York": (40.7128, -74.0060), "Rio de Janeiro": (-22.9068, -43.1729),
@@ -115,10 +115,10 @@ def build(demo: gr.Blocks) -> None:
             with gr.Column(scale=2, min_width=320):
                 preset = gr.Radio(list(MAP_PRESETS), label="Places", elem_id="m-preset")
                 with gr.Row():
-                    lat = gr.Number(35.6812, label="Latitude", minimum=-90, maximum=90, elem_id="m-lat",
-                                    min_width=110)
-                    lon = gr.Number(139.7671, label="Longitude", minimum=-180, maximum=180, elem_id="m-lon",
-                                    min_width=110)
+                    lat = user_number(35.6812, label="Latitude", minimum=-90, maximum=90, elem_id="m-lat",
+                                      min_width=110)
+                    lon = user_number(139.7671, label="Longitude", minimum=-180, maximum=180, elem_id="m-lon",
+                                      min_width=110)
                 seed, n = seed_and_count("m")
                 with gr.Row():
                     coast = gr.Button("Nearest coast", size="lg", elem_id="m-coast")
@@ -126,8 +126,8 @@ def build(demo: gr.Blocks) -> None:
                 with gr.Accordion("Journey to a second place", open=False):
                     preset2 = gr.Radio(list(MAP_PRESETS), value="Oslo", label="To", elem_id="m-preset2")
                     with gr.Row():
-                        lat2 = gr.Number(59.9139, label="Latitude", elem_id="m-lat2", min_width=110)
-                        lon2 = gr.Number(10.7522, label="Longitude", elem_id="m-lon2", min_width=110)
+                        lat2 = user_number(59.9139, label="Latitude", elem_id="m-lat2", min_width=110)
+                        lon2 = user_number(10.7522, label="Longitude", elem_id="m-lon2", min_width=110)
                     journey = gr.Button("Journey", elem_id="m-journey")
         with gr.Row(equal_height=False):
             gallery = picture_gallery("Generated", 4, "m-gallery", buttons=["download", "fullscreen"])

@@ -6,7 +6,8 @@ import random
 import gradio as gr
 
 from streetgen import classes, world
-from ui.common import CITY_NAMES, COUNTRIES, LEGEND, MAX_SEED, checked, country_choices
+from streetgen.validate import shown
+from ui.common import CITY_NAMES, COUNTRIES, LEGEND, MAX_SEED, checked, country_choices, user_number
 
 MAX_RENDERS = 4
 SIZES = {"128": 128, "256": 256, "128x256": (128, 256)}  # API value -> world.render size
@@ -18,7 +19,7 @@ MODES = ["Country", "Famous city"]
 
 def _parse_size(size: str):
     if size not in SIZES:  # Gradio already rejects values outside the Radio's choices; this guards direct calls
-        raise gr.Error(f"Unknown size {size!r}: use one of {', '.join(SIZES)}.")
+        raise gr.Error(f"Unknown size {shown(size)}: use one of {', '.join(SIZES)}.")
     return SIZES[size]
 
 
@@ -97,8 +98,8 @@ def build(demo: gr.Blocks) -> None:
                 city = gr.Radio(CITY_NAMES, value=CITY_NAMES[0], label="Famous city", visible=False,
                                 elem_id="city")
                 with gr.Row():
-                    seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="seed",
-                                     min_width=120)
+                    seed = user_number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, elem_id="seed",
+                                       min_width=120)
                     n = gr.Radio([1, 2, 3, 4], value=1, label="Renders", elem_id="n", min_width=160)
                 size = gr.Radio(SIZE_CHOICES, value="256", label="Size", elem_id="size")
                 with gr.Row():

@@ -34,7 +34,7 @@ from PIL import Image, UnidentifiedImageError
 
 from streetgen.classes import CLASS_NAMES, NUM_IDS, PALETTE, VOID
 from streetgen.data.image import to_rgb8
-from streetgen.validate import MAX_READ_SIDE
+from streetgen.validate import MAX_READ_SIDE, file_name, open_capped
 
 LayoutInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
 FIT_MODES = ("pad", "stretch", "crop")
@@ -103,15 +103,15 @@ def _open(image: LayoutInput) -> tuple[Image.Image, str]:
     if isinstance(image, (bytes, bytearray)):
         src, name = io.BytesIO(image), "layout bytes"
     elif isinstance(image, (str, os.PathLike)):
-        src, name = Path(image), str(image)
+        src, name = Path(image), file_name(image)  # messages name the file, never the server's folders
         if not src.is_file():
             raise FileNotFoundError(f"layout file not found: {name}")
     else:
         raise TypeError(f"a layout must be a PIL image, numpy array, path or bytes, not {type(image).__name__}")
+    img = open_capped(src, "layout", name=name)  # too many pixels: refused from the header, before decoding
     try:
-        img = Image.open(src)
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ValueError(f"cannot read {name} as an image: {err}") from err
     return img, name
 

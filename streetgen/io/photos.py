@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from streetgen.data.image import list_images, to_rgb8
-from streetgen.validate import MAX_TRANSLATE_SIDE
+from streetgen.validate import MAX_TRANSLATE_SIDE, file_name, open_capped
 
 MAX_FRAMES = 64
 PhotoInput = Union[np.ndarray, Image.Image, str, os.PathLike]
@@ -23,13 +23,13 @@ def read_photo(photo: PhotoInput, max_side: int = MAX_TRANSLATE_SIDE) -> tuple[n
     says what was changed (empty when nothing was). ValueError for what is not an image."""
     notes = []
     if isinstance(photo, (str, os.PathLike)):
-        try:
-            with Image.open(photo) as img:
+        with open_capped(photo, "photo") as img:  # refused from its header when it has too many pixels
+            try:
                 img.load()
                 mode = img.mode
-                arr = to_rgb8(img, os.path.basename(str(photo)))
-        except (OSError, SyntaxError, Image.DecompressionBombError) as err:
-            raise ValueError(f"not a readable image: {os.path.basename(str(photo))} ({err})") from None
+                arr = to_rgb8(img, file_name(photo))
+            except (OSError, SyntaxError, ValueError) as err:
+                raise ValueError(f"photo {file_name(photo)} is not a readable image ({err})") from None
         if mode != "RGB":
             notes.append(f"converted from {mode} to RGB")
     elif isinstance(photo, Image.Image):
@@ -66,17 +66,17 @@ def read_frames(source: str | os.PathLike, max_frames: int = MAX_FRAMES) -> list
     if os.path.isdir(source):
         paths = sorted(list_images(source))
         if not paths:
-            raise ValueError(f"no images in the folder {source}")
+            raise ValueError(f"no images in the folder {file_name(source)}")
         frames = [read_photo(p)[0] for p in paths[:max_frames]]
     else:
-        try:
-            with Image.open(source) as img:
+        with open_capped(source, "animation") as img:  # refused from its header when frames are too large
+            try:
                 frames = []
                 for k in range(min(getattr(img, "n_frames", 1), max_frames)):
                     img.seek(k)
                     frames.append(read_photo(img.convert("RGB"))[0])
-        except (OSError, SyntaxError) as err:
-            raise ValueError(f"not a readable animation or image: {source} ({err})") from None
+            except (OSError, SyntaxError, EOFError) as err:
+                raise ValueError(f"animation {file_name(source)} is not readable ({err})") from None
     if len({f.shape for f in frames}) > 1:
         raise ValueError("the frames differ in size; a sequence must have one frame size")
     return frames

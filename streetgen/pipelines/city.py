@@ -24,7 +24,7 @@ from streetgen import geo
 from streetgen.io.photos import MAX_FRAMES, PhotoInput, read_photo
 from streetgen.pipelines.base import Pipeline
 from streetgen.specs import load_spec
-from streetgen.validate import MAX_TRANSLATE_SIDE, check_seed
+from streetgen.validate import MAX_TRANSLATE_SIDE, check_seed, shown
 
 
 class CycleGANPipeline(Pipeline):
@@ -83,7 +83,7 @@ class LayoutRoutePipeline(Pipeline):
         """The painter's style row for a famous city (any case); ValueError listing the cities it knows."""
         by_lower = {c.lower(): c for c in self.cities}
         if not isinstance(target, str) or target.strip().lower() not in by_lower:
-            raise ValueError(f"the layout route paints {', '.join(self.cities)}; {target!r} is not one of them")
+            raise ValueError(f"the layout route paints {', '.join(self.cities)}; {shown(target)} is not one of them")
         return self.painter.styles.index(by_lower[target.strip().lower()])
 
     def work_size(self, h: int, w: int) -> tuple[int, int]:

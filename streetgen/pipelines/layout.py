@@ -18,7 +18,7 @@ import numpy as np
 
 from streetgen.io.labels import check_layout, fill_void, fit_layout, read_layout
 from streetgen.pipelines.base import Pipeline
-from streetgen.validate import MAX_PAINT_SIDE, check_seed
+from streetgen.validate import MAX_PAINT_SIDE, check_seed, shown
 
 if TYPE_CHECKING:
     import torch
@@ -101,7 +101,7 @@ class SpadePipeline(Pipeline):
             return int(style)
         key = str(style).strip().lower().replace(" ", "_").replace("-", "_")
         if key not in self.styles:
-            raise ValueError(f"unknown region style {style!r}; choose one of {', '.join(self.styles)} or 'any'")
+            raise ValueError(f"unknown region style {shown(style)}; choose one of {', '.join(self.styles)} or 'any'")
         return self.styles.index(key)
 
     def prepare(self, layout, size=None, fit: str = "pad", fill: bool = False) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from streetgen import geo
 from streetgen.validate import MAX_RENDER_SIDE, check_seed
+from streetgen.validate import shown
 
 from . import kernels
 from .canvas import F32, Canvas, noise
@@ -75,7 +76,7 @@ def _place_style(lat: float, lon: float, seed: int, famous_city: str | None):
     """(rng, place, style): the random stream of this (seed, place) and the look drawn from it first."""
     rng = _rng(seed, lat, lon)
     if famous_city is not None and famous_city not in geo.FAMOUS_CITIES:
-        raise ValueError(f"unknown famous city {famous_city!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
+        raise ValueError(f"unknown famous city {shown(famous_city)}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
     place = geo.reverse(lat, lon)
     style = make_style(lat, lon, place, rng, famous_city)
     style.extras["centre_pattern"] = style["centre_pattern"][int(rng.integers(len(style["centre_pattern"])))]
@@ -211,7 +212,7 @@ def render_country(country: str, seed: int = 0, size=128) -> WorldSample:
 
 def _city_latlon(name: str, seed: int) -> tuple[float, float]:
     if name not in geo.FAMOUS_CITIES:
-        raise ValueError(f"unknown famous city {name!r}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
+        raise ValueError(f"unknown famous city {shown(name)}; choose one of {', '.join(geo.FAMOUS_CITIES)}")
     c = geo.FAMOUS_CITIES[name]
     rng = np.random.default_rng([int(seed), 11])
     r = c.radius_km * 0.5 * math.sqrt(rng.random())
