@@ -1,7 +1,7 @@
 """Tiny end-to-end trainer: a 2-layer conv denoising autoencoder on synthetic stripes, using every train.common helper.
 
 It is the template for real trainers (config dataclass -> CLI, explicit loop, Trainer for the bookkeeping) and
-the subject of tests/train/test_common.py and tests/train/test_multiprocess.py. Runs in seconds on a CPU:
+the subject of tests/train/test_train_loop.py and tests/train/test_multiprocess.py. Runs in seconds on a CPU:
 
     python -m train.example_tiny --name tiny --steps 200 --device cpu
     accelerate launch --multi_gpu --num_processes 2 -m train.example_tiny --name tiny2 --device cpu
