@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes import fake_checkpoint, fake_run
 from streetgen import sources
-from tests.test_sources import fake_checkpoint, fake_run
 from ui import choices
 
 SHIPPED = sources.checkpoints_root()
