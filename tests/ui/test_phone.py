@@ -54,17 +54,28 @@ def _within_width(page, selector: str) -> None:
     assert box["x"] >= -1 and box["x"] + box["width"] <= PHONE["width"] + 1, f"{selector} off screen: {box}"
 
 
+def _open_tab(page, name: str) -> None:
+    """Tap tab `name`: in the tab bar, or (on a phone the bar holds three) in Gradio's "⋯" overflow menu."""
+    tab = page.get_by_role("tab", name=name)
+    if not (tab.count() and tab.first.is_visible()):
+        page.locator(".overflow-menu button").first.tap()
+        tab = page.locator(".overflow-dropdown").get_by_text(name, exact=True)
+    tab.first.tap()
+
+
 @pytest.mark.parametrize("tab,taps,action,result", TABS, ids=[t[0] for t in TABS])
 def test_tab_on_phone(app_url, phone, tmp_path, tab, taps, action, result):
     page = phone.new_page()
     page.goto(app_url, wait_until="networkidle")
-    page.get_by_role("tab", name=tab).tap()
+    _open_tab(page, tab)
     for sel in taps:
         page.locator(sel).tap()
         page.wait_for_timeout(500)
     _within_width(page, action)
-    if tab == "Layout":  # the tab opens with a photo: wait for it, so the new one is told apart from it
+    if tab == "Layout":  # the tab opens with a photo: wait for it, and take another seed so the new one differs
         expect(page.locator(result).first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+        page.locator("#l-seed input").fill("5")
+        page.locator("#l-seed input").blur()
     old = page.locator(result).first.get_attribute("src") if page.locator(result).count() else None
     page.locator(action).tap()
     page.wait_for_function(NEW_PICTURE_JS, arg=[result, old], timeout=RENDER_TIMEOUT_MS)
