@@ -166,4 +166,14 @@ CSS = """
 #legend-swatches { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 0.9rem; }
 #legend-swatches .swatch { display: inline-flex; align-items: center; gap: 6px; }
 #legend-swatches i { display: inline-block; width: 18px; height: 18px; border: 1px solid #8888; border-radius: 3px; }
+/* Phones (390 px wide and the like): gallery pictures at most two a row, fitting the width (Gradio's fixed count
+   of 100 px minimum columns pushed a 4th picture off the side; one picture alone still spans the width), no empty
+   fixed-height rows, and tap targets at least 48 px. */
+@media (max-width: 480px) {
+  .grid-wrap .grid-container { grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)) !important;
+                             grid-template-rows: none !important; grid-auto-rows: auto !important; }
+  .gradio-container button.lg, .gradio-container button.primary, .gradio-container button.secondary,
+  .gradio-container fieldset label { min-height: 48px; }
+  .gradio-container img, .gradio-container canvas { max-width: 100%; }
+}
 """
