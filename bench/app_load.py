@@ -100,8 +100,8 @@ def send_huge_panorama(url: str, pid: int) -> str:
 
 
 def output_folders() -> tuple[int, int]:
-    """(loose /tmp/streetgen-* folders, folders in the managed /tmp/streetgen-outputs): each output used to get a
-    folder of its own straight in the temporary folder; now they go to one folder that is swept by age."""
+    """(loose <tmp>/streetgen-* folders, folders in the managed <tmp>/streetgen-outputs; <tmp> is Python's temporary
+    folder): each output used to get a folder of its own straight in <tmp>; now they go to one folder swept by age."""
     tmp = Path(tempfile.gettempdir())
     managed = tmp / "streetgen-outputs"
     loose = [p for p in tmp.glob("streetgen-*") if p.is_dir() and p != managed]
@@ -203,7 +203,7 @@ def main() -> None:
           f"({total / wall:.2f}/s), {failed} errors")
     print(table(results))
     print(f"server RSS: {before:.0f} MB after one request of each kind, {after:.0f} MB after the {total} requests")
-    print("output folders (loose /tmp/streetgen-*, managed /tmp/streetgen-outputs/*): "
+    print("output folders (loose <tmp>/streetgen-*, managed <tmp>/streetgen-outputs/*): "
           f"{folders} before the load, {output_folders()} after")
     if huge:
         print(huge)
