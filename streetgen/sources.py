@@ -172,7 +172,8 @@ def card_summary(part: str, most: int = 3) -> str:
         architecture = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architecture", "?")
     except (OSError, ValueError) as err:
         return f"{part}: card unreadable ({type(err).__name__})"
-    name = run_folder(part).name if run_folder(part) else folder.name
+    run = run_folder(part)
+    name = run.name if run is not None else folder.name
     metrics = ", ".join(f"{k} {v:.3g}" if isinstance(v, (int, float)) else f"{k} {v}"
                         for k, v in sorted(info.metrics.items())[:most])
     kind = f" ({architecture})" if architecture != name else ""

@@ -1,4 +1,4 @@
-"""One place for the rules on user-given numbers: seeds, whole numbers in a range, and image-size caps.
+"""One place for the rules on user-given values: seeds, whole numbers in a range, image-size caps, echoed text.
 
 The caps differ by purpose (reading a file is cheap, painting or translating every pixel is not), so each has its
 own name here instead of five modules each defining a `MAX_SIDE`.
@@ -6,11 +6,8 @@ own name here instead of five modules each defining a `MAX_SIDE`.
 from __future__ import annotations
 
 import os
-import re
-import warnings
 
 import numpy as np
-from PIL import Image
 
 # torch.Generator.manual_seed takes up to 2**64 - 1 and numpy any size; 2**63 - 1 also fits every int64 field
 # (JSON clients, numpy arrays), so one bound serves all and a too-large seed fails here with a clear message
@@ -41,44 +38,6 @@ def shown(value, limit: int = MAX_ECHO) -> str:
 def file_name(path) -> str:
     """The file name of a path, shortened, for messages: a server's folders are nobody's business."""
     return shown(os.path.basename(os.fspath(path)), 60).strip("'\"")
-
-
-def open_capped(path, what: str = "image", max_pixels: int = MAX_INPUT_PIXELS, name: str | None = None) -> Image.Image:
-    """A lazily opened PIL image (from a path or a binary file object) whose header says at most `max_pixels`
-    pixels, else a ValueError, before anything is decoded (PIL reads only the header in Image.open). Files that are
-    no image also give a ValueError; messages name the file by its base name (or `name`)."""
-    name = name or f"{what} {file_name(path)}"
-    if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise ValueError(f"{name} is empty (0 bytes): upload the image again")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap applies instead
-            img = Image.open(path)
-    except Image.DecompressionBombError:
-        raise ValueError(f"{name} is too large to read (over {max_pixels:,} pixels)") from None
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{name} not found") from None
-    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
-        raise ValueError(f"cannot read {name}: not a readable image ({_reason(err)})") from None
-    w, h = img.size
-    if w * h > max_pixels:
-        img.close()
-        raise ValueError(f"{name} is too large: {w}×{h} pixels, at most {max_pixels:,} "
-                         f"(e.g. {int((max_pixels * 2) ** 0.5)}×{int((max_pixels / 2) ** 0.5)})")
-    if w == 0 or h == 0:
-        img.close()
-        raise ValueError(f"{name} has no pixels")
-    return img
-
-
-def _reason(err: BaseException) -> str:
-    """An exception's text without the file paths PIL puts in it, shortened."""
-    text = re.sub(r"<_io\.\w+ object at 0x[0-9a-f]+>", "the data", str(err))
-    for word in text.split():
-        word = word.strip("'\"(),")
-        if os.sep in word:
-            text = text.replace(word, os.path.basename(word))
-    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO - 1] + "…"
 
 
 def check_seed(seed) -> int:

@@ -30,13 +30,9 @@ ROUTES = {("cyclegan",): "cyclegan", ("pix2pix", "pix2pix"): "depth", ("segmente
 _overrides: list[tuple[str, str]] = []  # (key, source) in the order given
 
 
-def shipped() -> dict:
-    """models.toml as read: {"defaults": {kind: label}, kind: {label: spec}, ...}."""
-    return _shipped_cached()
-
-
 @functools.lru_cache(maxsize=1)
-def _shipped_cached() -> dict:
+def shipped() -> dict:
+    """models.toml as read (once): {"defaults": {kind: label}, kind: {label: spec}, ...}."""
     with open(CONFIG_PATH, "rb") as f:
         return tomllib.load(f)
 
@@ -74,7 +70,7 @@ def override_label(source: str) -> str:
 
 def configured(kind: str) -> dict[str, str]:
     """label -> spec of every choice of a tab, shipped first, then the overrides (missing ones included)."""
-    table = {k: v for k, v in shipped().get(kind, {}).items()}
+    table = dict(shipped().get(kind, {}))
     if kind == "layout":
         return table | _layout_overrides(next(iter(table.values()), ""))
     return table | {override_label(src): src for key, src in _overrides if key == kind}
@@ -136,9 +132,11 @@ def notice(kind: str) -> str:
 def spec_of(kind: str, label: str) -> str:
     """The spec behind a label (a label that is not a choice is taken as a spec itself, for API callers);
     ValueError naming the problem when the choice is configured but unusable."""
-    spec = configured(kind).get(label, label)
-    if label in configured(kind) and problem(kind, spec) is not None:
-        raise ValueError(f"{label!r} is unavailable: {problem(kind, spec)}")
+    offered = configured(kind)
+    spec = offered.get(label, label)
+    why = problem(kind, spec) if label in offered else None
+    if why is not None:
+        raise ValueError(f"{label!r} is unavailable: {why}")
     return spec
 
 

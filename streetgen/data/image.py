@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import warnings
 import zipfile
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from streetgen.validate import MAX_ECHO, MAX_INPUT_PIXELS, file_name
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
 _ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
@@ -50,6 +54,44 @@ def open_image(path: str | os.PathLike, member: str | None = None) -> Image.Imag
         raise FileNotFoundError(f"no member {member!r} in zip {path}") from err
     except (UnidentifiedImageError, OSError, zipfile.BadZipFile) as err:
         raise ValueError(f"cannot read image {where(path, member)}: {err}") from err
+
+
+def open_capped(path, what: str = "image", max_pixels: int = MAX_INPUT_PIXELS, name: str | None = None) -> Image.Image:
+    """A lazily opened PIL image (from a path or a binary file object) whose header says at most `max_pixels`
+    pixels, else a ValueError, before anything is decoded (PIL reads only the header in Image.open). Files that are
+    no image also give a ValueError; messages name the file by its base name (or `name`)."""
+    name = name or f"{what} {file_name(path)}"
+    if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"{name} is empty (0 bytes): upload the image again")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap applies instead
+            img = Image.open(path)
+    except Image.DecompressionBombError:
+        raise ValueError(f"{name} is too large to read (over {max_pixels:,} pixels)") from None
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name} not found") from None
+    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
+        raise ValueError(f"cannot read {name}: not a readable image ({_reason(err)})") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        img.close()
+        raise ValueError(f"{name} is too large: {w}×{h} pixels, at most {max_pixels:,} "
+                         f"(e.g. {int((max_pixels * 2) ** 0.5)}×{int((max_pixels / 2) ** 0.5)})")
+    if w == 0 or h == 0:
+        img.close()
+        raise ValueError(f"{name} has no pixels")
+    return img
+
+
+def _reason(err: BaseException) -> str:
+    """An exception's text without the file paths PIL puts in it, shortened."""
+    text = re.sub(r"<_io\.\w+ object at 0x[0-9a-f]+>", "the data", str(err))
+    for word in text.split():
+        word = word.strip("'\"(),")
+        if os.sep in word:
+            text = text.replace(word, os.path.basename(word))
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO - 1] + "…"
 
 
 def to_rgb8(img: Image.Image, name: str = "image") -> np.ndarray:

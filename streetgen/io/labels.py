@@ -33,8 +33,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from streetgen.classes import CLASS_NAMES, NUM_IDS, PALETTE, VOID
-from streetgen.data.image import to_rgb8
-from streetgen.validate import MAX_READ_SIDE, file_name, open_capped
+from streetgen.data.image import open_capped, to_rgb8
+from streetgen.validate import MAX_READ_SIDE, file_name
 
 LayoutInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
 FIT_MODES = ("pad", "stretch", "crop")

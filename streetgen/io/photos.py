@@ -11,8 +11,8 @@ from typing import Union
 import numpy as np
 from PIL import Image
 
-from streetgen.data.image import list_images, to_rgb8
-from streetgen.validate import MAX_TRANSLATE_SIDE, file_name, open_capped
+from streetgen.data.image import list_images, open_capped, to_rgb8
+from streetgen.validate import MAX_TRANSLATE_SIDE, file_name
 
 MAX_FRAMES = 64
 PhotoInput = Union[np.ndarray, Image.Image, str, os.PathLike]

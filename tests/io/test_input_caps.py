@@ -13,7 +13,8 @@ from bench.app_load import huge_png
 from streetgen.io.labels import read_layout
 from streetgen.io.photos import read_frames, read_photo
 from streetgen.pipelines.city import translate_panorama
-from streetgen.validate import MAX_ECHO, MAX_INPUT_PIXELS, check_seed, open_capped, shown
+from streetgen.data.image import open_capped
+from streetgen.validate import MAX_ECHO, MAX_INPUT_PIXELS, check_seed, shown
 
 
 def _peak_rss_mb() -> float:
