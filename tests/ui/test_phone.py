@@ -56,6 +56,7 @@ def _within_width(page, selector: str) -> None:
 
 def _open_tab(page, name: str) -> None:
     """Tap tab `name`: in the tab bar, or (on a phone the bar holds three) in Gradio's "⋯" overflow menu."""
+    page.get_by_role("tab").first.wait_for(state="visible")  # the tab bar is drawn after the page's network is idle
     tab = page.get_by_role("tab", name=name)
     if not (tab.count() and tab.first.is_visible()):
         page.locator(".overflow-menu button").first.tap()
