@@ -119,6 +119,22 @@ def _download(repo_id: str, looked: list[str], *, revision: str | None, token: s
     return config.parent
 
 
+def fetch_config(repo_id: str, revision: str | None = None, *, token: str | None = None,
+                 cache_dir: str | Path | None = None, endpoint: str | None = None) -> dict[str, Any]:
+    """config.json of a Hub checkpoint, fetched alone (from the cache when offline or the Hub is unreachable), so
+    its architecture is known before the weights are downloaded; CheckpointNotFoundError or ValueError otherwise."""
+    endpoint = endpoint or constants.ENDPOINT
+    why_offline = hub_unreachable(endpoint)
+    try:
+        path = huggingface_hub.hf_hub_download(repo_id=repo_id, filename=CONFIG_NAME, revision=revision, token=token,
+                                               cache_dir=cache_dir, endpoint=endpoint,
+                                               local_files_only=why_offline is not None)
+    except (HfHubHTTPError, EntryNotFoundError, OSError) as e:
+        where = f" (local cache only: {why_offline})" if why_offline else ""
+        raise CheckpointNotFoundError(f"no config.json for Hub repo {repo_id!r}{where}: {_first_line(e)}") from e
+    return read_config(Path(path).parent)
+
+
 def _first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return lines[0][:200] if lines else ""

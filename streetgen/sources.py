@@ -125,6 +125,17 @@ def check_local(part: str) -> str:
     return config["architecture"]
 
 
+def architecture(part: str) -> str:
+    """The architecture a source's config.json names: checked locally (as `check_local`), or for a Hub id its
+    config.json alone is fetched (cached; the weights come when the model is loaded). Errors as those two raise."""
+    if not is_hub_id(part):
+        return check_local(part)
+    from streetgen.hub import fetch_config
+
+    name, revision = split_revision(part)
+    return fetch_config(name, revision)["architecture"]
+
+
 @dataclass(frozen=True)
 class RunView:
     """What a training run left to look at: its newest sample grid, its loss curves and its last logged step."""

@@ -28,6 +28,7 @@ ROUTES = {("cyclegan",): "cyclegan", ("pix2pix", "pix2pix"): "depth", ("segmente
           ("country_diffusion",): "any"}  # the City tab's route, by the architectures of a spec's parts
 
 _overrides: list[tuple[str, str]] = []  # (key, source) in the order given
+_hub_routes: dict[str, str] = {}  # City spec with a Hub part -> its route, once its config.json was read
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,6 +57,7 @@ def configure(overrides: list[str]) -> None:
     global _overrides
     _overrides = parse_overrides(overrides)
     problem.cache_clear()
+    _hub_routes.clear()
 
 
 def override_label(source: str) -> str:
@@ -157,13 +159,18 @@ def run_view(kind: str, label: str) -> sources.RunView | None:
 
 
 def route(label: str) -> str:
-    """The City tab's route of a choice (cyclegan, depth, layout or any) from its parts' architectures; "" when a
-    part is not local yet (a Hub id before its download) or the combination is not a route."""
+    """The City tab's route of a choice (cyclegan, depth, layout or any) from its parts' architectures (a Hub
+    part's config.json is fetched alone); "" when a part cannot be read or the combination is not a route."""
     spec = configured("city").get(label)
     if spec is None:
         return ""
+    if spec in _hub_routes:
+        return _hub_routes[spec]
     try:
-        archs = tuple(sources.check_local(p) for p in parse_spec(spec))
+        archs = tuple(sources.architecture(p) for p in parse_spec(spec))
     except (OSError, ValueError):
-        return ""
-    return ROUTES.get(archs, "")
+        return ""  # not kept: the Hub may answer next time
+    found = ROUTES.get(archs, "")
+    if sources.uses_hub([spec]):
+        _hub_routes[spec] = found  # local parts are read again each time (cheap; a file may change)
+    return found

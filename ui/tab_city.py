@@ -266,3 +266,5 @@ def build(demo: gr.Blocks) -> None:
         _frames_widgets(w)
         _panorama_widgets(w)
     _wire(w)
+    # the opening choice's route sets the target and strength controls (an added model may open first)
+    demo.load(_on_city_method, [w.method, w.target], [w.target, w.strength], api_visibility="private")

@@ -164,3 +164,45 @@ def test_an_incompatible_checkpoint_fails_only_its_own_choice(tmp_path, app_modu
     with pytest.raises(gr.Error, match="Model 'Folder wider' could not be loaded"):
         tab_country.generate_country("JP", 1, 0, "Folder wider")
     assert len(tab_country.generate_country("JP", 1, 0, "CVAE (fast, the study's baseline)")[0]) == 1
+
+
+def test_a_hub_only_city_model_has_its_route_before_its_weights_are_downloaded(tmp_path):
+    """The City tab knows a Hub choice's route (so its target and strength controls open) from config.json alone;
+    with nothing on the Hub the route is unknown (controls stay shut), and it is asked again next time."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from fakehub import TESTS, FakeHub
+
+    with FakeHub() as fake:
+        sha = fake.commit("org/anycity", {"config.json": json.dumps({"architecture": "country_diffusion"}).encode(),
+                                          "model.safetensors": b"not downloaded by the route"})
+        code = f"""
+import os
+os.environ.pop("HF_HUB_OFFLINE", None)
+from ui import choices, tab_city
+choices.configure(["city=org/anycity", "city=org/cyclepair@{sha}", "city=org/later"])
+assert choices.route("Hub org/anycity") == "any"
+assert choices.default("city") == "Hub org/anycity"  # an added model opens first
+target, strength = tab_city._on_city_method("Hub org/anycity", "Venice")
+assert target["interactive"] and strength["interactive"]
+assert choices.route("Hub org/later") == ""  # not on the Hub (yet)
+assert not tab_city._on_city_method("Hub org/later", "Venice")[0]["interactive"]
+print("ASKED-AGAIN", flush=True)
+input()  # the test commits org/later now
+assert choices.route("Hub org/later") == "cyclegan"
+assert choices.route("Hub org/cyclepair@{sha}") == ""  # that commit is org/anycity's, not org/cyclepair's
+"""
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)]),
+               "HF_ENDPOINT": fake.endpoint, "HF_HOME": str(tmp_path / "hf_home")}
+        env.pop("HF_HUB_OFFLINE", None)
+        p = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        assert p.stdout.readline().strip() == "ASKED-AGAIN", p.communicate()[0]
+        fake.commit("org/later", {"config.json": b'{"architecture": "cyclegan"}'})
+        out, _ = p.communicate("\n", timeout=120)
+        assert p.returncode == 0, out
+    assert ("GET", "/org/anycity/resolve/main/config.json") in fake.log
+    assert not any(path.endswith("model.safetensors") for _, path in fake.log)  # config.json alone
