@@ -44,6 +44,11 @@ def default_checkpoints_root() -> Path:
     return sources.checkpoints_root()
 
 
+def is_repo_id(name: str) -> bool:
+    """Whether `name` has the shape of a Hub repo id (NAME or NAMESPACE/NAME), not a path."""
+    return bool(_REPO_ID.match(name)) and not name.startswith((".", "~"))
+
+
 def hub_unreachable(endpoint: str | None = None) -> str | None:
     """None if the Hub endpoint accepts a TCP connection quickly, else why not (offline mode included)."""
     if constants.HF_HUB_OFFLINE:
@@ -184,3 +189,26 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
         raise ValueError(f"{folder}: {CONFIG_NAME} does not name an \"architecture\"")
     return config
+
+
+def ensure_repo(repo_id: str, *, private: bool = False, token: str | None = None,
+                endpoint: str | None = None) -> str:
+    """Create the model repo `repo_id` (or find it) and return its URL; ValueError with a short reason when the Hub
+    is unreachable, the token is rejected or the namespace is not writable. Trainers call it before training, so
+    a bad token fails in seconds instead of at the push after hours."""
+    from huggingface_hub import HfApi
+
+    shown = repr(repo_id[:120])
+    if not _REPO_ID.match(repo_id):
+        raise ValueError(f"--push-to-hub {shown} is not a Hub repo id (NAME or NAMESPACE/NAME)")
+    endpoint = endpoint or constants.ENDPOINT
+    why = hub_unreachable(endpoint)
+    if why:
+        raise ValueError(f"--push-to-hub {shown}: cannot create the repo before training: {why}")
+    try:
+        return str(HfApi(endpoint=endpoint, token=token).create_repo(repo_id, private=private, exist_ok=True))
+    except HfHubHTTPError as e:
+        status = getattr(e.response, "status_code", None)
+        reason = {401: "the Hub rejected the token (set HF_TOKEN or run `hf auth login` with a write token)",
+                  403: "this token may not create or write that repo"}.get(status, _first_line(e)[:120])
+        raise ValueError(f"--push-to-hub {shown}: {reason}") from e

@@ -69,9 +69,12 @@ def saved(tmp_path: Path, name: str = "m", **kw) -> tuple[TinyNet, Path]:
 
 
 class FakeHub:
-    """In-memory Hub: repos[repo_id] = {"sha": str, "files": {path: bytes}}; `log` lists (method, path)."""
+    """In-memory Hub: repos[repo_id] = {"sha": str, "files": {path: bytes}, "private": bool}; `log` lists
+    (method, path). With `token`, POSTs without `Authorization: Bearer <token>` get 401, as the Hub answers a
+    bad token."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
         self.repos: dict[str, dict] = {}
         self.log: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -129,11 +132,14 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             hub.log.append(("POST", self.path))
             body = self._body()
+            if hub.token is not None and self.headers.get("Authorization") != f"Bearer {hub.token}":
+                return self._send(401, b'{"error":"Invalid credentials in Authorization header"}')
             if self.path == "/api/repos/create":
                 req = json.loads(body)
                 repo_id = f"{req['organization']}/{req['name']}" if req.get("organization") else req["name"]
                 with hub.lock:
-                    hub.repos.setdefault(repo_id, {"sha": None, "files": {}})
+                    if repo_id not in hub.repos:  # as on the Hub, creating an existing repo changes nothing
+                        hub.repos[repo_id] = {"sha": None, "files": {}, "private": req.get("visibility") == "private"}
                 return self._json({"url": f"{hub.endpoint}/{repo_id}"})
             if self.path.startswith("/api/validate-yaml"):
                 return self._json({})

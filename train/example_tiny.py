@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ class TinyConfig(TrainConfig,
     n_images: int = 256  # synthetic stripe images, a function of --seed
     image_size: int = 16  # their side in pixels
     # model
-    width: int = 8  # channels of the one hidden layer
+    width: int = field(default=8, metadata={"shape": True, "help": "channels of the one hidden layer"})
     # optimisation
     lr: float = 3e-3  # AdamW peak learning rate
     warmup_steps: int = 10  # linear warmup, then cosine decay to 10 %
@@ -116,20 +116,22 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     start = trainer.start()
     model.train()
-    for step in range(start + 1, trainer.last_step + 1):
+    def micro_step() -> dict[str, torch.Tensor]:  # one --batch-size micro-batch; --grad-accum of them per step
         x = data[sampler.next()].to(trainer.device)
         if random.random() < cfg.flip_p:
             x = x.flip(-1)
         noisy = x + cfg.noise_std * torch.randn_like(x)
-        loss = F.mse_loss(model(noisy).float(), x)
-        accelerator.backward(loss)  # DDP all-reduces (averages) the gradients here
+        return {"loss": F.mse_loss(model(noisy).float(), x)}
+
+    for step in range(start + 1, trainer.last_step + 1):
+        losses = trainer.accumulate(model, micro_step)  # backward per micro-batch; DDP averages over ranks
         if cfg.grad_clip > 0:
             accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        if not trainer.step_done(step, {"loss": loss}, lr=scheduler.get_last_lr()[0]):
+        if not trainer.step_done(step, losses, lr=scheduler.get_last_lr()[0]):
             break  # --time-limit reached
 
     card = ModelCardInfo(

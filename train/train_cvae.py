@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from streetgen.data import Cache
+from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.cvae import CountryCVAE, cvae_loss
 from streetgen.pipelines.country import sample_cvae
@@ -35,8 +36,8 @@ class CVAEConfig(TrainConfig, name="cvae", steps=6000, log_every=50, ckpt_every=
     batch_size: int = field(default=64, metadata={"help": "per process"})
     lr: float = 1e-3  # Adam learning rate before the schedule's halvings
     lr_gamma: float = 0.5  # the schedule: halve the learning rate at 50% and 75% of training
-    latent_dim: int = 64  # size of the latent code
-    embed_dim: int = 32  # size of the country label embedding
+    latent_dim: int = field(default=64, metadata={"shape": True, "help": "size of the latent code"})
+    embed_dim: int = field(default=32, metadata={"shape": True, "help": "size of the country label embedding"})
     kl_max: float = 1.0  # final KL weight
     kl_warmup: float = 0.5  # fraction of training over which the KL weight grows from 0 to kl_max
     perceptual_weight: float = field(default=0.0, metadata={"help": "the study's 'perceptual-style loss' "
@@ -101,32 +102,35 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     start = trainer.start()
     model.train()
-    for step in range(start + 1, trainer.last_step + 1):
+    def micro_step(w: float) -> dict[str, torch.Tensor]:  # one --batch-size micro-batch (--grad-accum per step)
         idx = torch.as_tensor(sampler.next())
         x = torch.from_numpy(images[np.sort(idx.numpy())]).to(trainer.device).permute(0, 3, 1, 2).float().div_(255)
         idx = idx.sort().values  # sorted reads are kinder to the memory map; labels follow the same order
         y = labels[idx].to(trainer.device)
         recon, mu, logvar = model(x, y)
-        w = kl_weight(step, cfg.steps, cfg.kl_warmup, cfg.kl_max)
         loss, mse, kl = cvae_loss(recon.float(), x, mu.float(), logvar.float(), w)
-        logged = {"recon_mse": mse, "kl": kl, "kl_weight": torch.tensor(w)}
+        logged = {"loss": loss, "recon_mse": mse, "kl": kl, "kl_weight": torch.tensor(w)}
         if perceptual is not None:
             p_loss = perceptual(recon.float(), x)
-            loss = loss + cfg.perceptual_weight * p_loss
+            logged["loss"] = loss + cfg.perceptual_weight * p_loss
             logged["perceptual"] = p_loss.detach()
-        trainer.accelerator.backward(loss)
+        return logged
+
+    for step in range(start + 1, trainer.last_step + 1):
+        w = kl_weight(step, cfg.steps, cfg.kl_warmup, cfg.kl_max)
+        logged = trainer.accumulate(model, lambda: micro_step(w))
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        if not trainer.step_done(step, {"loss": loss, **logged}, lr=scheduler.get_last_lr()[0]):
+        if not trainer.step_done(step, logged, lr=scheduler.get_last_lr()[0]):
             break  # --time-limit reached
 
     card = ModelCardInfo(
         description="Conditional VAE of the original country → street study (128², 3 stride-2 convs + BN + "
                     "LeakyReLU, one-hot label embedding, MSE + annealed KL). The fast, blurry baseline.",
         data=f"{len(images)} images from cache {cfg.data} ({len(cache.countries)} countries, {size}²)",
-        data_license="streetgen.world renders (procedural, MIT)", license="mit", tags=["cvae", "country"])
+        tags=["cvae", "country"], **from_meta(cache.meta).card_fields())
     return trainer.finish(model, card=card, ema=ema)
 
 

@@ -12,6 +12,15 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 LIBRARY = "streetgen"
+# the Hub task of each architecture (https://huggingface.co/tasks); class- or coordinate-conditioned generators
+# count as unconditional-image-generation, as the Hub has no conditional-generation task for images
+PIPELINE_TAGS = {
+    "country_cvae": "unconditional-image-generation", "country_diffusion": "unconditional-image-generation",
+    "map_gan": "unconditional-image-generation", "layout_gan": "unconditional-image-generation",
+    "spade": "image-to-image", "pix2pix": "image-to-image", "cyclegan": "image-to-image",
+    "example_tiny_ae": "image-to-image", "place_judge": "image-classification", "city_judge": "image-classification",
+    "country_guide": "image-classification", "segmenter": "image-segmentation", "depth_estimator": "depth-estimation",
+}
 
 
 @dataclass
@@ -28,6 +37,8 @@ class ModelCardInfo:
     data_license: str = ""  # licence of the training data
     license: str | None = None  # licence of the weights (Hub licence id, e.g. "mit", "cc-by-4.0")
     datasets: list[str] = field(default_factory=list)  # Hub dataset ids, if any
+    pipeline_tag: str = ""  # Hub task; empty = PIPELINE_TAGS[architecture]
+    base_model: list[str] = field(default_factory=list)  # checkpoints the weights started from (--init-from)
     tags: list[str] = field(default_factory=list)
     notes: str = ""  # limitations, known failure modes
     evaluation: list[dict] = field(default_factory=list)  # [{"command": eval command line, "metrics": {...}}]
@@ -45,9 +56,12 @@ def _card_data(arch: str, info: ModelCardInfo, base_tags: list[str]) -> ModelCar
              "wall_time_s": info.wall_time_s, "hardware": info.hardware, "metric_values": dict(info.metrics),
              "data": info.data, "data_license": info.data_license, "description": info.description,
              "notes": info.notes, "evaluation": list(info.evaluation)}
+    base = list(info.base_model)
     return ModelCardData(
         license=info.license, library_name=LIBRARY, tags=sorted(set(base_tags) | set(info.tags)) or None,
         datasets=list(info.datasets) or None, metrics=sorted(info.metrics) or None,
+        pipeline_tag=info.pipeline_tag or PIPELINE_TAGS.get(arch),
+        base_model=(base[0] if len(base) == 1 else base) or None,
         streetgen={k: v for k, v in extra.items() if v not in (None, "", {}, [])},
     )
 
@@ -59,6 +73,7 @@ def card_text(arch: str, info: ModelCardInfo, base_tags: list[str] | None = None
                      for k, v in sorted(info.metrics.items()))
     metrics = f"| metric | value |\n|---|---|\n{rows}" if rows else "No metrics recorded."
     command = f"```bash\n{info.training_command}\n```" if info.training_command else "Not recorded."
+    datasets = "".join(f"\n- dataset: [`{d}`](https://huggingface.co/datasets/{d})" for d in info.datasets)
     body = f"""
 # streetgen `{arch}`
 
@@ -83,7 +98,7 @@ def card_text(arch: str, info: ModelCardInfo, base_tags: list[str] | None = None
 ## Licence
 
 - weights: {info.license or "not stated"}
-- training data: {info.data_license or "not stated"}
+- training data: {info.data_license or "not stated"}{datasets}
 
 ## Usage
 
@@ -116,12 +131,18 @@ def read_card(path: str | Path) -> ModelCardInfo:
     d = card.data.to_dict()
     extra = dict(d.get("streetgen") or {})
     values = {"metrics": dict(extra.pop("metric_values", {}) or {}), "license": d.get("license"),
-              "datasets": list(d.get("datasets") or []), "tags": list(d.get("tags") or [])}
+              "datasets": list(d.get("datasets") or []), "tags": list(d.get("tags") or []),
+              "pipeline_tag": d.get("pipeline_tag") or "", "base_model": _as_list(d.get("base_model"))}
     names = {f.name for f in fields(ModelCardInfo)}
     values.update({k: v for k, v in extra.items() if k in names})
     return ModelCardInfo(**values)
 
 
+def _as_list(value: Any) -> list[str]:
+    """base_model is a string or a list in the YAML."""
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def add_evaluation(folder: str | Path, command: str, metrics: dict[str, Any]) -> Path:

@@ -206,11 +206,15 @@ def test_example_run_folder_and_export(tmp_path, monkeypatch):
     pushed = []
     monkeypatch.setattr(streetgen.hub, "push", lambda folder, repo_id, token=None: pushed.append(
         (sorted(p.name for p in Path(folder).iterdir()), repo_id)))  # the real push is tested against a fake Hub
+    created = []  # the repo is created before training (tests/train/test_cli_parity.py uses a fake Hub)
+    monkeypatch.setattr(streetgen.hub, "ensure_repo", lambda repo_id, private=False: created.append(
+        (repo_id, private, (tmp_path / "e2e" / "state").exists())) or "url")
     out = main([*TINY, "--runs-dir", str(tmp_path), "--name", "e2e", "--steps", "6", "--ckpt-every", "3",
                 "--sample-every", "3", "--push-to-hub", "someone/tiny"])
     run = tmp_path / "e2e"
     assert out == run / "export"
     assert pushed == [(["README.md", "config.json", "model.safetensors"], "someone/tiny")]
+    assert created == [("someone/tiny", False, False)]  # created once, before the first checkpoint
     assert {p.name for p in run.iterdir()} == {"config.json", "metrics.jsonl", "curves.png", "samples", "state",
                                                "export", "final.json"}
     cfg = json.loads((run / "config.json").read_text())

@@ -87,6 +87,15 @@ def push_export(folder: str | Path, repo_id: str, token: str | None = None) -> A
     return push(folder, repo_id, token=token)
 
 
+def base_models(spec: str) -> list[str]:
+    """The card's base_model for --init-from `spec` ("A+B" names two): the named checkpoints (checkpoints/<name>)
+    and Hub repo ids in it; a folder elsewhere on this machine is no reference a reader could follow."""
+    from streetgen.hub import default_checkpoints_root, is_repo_id
+
+    parts = [p.strip() for p in spec.split("+") if p.strip()]
+    return [p for p in parts if is_repo_id(p) and ((default_checkpoints_root() / p).is_dir() or not Path(p).exists())]
+
+
 def init_from(model: nn.Module, spec: str, same: tuple[str, ...] = ()) -> None:
     """Start training from an exported checkpoint (local folder or Hub repo id; safetensors only): its weights are
     copied into `model`, which must be built with the same architecture. For fine-tuning the shipped models on

@@ -25,6 +25,7 @@ folder; every rank reads the checkpoint on resume, so on several nodes --runs-di
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import inspect
@@ -32,7 +33,7 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from train.common.ema import EMA, unwrap
-from train.common.export import export_model, push_export
+from train.common.export import base_models, export_model, push_export
 from train.common.logging import (
     NOT_CURVES,
     MetricsLog,
@@ -50,6 +51,7 @@ from train.common.logging import (
     read_metrics,
     save_grid,
 )
+from train.common.resume import check_config, checkpoint_folder, saved_config, shape_error
 from train.common.run import (
     CheckpointManager,
     command_line,
@@ -60,6 +62,7 @@ from train.common.run import (
     unflatten_state,
     write_json,
 )
+from train.common.tracking import plain_config, resolve_trackers
 
 
 @dataclass
@@ -93,6 +96,18 @@ class TrainConfig:
     batch_size: int = field(default=16, metadata={"help": "per process"})
     ema_decay: float = 0.999  # EMA of the weights (what is sampled and exported): decay per step
     ema_warmup: int = 1000  # steps over which the EMA decay ramps up from 0
+    grad_accum: int = field(default=1, metadata={"help": "micro-batches of --batch-size per optimizer step "
+                                                         "(gradient accumulation): the global batch is batch "
+                                                         "size x grad accum x processes"})
+    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes for trainers that read "
+                                                          "through a DataLoader (recorded in config.json)"})
+    report_to: str = field(default="none", metadata={"help": "experiment trackers via accelerate, comma-separated: "
+                                                             "none, tensorboard, wandb, ...; logs in "
+                                                             "runs/<name>/trackers"})
+    resume_from: str = field(default="", metadata={"help": "'latest' (this run's newest checkpoint, an error when "
+                                                           "none) or PATH of a state/step_* folder; empty: "
+                                                           "runs/<name>'s latest when there is one"})
+    hub_private: bool = field(default=False, metadata={"help": "--push-to-hub creates the repo private"})
 
     def __init_subclass__(cls, **defaults: Any) -> None:
         """Turn the class keywords into redeclared fields (`name: type = value`) before @dataclass reads the class."""
@@ -203,21 +218,35 @@ def set_lr(optimizers: tuple[torch.optim.Optimizer, ...], lr: float) -> None:
 class Trainer:
     """Run-level bookkeeping; the training step itself stays in the trainer script."""
 
-    def __init__(self, cfg: TrainConfig, argv: list[str] | None, entry: str):
-        """`argv`: the trainer's CLI arguments (recorded); `entry`: its module, e.g. "train.example_tiny"."""
+    def __init__(self, cfg: TrainConfig, argv: list[str] | None, entry: str, trackers: Sequence[Any] = ()):
+        """`argv`: the trainer's CLI arguments (recorded); `entry`: its module, e.g. "train.example_tiny";
+        `trackers`: accelerate GeneralTracker instances to log to besides --report-to's.
+
+        Everything that can fail without training fails here, before data is loaded: unknown or uninstalled
+        --report-to trackers, a --resume-from that is not a checkpoint, and the --push-to-hub repo creation."""
         from accelerate import Accelerator
-        from accelerate.utils import set_seed
+        from accelerate.utils import ProjectConfiguration, set_seed
         self.cfg = cfg
         self.argv = list(argv) if argv is not None else sys.argv[1:]  # as parse_config saw them
         self.entry = entry
+        if cfg.grad_accum < 1:
+            raise ValueError(f"--grad-accum must be >= 1, got {cfg.grad_accum}")
+        if cfg.resume_from and not cfg.resume:
+            raise ValueError("--resume-from and --no-resume contradict each other; drop one")
+        self.run_dir = Path(cfg.runs_dir) / cfg.name
+        log_with = resolve_trackers(cfg.report_to, trackers)
+        project = ProjectConfiguration(project_dir=str(self.run_dir), logging_dir=str(self.run_dir / "trackers"))
         cpu = cfg.device == "cpu" or not torch.cuda.is_available()
-        self.accelerator = Accelerator(cpu=cfg.device == "cpu", mixed_precision=resolve_precision(cfg.precision, not cpu))
+        self.accelerator = Accelerator(cpu=cfg.device == "cpu", mixed_precision=resolve_precision(cfg.precision, not cpu),
+                                       log_with=log_with, project_config=project if log_with else None)
         self.device = self.accelerator.device
         self.is_main = self.accelerator.is_main_process
         self.rank, self.world_size = self.accelerator.process_index, self.accelerator.num_processes
         set_seed(cfg.seed, device_specific=True)  # distinct noise per rank; DDP broadcasts rank 0's init weights
-        self.run_dir = Path(cfg.runs_dir) / cfg.name
         self.ckpt = CheckpointManager(self.run_dir / "state", keep=cfg.keep_ckpts)
+        self.resume_folder = checkpoint_folder(cfg.resume_from, self.run_dir / "state")
+        self.hub_url = self._create_hub_repo() if cfg.push_to_hub else None
+        self._accumulated = False
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.step = 0
         self.last_step = cfg.steps
@@ -229,6 +258,23 @@ class Trainer:
         self._t0 = time.time()
         self._sampler: tuple[nn.Module, Callable[[nn.Module], Any], EMA | None, int | None] | None = None
         self.pbar: tqdm | None = None
+
+    def _create_hub_repo(self) -> str:
+        """Create the --push-to-hub repo now (main process; every rank raises its error), not after training."""
+        from accelerate.utils import broadcast_object_list
+
+        from streetgen.hub import ensure_repo
+        result = ["", ""]  # (url, error)
+        if self.is_main:
+            try:
+                result[0] = ensure_repo(self.cfg.push_to_hub, private=self.cfg.hub_private)
+            except ValueError as e:
+                result[1] = str(e)
+        if self.world_size > 1:
+            broadcast_object_list(result, from_process=0)
+        if result[1]:
+            raise ValueError(result[1])
+        return result[0]
 
     # ---- setup --------------------------------------------------------------------------------------------------
     def prepare(self, *objects: Any) -> Any:
@@ -266,13 +312,20 @@ class Trainer:
     def start(self) -> int:
         """Create the run folder or resume from its latest checkpoint; returns the step to continue after."""
         cfg = self.cfg
-        loaded = self.ckpt.load() if (self.run_dir / "state").is_dir() else None
+        loaded = self.ckpt.load(self.resume_folder) if self.resume_folder is not None else None
         if loaded is not None and not cfg.resume:
             raise FileExistsError(f"{self.run_dir} already has checkpoints; drop --no-resume to continue it, or pick another --name")
         info = resolved_config(cfg, argv=self.argv, entry=self.entry, world_size=self.world_size,
                                mixed_precision=self.accelerator.mixed_precision)
         if loaded is not None:
-            self._restore(*loaded)
+            saved = saved_config(self.resume_folder, loaded[1])
+            check_config(saved, cfg)  # shape changes refused, other hyper-parameter changes warned about
+            try:
+                self._restore(*loaded)
+            except RuntimeError as e:
+                if "size mismatch" not in str(e):
+                    raise
+                raise shape_error(e, saved, cfg) from None
         if self.is_main:
             (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
             old = self.run_dir / "config.json"
@@ -280,12 +333,16 @@ class Trainer:
                 prev = json.loads(old.read_text(encoding="utf-8"))
                 history = prev.pop("history", [])
                 info["history"] = history + [{k: prev.get(k) for k in ("command", "start_time", "world_size")}]
+            if loaded is not None:  # also a new run started from another run's checkpoint (--resume-from PATH)
                 info["resumed_from_step"] = self.step
+                info["resumed_from"] = str(self.resume_folder)
             # records past the checkpoint are re-trained now (or belong to a run that never checkpointed)
             self.metrics.truncate_after(self.step)
             last = (read_metrics(self.metrics.path) or [{}])[-1]  # for the card if nothing is left to train
             self.last_losses = {k: v for k, v in last.items() if k not in NOT_CURVES and isinstance(v, float)}
             write_json(old, info)
+            if self.accelerator.log_with:
+                self.accelerator.init_trackers(cfg.name, config=plain_config(info["config"]))
         self.last_step = min(cfg.steps, self.step + cfg.stop_after) if cfg.stop_after > 0 else cfg.steps
         self._t0 = time.time()  # wall time counts training, not imports and set-up
         self.pbar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.is_main and cfg.progress),
@@ -296,7 +353,7 @@ class Trainer:
     def _restore(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         for name, obj in self._tracked.items():
             if name not in meta["objects"]:
-                raise KeyError(f"checkpoint {self.ckpt.latest()} has no {name!r} (has {sorted(meta['objects'])})")
+                raise KeyError(f"checkpoint {self.resume_folder} has no {name!r} (has {sorted(meta['objects'])})")
             state = unflatten_state(meta["objects"][name], tensors)
             (unwrap(obj) if isinstance(obj, nn.Module) else obj).load_state_dict(state)
         if self.accelerator.scaler is not None and "scaler" in meta:
@@ -308,6 +365,26 @@ class Trainer:
         self._wall_before = float(meta.get("wall_time", 0.0))
 
     # ---- per step -----------------------------------------------------------------------------------------------
+    def accumulate(self, model: nn.Module, micro_step: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Gradient accumulation: call `micro_step()` (one micro-batch: draw --batch-size items, return tensors
+        with the "loss" to minimise) --grad-accum times and backpropagate each loss / grad_accum, so the gradients
+        are those of the mean loss over all micro-batches; DDP all-reduces on the last micro-batch only.
+
+        Returns every returned value averaged over the micro-batches (detached), for `step_done`. The caller then
+        clips, steps the optimizer and zeroes the gradients, as without accumulation."""
+        n = self.cfg.grad_accum
+        self._accumulated = True
+        mean: dict[str, torch.Tensor] = {}
+        for k in range(n):
+            last = k == n - 1
+            with contextlib.nullcontext() if last or self.world_size == 1 else self.accelerator.no_sync(model):
+                out = micro_step()
+                self.accelerator.backward(out["loss"] if n == 1 else out["loss"] / n)
+            for name, value in out.items():
+                value = torch.as_tensor(value).detach()
+                mean[name] = value if n == 1 else mean.get(name, 0) + value.float() / n
+        return mean
+
     def wall_time(self) -> float:
         """Seconds of training across all invocations of this run."""
         return self._wall_before + time.time() - self._t0
@@ -317,6 +394,9 @@ class Trainer:
 
         Returns False when the loop must stop early (--time-limit reached; every rank agrees)."""
         cfg = self.cfg
+        if cfg.grad_accum > 1 and not self._accumulated:
+            raise ValueError(f"--grad-accum {cfg.grad_accum}: {self.entry} does not accumulate gradients (its loop "
+                             "does not call Trainer.accumulate); use --grad-accum 1")
         self.step = step
         if (cfg.time_limit > 0 and step < self.last_step and (self.world_size == 1 or step % cfg.log_every == 0)
                 and self._over_time()):
@@ -352,6 +432,8 @@ class Trainer:
             record = {"step": step, "time": round(self.wall_time(), 3), **({"lr": lr} if lr is not None else {}),
                       **self.last_losses}
             self.metrics.append(record)
+            if self.accelerator.log_with:
+                self.accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
             if self.pbar is not None:
                 self.pbar.set_postfix({k: f"{v:.4g}" for k, v in self.last_losses.items()}, refresh=False)
         return self.last_losses
@@ -385,7 +467,8 @@ class Trainer:
         rngs = gather_object([rng]) if self.world_size > 1 else [rng]
         if self.is_main:
             tensors: dict[str, torch.Tensor] = {}
-            meta: dict[str, Any] = {"wall_time": self.wall_time(), "world_size": self.world_size, "objects": {}}
+            meta: dict[str, Any] = {"wall_time": self.wall_time(), "world_size": self.world_size,
+                                    "config": dataclasses.asdict(self.cfg), "objects": {}}
             for name, obj in self._tracked.items():
                 state = (unwrap(obj) if isinstance(obj, nn.Module) else obj).state_dict()
                 meta["objects"][name] = flatten_state(state, name, tensors)
@@ -409,6 +492,8 @@ class Trainer:
         if self.pbar is not None:
             self.pbar.close()
         if self.step < self.cfg.steps and not self.timed_out:  # --stop-after: continues in a later invocation
+            for tracker in self.accelerator.trackers:  # flush the logs; the process group stays for the caller
+                tracker.finish()
             return None
         digest = weights_digest(model)
         digests = gather_object([digest]) if self.world_size > 1 else [digest]
@@ -420,7 +505,8 @@ class Trainer:
                 card = dataclasses.replace(
                     card, training_command=command_line(self.argv, self.entry, self.world_size), steps=self.step,
                     wall_time_s=round(self.wall_time(), 1), metrics={**card.metrics, **self.last_losses},
-                    hardware=card.hardware or f"{self.world_size} x {self.device.type}")
+                    hardware=card.hardware or f"{self.world_size} x {self.device.type}",
+                    base_model=card.base_model or base_models(str(getattr(self.cfg, "init_from", "") or "")))
             out = export_model(model, self.run_dir / "export", card=card, ema=ema)
             if self.cfg.push_to_hub:
                 push_export(out, self.cfg.push_to_hub)
