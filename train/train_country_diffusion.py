@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from streetgen import geo
 from streetgen.data import Cache
+from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.sampling import sample_diffusion
@@ -43,16 +44,19 @@ class DiffusionConfig(TrainConfig,
 
     data: str = "data/world_cvae111_128"  # a cache built by streetgen.data.cache
     image_size: int = 128  # the cache is resized on the fly when this is smaller
-    patch_size: int = 4  # the U-Net runs at image_size / patch_size (CPU latency), see the model's docstring
+    patch_size: int = field(default=4, metadata={"shape": True, "help": "the U-Net runs at image_size / "
+                                                                         "patch_size (CPU latency)"})
     noise_shift: float = 2.0  # cosine log-SNR shift; 2 at 128² keeps a 64²-like share of high-noise steps
     start_grid: int = 4  # start prior over 4×4 block means (0: none); fitted on the data before step 1
     start_prior_images: int = 10000  # images (a seeded random subset) the start prior is fitted on
     batch_size: int = field(default=64, metadata={"help": "per process"})
     lr: float = 2e-4  # AdamW learning rate after the warmup
     warmup_steps: int = 500  # linear learning-rate warmup
-    channels: str = field(default="96,160,224", metadata={"help": "U-Net block widths, comma-separated"})
-    attention: str = field(default="0,0,1", metadata={"help": "self-attention per block (1/0), comma-separated"})
-    layers_per_block: int = 1  # ResNet layers per U-Net block
+    channels: str = field(default="96,160,224", metadata={"shape": True,
+                                                          "help": "U-Net block widths, comma-separated"})
+    attention: str = field(default="0,0,1", metadata={"shape": True,
+                                                      "help": "self-attention per block (1/0), comma-separated"})
+    layers_per_block: int = field(default=1, metadata={"shape": True, "help": "ResNet layers per U-Net block"})
     label_dropout: float = 0.1  # share of samples trained as "no country" (for classifier-free guidance)
     p2_gamma: float = field(default=0.0, metadata={"help": "perception-prioritised loss weight 1/(k+SNR)^gamma "
                                                            "(Choi et al., 2022); 0 = plain ε-MSE"})
@@ -186,8 +190,7 @@ def model_card(cfg: DiffusionConfig, cache: Cache) -> ModelCardInfo:
                     f"{cfg.noise_shift}, classifier-free guidance; sample with DPM-Solver or DDIM). The sharp "
                     "Country model.",
         data=f"{len(cache)} images from cache {cfg.data} ({len(cache.countries)} countries), at {cfg.image_size}²",
-        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
-        tags=["diffusion", "country"],
+        tags=["diffusion", "country"], **from_meta(cache.meta).card_fields(),
         notes=f"Weights started from {cfg.init_from}." if cfg.init_from else "")
 
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from streetgen.data import Cache
+from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.models.country_guide import CountryGuide
@@ -168,8 +169,7 @@ def main(argv: list[str] | None = None) -> Path | None:
                     "schedule. Not the place judge: trained from scratch on its own renders.",
         data=f"{len(train_idx)} images from cache {cfg.data} ({len(cache.countries)} countries; {len(val_idx)} held "
              "out for the per-timestep accuracy), noised by the guided model's schedule",
-        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
-        tags=["classifier", "guidance", "country"], metrics=metrics)
+        tags=["classifier", "guidance", "country"], metrics=metrics, **from_meta(cache.meta).card_fields())
     return trainer.finish(model, card=card, ema=ema)
 
 

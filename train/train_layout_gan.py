@@ -30,6 +30,7 @@ from streetgen import classes
 from streetgen.classes import NUM_CLASSES
 from streetgen.io.labels import fill_void
 from streetgen.layout_stats import layout_distance
+from streetgen.data.licences import WORLD, source
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.layout_gan import LayoutGenerator, default_channels
 from streetgen.pipelines.layout import sample_layouts
@@ -99,12 +100,12 @@ def load_data(cfg: LayoutGANConfig) -> tuple[np.ndarray, str, str]:
         maps = render_world_labels(countries, cfg.per_country, size, cfg.data_seed, cfg.workers or None)
         return (maps, f"{len(maps)} streetgen.world label maps ({cfg.per_country} per country over "
                       f"{len(countries)} countries, dataset seed {cfg.data_seed}), {cfg.height}×{cfg.width}",
-                "streetgen.world renders (procedural, MIT)")
+                WORLD.text)
     if cfg.data.startswith("camvid:"):
         maps = load_camvid_labels(cfg.data.split(":", 1)[1], "train", size, cfg.limit)
         return (maps, f"{len(maps)} CamVid train label maps (SegNet 11-class version), nearest-neighbour resized "
                       f"to {maps.shape[1]}×{maps.shape[2]}, random {cfg.height}×{cfg.width} crops and flips, "
-                      "void filled with the nearest class", "CamVid: CC BY-NC 4.0 (non-commercial)")
+                      "void filled with the nearest class", source("camvid").text)
     raise ValueError(f"--data must be 'world' or 'camvid:ROOT', got {cfg.data!r}")
 
 

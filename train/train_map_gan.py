@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from streetgen import geo
 from streetgen.data import Cache
+from streetgen.data.licences import WORLD, DataSource, from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.map_gan import MapGenerator
 from streetgen.pipelines.map import sample_map
@@ -345,8 +346,8 @@ def selected_metrics(selection: Selection, ema: EMA) -> dict[str, float]:
 
 
 def model_card(cfg: MapGANConfig, n_cache: int, n_kept: int, size: int, selection: Selection,
-               metrics: dict[str, float]) -> ModelCardInfo:
-    """The export's card: recipe, data (and outliers dropped), and which step was selected."""
+               metrics: dict[str, float], data: DataSource = WORLD) -> ModelCardInfo:
+    """The export's card: recipe, data (and outliers dropped, its licence), and which step was selected."""
     return ModelCardInfo(
         description="Map → street GAN: (lat, lon) → street image. Progressive growing "
                     f"({cfg.start_size}² → {cfg.final_size}²), WGAN-GP, conditioned on unit-sphere xyz + Fourier "
@@ -355,8 +356,7 @@ def model_card(cfg: MapGANConfig, n_cache: int, n_kept: int, size: int, selectio
         data=f"{n_kept} images from cache {cfg.data}" + (f" ({n_cache - n_kept} outliers beyond "
                                                          f"{cfg.outlier_km} km dropped)" if cfg.outlier_km > 0
                                                          else "") + f", exported at {size}²",
-        data_license="streetgen.world renders (procedural, MIT) unless the cache says otherwise", license="mit",
-        metrics=metrics, tags=["gan", "map"],
+        metrics=metrics, tags=["gan", "map"], **data.card_fields(),
         notes=f"curriculum {cfg.curriculum} (phase steps {cfg.curriculum_steps}); model selection by the judged "
               "median location error" + (f", best at step {selection.best_step}" if selection.shadow else
                                          " (no final-resolution candidate; the last EMA weights are exported)")
@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     finishing = trainer.step >= cfg.steps or trainer.timed_out
     metrics = selected_metrics(selection, ema) if finishing else {}
     size = bare.sizes[int(ema.shadow["stage_buffer"][0])]
-    card = model_card(cfg, len(cache), len(keep), size, selection, metrics)
+    card = model_card(cfg, len(cache), len(keep), size, selection, metrics, from_meta(cache.meta))
     return trainer.finish(generator, card=card, ema=ema)
 
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 import streetgen
 from streetgen import classes, geo, world
 from streetgen.classes import NUM_IDS
+from streetgen.data.licences import WORLD, source
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.spade import SpadeGenerator
 from train.common.data import (
@@ -48,7 +49,7 @@ from train.losses import (
     mode_seeking_ratio,
 )
 
-CAMVID_LICENSE = "CamVid: CC BY-NC 4.0 (non-commercial)"
+CAMVID_LICENSE = source("camvid").text
 SHOW_SEEDS = (0, 1, 2)
 
 
@@ -250,8 +251,7 @@ def model_card(cfg: SpadeConfig, size: tuple[int, int], styles: list[str] | None
         description="SPADE generator: a street segmentation map (11 CamVid classes + void) and a style latent → a "
                     f"{size[0]}x{size[1]} street photo; a different seed gives a different photo.{style_note}",
         data=data.description,
-        data_license=CAMVID_LICENSE if camvid else "streetgen.world renders (procedural, MIT)",
-        license="cc-by-nc-4.0" if camvid else "mit", datasets=[],
+        **(source("camvid") if camvid else WORLD).card_fields(),
         tags=["spade", "layout", "gan"] + (["camvid"] if camvid else ["world"]),
         notes=("Trained on CamVid: research and personal use only; no commercial use of the weights or outputs."
                if camvid else "Trained on procedural renders; real photos are out of domain."))

@@ -6,7 +6,12 @@ import dataclasses
 import functools
 import importlib.util
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from streetgen.models.card import ModelCardInfo, read_card
 from train.common.loop import TrainConfig, Trainer
 from train.common.resume import ConfigMismatchError, shape_error
 
+REPO = Path(__file__).resolve().parents[2]
 TINY = ["--device", "cpu", "--no-progress", "--n-images", "64", "--batch-size", "8", "--log-every", "2",
         "--sample-every", "0"]
 
@@ -274,3 +280,42 @@ def test_a_run_on_an_osv5m_cache_names_the_dataset_and_its_licence(tmp_path, tin
     assert "CC BY-SA 4.0" in card.data_license and card.pipeline_tag == "unconditional-image-generation"
     text = (export / "README.md").read_text()
     assert "datasets:\n- osv5m/osv5m" in text and "license: cc-by-sa-4.0" in text
+
+
+# ---- two processes (gloo) ------------------------------------------------------------------------------------------------
+def _accelerate_launch(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`accelerate launch` 2 CPU processes of train.example_tiny with `args`; returns the finished process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_ip",
+              "127.0.0.1", "--main_process_port", str(port), "-m", "train.example_tiny", *args]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "CUDA_VISIBLE_DEVICES": "",
+                "ACCELERATE_CONFIG_FILE": str(tmp_path / "none.yaml"), **env}
+    return subprocess.run(launch, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=150)
+
+
+@pytest.mark.slow
+def test_two_processes_accumulating_train_like_one_process_at_the_whole_batch(tmp_path):
+    plain = [*TINY, "--runs-dir", str(tmp_path), "--steps", "4", "--flip-p", "0", "--noise-std", "0"]
+    proc = _accelerate_launch([*plain, "--name", "ddp", "--batch-size", "4", "--grad-accum", "2"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    example_tiny.main([*plain, "--name", "one", "--batch-size", "16"])
+    ddp, one = _latest_tensors(tmp_path / "ddp"), _latest_tensors(tmp_path / "one")
+    weights = [k for k in ddp if k.startswith(("model.", "ema.shadow."))]
+    assert len(weights) == 8
+    for k in weights:
+        torch.testing.assert_close(ddp[k], one[k], rtol=1e-4, atol=1e-5, msg=k)
+    digests = json.loads((tmp_path / "ddp" / "final.json").read_text())["rank_weight_digests"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+
+
+@pytest.mark.slow
+def test_two_processes_both_stop_when_the_hub_repo_cannot_be_created(tmp_path):
+    t0 = time.time()
+    proc = _accelerate_launch([*TINY, "--runs-dir", str(tmp_path), "--name", "offline", "--push-to-hub", "me/x"],
+                              tmp_path, HF_HUB_OFFLINE="1")
+    assert proc.returncode != 0 and time.time() - t0 < 90  # rank 1 does not wait for a rank 0 that gave up
+    assert proc.stderr.count("cannot create the repo before training: offline mode") == 2  # both ranks say why
+    assert not (tmp_path / "offline").exists()

@@ -18,8 +18,13 @@ Launching (from the repo root; `-m` keeps the repo importable):
     runs)                  `torchrun --nproc_per_node 2 -m train.example_tiny ...` works the same way. Note that
                            `accelerate launch --cpu --num_processes 2` starts ONE process unless mpirun is set up.
 
---batch-size is per process: the global batch is batch_size x world size, and gradients are averaged across
-processes, so N processes at batch B train like one process at batch N*B. Only global rank 0 writes the run
+--batch-size is per process: the global batch is batch_size x grad_accum x world size, and gradients are averaged
+across processes, so N processes at batch B train like one process at batch N*B (and --grad-accum 2 at batch B
+like batch 2B, when the trainer's loop goes through Trainer.accumulate; the others refuse --grad-accum > 1).
+
+Flags every trainer has, as in diffusers' example scripts: --grad-accum, --report-to (accelerate trackers, logs in
+runs/<name>/trackers), --resume-from latest|PATH, --push-to-hub REPO_ID with --hub-private (the repo is created
+before training), --num-workers (recorded; for trainers that read through a DataLoader). Only global rank 0 writes the run
 folder; every rank reads the checkpoint on resume, so on several nodes --runs-dir must be on shared storage.
 """
 from __future__ import annotations
