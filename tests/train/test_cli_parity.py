@@ -43,7 +43,7 @@ def _latest_tensors(run: Path) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(run / "state" / latest / "tensors.safetensors"))
 
 
-# ---- gradient accumulation -----------------------------------------------------------------------------------------
+# ---- gradient accumulation ---------------------------------------------------------------------------------------
 def test_two_accumulated_micro_batches_give_the_gradient_of_one_double_batch(tmp_path):
     torch.manual_seed(0)
     x, y = torch.randn(16, 5), torch.randn(16, 3)
@@ -88,7 +88,7 @@ def test_example_trainer_accumulating_two_batches_of_b_equals_batch_2b(tmp_path)
     assert max((a[k] - small[k]).abs().max().item() for k in weights) > 1e-3
 
 
-# ---- trackers --------------------------------------------------------------------------------------------------------
+# ---- trackers ----------------------------------------------------------------------------------------------------
 def test_report_to_an_uninstalled_or_unknown_tracker_fails_at_start(tmp_path):
     with pytest.raises(ValueError, match="unknown tracker"):
         _trainer(tmp_path, report_to="notebook")
@@ -145,7 +145,7 @@ def test_metrics_and_config_reach_accelerate_trackers(tmp_path, monkeypatch):
     assert rec.finished == 1
 
 
-# ---- resume ----------------------------------------------------------------------------------------------------------
+# ---- resume ------------------------------------------------------------------------------------------------------
 def test_resume_from_latest_or_a_path_that_is_no_checkpoint_fails_at_start(tmp_path):
     with pytest.raises(FileNotFoundError, match="has no checkpoint yet"):
         _trainer(tmp_path, resume_from="latest")
@@ -201,7 +201,7 @@ def test_a_size_mismatch_becomes_a_short_message_naming_the_changes():
     assert "--depth 2 → 3" in msg and "size mismatch for fc.weight" in msg and "\n" not in msg
 
 
-# ---- Hub ---------------------------------------------------------------------------------------------------------------
+# ---- Hub ---------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def token_hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest sets HF_HUB_OFFLINE=1 for the suite
@@ -244,7 +244,7 @@ def test_push_creates_the_private_repo_first_and_uploads_a_card_with_data_fields
     assert card.pipeline_tag == "image-to-image" and card.license == "mit" and card.steps == 4
 
 
-# ---- cards -------------------------------------------------------------------------------------------------------------
+# ---- cards -------------------------------------------------------------------------------------------------------
 def test_base_model_comes_from_init_from(tmp_path):
     @dataclasses.dataclass
     class WithInit(TrainConfig):
@@ -282,7 +282,7 @@ def test_a_run_on_an_osv5m_cache_names_the_dataset_and_its_licence(tmp_path, tin
     assert "datasets:\n- osv5m/osv5m" in text and "license: cc-by-sa-4.0" in text
 
 
-# ---- two processes (gloo) ------------------------------------------------------------------------------------------------
+# ---- two processes (gloo) ----------------------------------------------------------------------------------------
 def _accelerate_launch(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     """`accelerate launch` 2 CPU processes of train.example_tiny with `args`; returns the finished process."""
     with socket.socket() as s:

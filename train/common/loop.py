@@ -242,7 +242,8 @@ class Trainer:
         log_with = resolve_trackers(cfg.report_to, trackers)
         project = ProjectConfiguration(project_dir=str(self.run_dir), logging_dir=str(self.run_dir / "trackers"))
         cpu = cfg.device == "cpu" or not torch.cuda.is_available()
-        self.accelerator = Accelerator(cpu=cfg.device == "cpu", mixed_precision=resolve_precision(cfg.precision, not cpu),
+        self.accelerator = Accelerator(cpu=cfg.device == "cpu",
+                                       mixed_precision=resolve_precision(cfg.precision, not cpu),
                                        log_with=log_with, project_config=project if log_with else None)
         self.device = self.accelerator.device
         self.is_main = self.accelerator.is_main_process
@@ -370,7 +371,8 @@ class Trainer:
         self._wall_before = float(meta.get("wall_time", 0.0))
 
     # ---- per step -----------------------------------------------------------------------------------------------
-    def accumulate(self, model: nn.Module, micro_step: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    def accumulate(self, model: nn.Module,
+                   micro_step: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         """Gradient accumulation: call `micro_step()` (one micro-batch: draw --batch-size items, return tensors
         with the "loss" to minimise) --grad-accum times and backpropagate each loss / grad_accum, so the gradients
         are those of the mean loss over all micro-batches; DDP all-reduces on the last micro-batch only.
