@@ -317,6 +317,8 @@ def main(argv: list[str] | None = None) -> Path | None:
     if not 0.0 <= cfg.decay_start <= 1.0:
         raise ValueError(f"--decay-start must be in [0, 1], got {cfg.decay_start}")
     trainer = Trainer(cfg, argv, entry="train.train_cyclegan")
+    if cfg.push_to_hub:  # F's export goes to its own repo: created before training too
+        trainer.create_hub_repo(cfg.push_to_hub + "-reverse")
     data_a = load_domain(cfg, cfg.data_a, cfg.city_a, offset=0)
     data_b = load_domain(cfg, cfg.data_b, cfg.city_b, offset=max(len(data_a), cfg.per_city))
     pair = build_generators(cfg)

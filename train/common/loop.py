@@ -251,7 +251,7 @@ class Trainer:
         set_seed(cfg.seed, device_specific=True)  # distinct noise per rank; DDP broadcasts rank 0's init weights
         self.ckpt = CheckpointManager(self.run_dir / "state", keep=cfg.keep_ckpts)
         self.resume_folder = checkpoint_folder(cfg.resume_from, self.run_dir / "state")
-        self.hub_url = self._create_hub_repo() if cfg.push_to_hub else None
+        self.hub_url = self.create_hub_repo(cfg.push_to_hub) if cfg.push_to_hub else None
         self._accumulated = False
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.step = 0
@@ -265,15 +265,17 @@ class Trainer:
         self._sampler: tuple[nn.Module, Callable[[nn.Module], Any], EMA | None, int | None] | None = None
         self.pbar: tqdm | None = None
 
-    def _create_hub_repo(self) -> str:
-        """Create the --push-to-hub repo now (main process; every rank raises its error), not after training."""
+    def create_hub_repo(self, repo_id: str) -> str:
+        """Create a repo the run will push to (--hub-private applies) now, not after training: the main process
+        asks the Hub and every rank raises its error. The Trainer does it for --push-to-hub; a trainer that
+        pushes a second export calls it for that repo right after building the Trainer."""
         from accelerate.utils import broadcast_object_list
 
         from streetgen.hub import ensure_repo
         result = ["", ""]  # (url, error)
         if self.is_main:
             try:
-                result[0] = ensure_repo(self.cfg.push_to_hub, private=self.cfg.hub_private)
+                result[0] = ensure_repo(repo_id, private=self.cfg.hub_private)
             except ValueError as e:
                 result[1] = str(e)
         if self.world_size > 1:
