@@ -101,17 +101,15 @@ class TrainConfig:
     batch_size: int = field(default=16, metadata={"help": "per process"})
     ema_decay: float = 0.999  # EMA of the weights (what is sampled and exported): decay per step
     ema_warmup: int = 1000  # steps over which the EMA decay ramps up from 0
-    grad_accum: int = field(default=1, metadata={"help": "micro-batches of --batch-size per optimizer step "
-                                                         "(gradient accumulation): the global batch is batch "
-                                                         "size x grad accum x processes"})
-    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes for trainers that read "
-                                                          "through a DataLoader (recorded in config.json)"})
-    report_to: str = field(default="none", metadata={"help": "experiment trackers via accelerate, comma-separated: "
-                                                             "none, tensorboard, wandb, ...; logs in "
-                                                             "runs/<name>/trackers"})
-    resume_from: str = field(default="", metadata={"help": "'latest' (this run's newest checkpoint, an error when "
-                                                           "none) or PATH of a state/step_* folder; empty: "
-                                                           "runs/<name>'s latest when there is one"})
+    # the flags of diffusers' example scripts
+    grad_accum: int = field(default=1, metadata={
+        "help": "micro-batches of --batch-size per optimizer step; global batch = batch x accum x processes"})
+    num_workers: int = field(default=0, metadata={
+        "help": "DataLoader worker processes, for trainers that read through a DataLoader (else recorded only)"})
+    report_to: str = field(default="none", metadata={
+        "help": "accelerate trackers, comma-separated (none, tensorboard, wandb, ...); logs in runs/<name>/trackers"})
+    resume_from: str = field(default="", metadata={
+        "help": "'latest' (an error when there is none) or PATH of a state/step_* folder; empty: latest if any"})
     hub_private: bool = field(default=False, metadata={"help": "--push-to-hub creates the repo private"})
 
     def __init_subclass__(cls, **defaults: Any) -> None:
