@@ -42,6 +42,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from train.common.ema import EMA, unwrap
+from train.common.input import CacheBatches, cache_images, place_on_device
 from train.common.export import export_model, push_export
 from train.common.logging import (
     NOT_CURVES,
@@ -91,6 +92,11 @@ class TrainConfig:
     progress: bool = field(default=True, metadata={"help": "tqdm progress bar (main process only)"})
     push_to_hub: str = field(default="", metadata={"help": "REPO_ID: upload the export (weights + card)"})
     batch_size: int = field(default=16, metadata={"help": "per process"})
+    num_workers: int = field(default=0, metadata={"help": "DataLoader processes reading cache batches ahead of the "
+                                                           "loop; 0 = read in the loop"})
+    device_cache_gb: float = field(default=0.0, metadata={"help": "copy the whole cache to the GPU only when it fits "
+                                                                   "in this many GiB; 0 = half the GPU's free memory, "
+                                                                   "-1 = never"})
     ema_decay: float = 0.999  # EMA of the weights (what is sampled and exported): decay per step
     ema_warmup: int = 1000  # steps over which the EMA decay ramps up from 0
 
@@ -252,6 +258,20 @@ class Trainer:
     def make_sampler(self, n: int, seed_offset: int = 0) -> ResumableSampler:
         """This rank's resumable batches of --batch-size indices into `n` items, seeded by --seed + `seed_offset`."""
         return ResumableSampler(n, self.cfg.batch_size, self.cfg.seed + seed_offset, self.rank, self.world_size)
+
+    def cache_batches(self, source: Any, sampler: Any, rows: Any = None) -> CacheBatches:
+        """The run's input pipeline over a cache (call after `start`: it reads on from the sampler's resumed
+        position). The whole cache goes to the GPU when it fits --device-cache-gb, else --num-workers read ahead;
+        the choice is printed."""
+        images = cache_images(source)
+        on_device, why = (place_on_device(int(images.nbytes), self.device, self.cfg.device_cache_gb)
+                          if self.cfg.device_cache_gb >= 0 else (False, "cache read from its memory map "
+                                                                        "(--device-cache-gb -1)"))
+        if self.is_main:
+            workers = 0 if on_device else self.cfg.num_workers
+            print(f"input: {why}; {workers} DataLoader worker(s) per process", flush=True)
+        return CacheBatches(source, sampler, device=self.device, rows=rows, on_device=on_device,
+                            num_workers=0 if on_device else self.cfg.num_workers)
 
     def step_generator(self, step: int) -> torch.Generator:
         """A CPU RNG keyed by (seed, step, rank) for one step's crops, flips and pool draws: a resumed run draws
