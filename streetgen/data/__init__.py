@@ -12,11 +12,11 @@ skipping was asked for. torch is only imported by the torch views, when used.
 from __future__ import annotations
 
 from .image import decode, read_rgb, to_rgb8
-from .osv5m import OSV5M, OSV5M_COLUMNS, Record, load_image, val_mask
+from .osv5m import OSV5M, OSV5M_COLUMNS, Record, load_image, val_indices, val_mask
 from .paired import DepthPairs, LabelPairs, read_depth
 from .unpaired import ImageFolder, Unpaired
 
-__all__ = ["OSV5M", "OSV5M_COLUMNS", "Record", "load_image", "val_mask", "LabelPairs", "DepthPairs", "read_depth",
+__all__ = ["OSV5M", "OSV5M_COLUMNS", "Record", "load_image", "val_indices", "val_mask", "LabelPairs", "DepthPairs", "read_depth",
            "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache", "select_countries"]
 
 
