@@ -143,15 +143,38 @@ def to_rgb8(img: Image.Image, name: str = "image") -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+def _load(img: Image.Image, name: str) -> None:
+    """Decode an opened image's pixels; corrupt or truncated data raises ValueError naming it."""
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"corrupt image {name}: {err}") from err
+
+
+def load_rgb(img: Image.Image, name: str) -> np.ndarray:
+    """Decode an opened image whole as (H, W, 3) uint8 RGB."""
+    _load(img, name)
+    return to_rgb8(img, name)
+
+
 def read_rgb(path: str | os.PathLike, member: str | None = None) -> np.ndarray:
     """Decode a whole image as (H, W, 3) uint8 RGB; corrupt or truncated data raises ValueError naming the file."""
-    name = where(str(path), member)
     with open_image(path, member) as img:
-        try:
-            img.load()
-        except (OSError, SyntaxError, ValueError) as err:
-            raise ValueError(f"corrupt image {name}: {err}") from err
-        return to_rgb8(img, name)
+        return load_rgb(img, where(str(path), member))
+
+
+def open_bytes(data: bytes, name: str) -> Image.Image:
+    """Open (header only) encoded image bytes, e.g. a tar member; a ValueError naming `name` if they are none."""
+    try:
+        return Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"cannot read image {name}: {err}") from err
+
+
+def read_rgb_bytes(data: bytes, name: str) -> np.ndarray:
+    """Decode whole encoded image bytes as (H, W, 3) uint8 RGB."""
+    with open_bytes(data, name) as img:
+        return load_rgb(img, name)
 
 
 def open_draft(path: str | os.PathLike, size: int, member: str | None = None) -> Image.Image:
@@ -171,10 +194,7 @@ def center_box(w: int, h: int) -> tuple[int, int, int, int]:
 
 def square(img: Image.Image, size: int, name: str) -> np.ndarray:
     """An opened (possibly draft-mode) image → its central square at size×size, uint8 RGB."""
-    try:
-        img.load()
-    except (OSError, SyntaxError, ValueError) as err:
-        raise ValueError(f"corrupt image {name}: {err}") from err
+    _load(img, name)
     if img.mode not in ("RGB", "L"):
         img = Image.fromarray(to_rgb8(img, name))
     out = img.resize((size, size), Image.BILINEAR, box=center_box(*img.size))  # crop + resize in one pass
@@ -192,11 +212,7 @@ def decode(path: str | os.PathLike, size: int | None = None, member: str | None 
 
 def decode_bytes(data: bytes, size: int, name: str) -> np.ndarray:
     """Encoded image bytes (e.g. a tar member) → the central square at size×size, decoded like `decode`."""
-    try:
-        img = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"cannot read image {name}: {err}") from err
-    with img:
+    with open_bytes(data, name) as img:
         if img.format == "JPEG":
             img.draft("RGB", (size, size))
         return square(img, size, name)
