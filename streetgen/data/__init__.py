@@ -2,6 +2,8 @@
 
     OSV5M(root, split)                 OpenStreetView-5M layout (also our world datasets): records + images
     build_cache / Cache                one-off resize into a uint8 memmap that training reads fast
+    shards: build_sharded_cache / ShardedCache   the same at full scale: many shard files, per-rank reading
+    wds: iter_tar / split_shards       WebDataset tar shards, streamed; fake_osv5m writes both real formats
     LabelPairs / DepthPairs            photos + label maps (class ids or palette colours) / depth maps
     ImageFolder / Unpaired             folders of photos, and two unpaired domains
 
@@ -16,8 +18,8 @@ from .osv5m import OSV5M, OSV5M_COLUMNS, Record, load_image, val_indices, val_ma
 from .paired import DepthPairs, LabelPairs, read_depth
 from .unpaired import ImageFolder, Unpaired
 
-__all__ = ["OSV5M", "OSV5M_COLUMNS", "Record", "load_image", "val_indices", "val_mask", "LabelPairs", "DepthPairs", "read_depth",
-           "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache", "select_countries"]
+__all__ = ["OSV5M", "OSV5M_COLUMNS", "Record", "load_image", "val_indices", "val_mask", "LabelPairs", "DepthPairs",
+           "read_depth", "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache", "select_countries"]
 
 
 def __getattr__(name: str):

@@ -86,7 +86,7 @@ class _ShardWriter:
     def __init__(self, job: GroupJob):
         self.job, self.part, self.rows = job, -1, 0
         self.done: list[dict] = []
-        self.img = self.idx = None
+        self.img = self.idx = self.csv = None
 
     def add(self, meta: tuple[str, float, float, str], image: np.ndarray) -> None:
         if self.img is None or self.rows == self.job.shard_rows:

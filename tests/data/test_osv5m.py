@@ -189,6 +189,7 @@ def _official_val(csv_path) -> list[int]:
     return list(test_df.index)
 
 
+@pytest.mark.slow  # importing pandas takes seconds on a busy 2-core machine
 def test_val_split_is_the_official_pandas_draw(tmp_path):
     rng = np.random.default_rng(7)
     n_world, n_city = 1500, 537  # a city cluster among scattered places; 2037 rows → int(203.7) = 203 val rows
