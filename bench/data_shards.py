@@ -9,7 +9,9 @@
 then sharded caches built with all cores at 128² and 256²: bytes on disk per image (shards + index + meta), and
 the time 4.9M images would take on 16 cores at the measured per-core rate (decode is CPU-bound and embarrassingly
 parallel; disk and page cache are assumed not to bind). Fixtures come from streetgen.data.fake_osv5m (JPEG q92,
-50 per shard) in a temporary folder; each rate is the best of --repeats passes (shared, noisy machine).
+50 per shard) in a temporary folder. Each rate is the best of --repeats passes, the three readers taking turns in
+every pass so that they see the same machine load; "CPU" rates divide by this process's CPU time (what one core
+does when it is not shared), "wall" rates by elapsed time (what this busy machine gave).
 """
 from __future__ import annotations
 
@@ -19,11 +21,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from data_throughput import best_rate  # noqa: E402
 
 from streetgen.data.fake_osv5m import write_fake  # noqa: E402
 from streetgen.data.image import ZIPS, decode_bytes  # noqa: E402
@@ -38,6 +39,18 @@ CORES = 16
 def folder_bytes(path: Path) -> int:
     """Bytes of every file under path."""
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def best_rates(fns: dict[str, Callable[[], object]], count: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """{name: (images per CPU-second, images per wall-second)}, best of `repeats` interleaved passes."""
+    cpu, wall = {k: float("inf") for k in fns}, {k: float("inf") for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn()
+            cpu[name] = min(cpu[name], time.process_time() - c0)
+            wall[name] = min(wall[name], time.perf_counter() - w0)
+    return {k: (count / cpu[k], count / wall[k]) for k in fns}
 
 
 def main() -> int:
@@ -57,17 +70,17 @@ def main() -> int:
         print(f"fixtures: {len(ds)} train JPEGs 680x512 in {len(tars)} tars / zips (about {jpeg_kb:.0f} kB per "
               f"sample in a tar), rendered in {time.perf_counter() - t0:.1f}s")
         s, n = args.size, len(ds)
-        tar = best_rate(lambda: [x.image(s) for t in tars for x in iter_tar(t)], n, args.repeats)
-        zipped = best_rate(lambda: [ds.image(i, s) for i in range(n)], n, args.repeats)
-        ZIPS.close()
         blobs = [x.data for t in tars for x in iter_tar(t)]
-        memory = best_rate(lambda: [decode_bytes(b, s, "bench") for b in blobs], n, args.repeats)
-        print(f"\ndecode + resize 512x680 -> {s}², one core ({os.cpu_count()} cores on this machine, shared)")
-        for name, rate in (("(t) tar shards, streamed", tar), ("(z) zip shards + CSV", zipped),
-                           ("(m) bytes in memory", memory)):
-            hours = FULL / (rate * CORES) / 3600
-            print(f"{name:28s} {rate:8.0f} img/s per core   -> {FULL / 1e6:.1f}M images on {CORES} cores: "
-                  f"{hours:.2f} h ({rate * CORES:,.0f} img/s)")
+        rates = best_rates({"(t) tar shards, streamed": lambda: [x.image(s) for t in tars for x in iter_tar(t)],
+                            "(z) zip shards + CSV": lambda: [ds.image(i, s) for i in range(n)],
+                            "(m) bytes in memory": lambda: [decode_bytes(b, s, "bench") for b in blobs]},
+                           n, args.repeats)
+        ZIPS.close()
+        print(f"\ndecode + resize 512x680 -> {s}², one process ({os.cpu_count()} cores on this machine, shared)")
+        for name, (cpu, wall) in rates.items():
+            hours = FULL / (cpu * CORES) / 3600
+            print(f"{name:26s} {cpu:6.0f} img/s per CPU-second ({wall:5.0f} wall)  -> {FULL / 1e6:.1f}M images on "
+                  f"{CORES} cores: {hours:.2f} h ({cpu * CORES:,.0f} img/s)")
         print(f"\nsharded cache, {workers} processes, from the zip shards")
         for size in (128, 256):
             t0 = time.perf_counter()

@@ -216,3 +216,22 @@ def test_cli_with_parallel_writers(fake, tmp_path):
                           "--out", str(tmp_path / "x"), "--top-countries", "2"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--countries or --like" in bad.stderr
+
+
+@pytest.mark.slow
+def test_fake_osv5m_cli_writes_both_formats(tmp_path):
+    from PIL import Image
+
+    from streetgen.data.fake_osv5m import main as fake_main
+
+    assert fake_main([str(tmp_path), "--n", "5", "--height", "40", "--width", "56", "--per-shard", "2",
+                      "--countries", "JP", "--workers", "1"]) == 0
+    zips = sorted((tmp_path / "osv5m" / "images" / "train").glob("*.zip"))
+    tars = list_shards(tmp_path / "osv5m-wds", "train")
+    assert len(zips) == len(tars) == 2  # int(0.9 * 5) = 4 train rows (test gets the 5th), 2 per shard
+    with zipfile.ZipFile(zips[0]) as zf:
+        name = zf.namelist()[0]
+        assert name.startswith("00/") and Image.open(io.BytesIO(zf.read(name))).size == (56, 40)
+    ds = OSV5M(tmp_path / "osv5m", "train")
+    assert set(ds.country) == {"JP"} and {"lon_bin", "lat_bin"} <= set(ds[0].extra)
+    assert fake_main([str(tmp_path / "x"), "--countries", "Atlantis"]) == 2
