@@ -19,7 +19,8 @@ from .paired import DepthPairs, LabelPairs, read_depth
 from .unpaired import ImageFolder, Unpaired
 
 __all__ = ["OSV5M", "OSV5M_COLUMNS", "Record", "load_image", "val_indices", "val_mask", "LabelPairs", "DepthPairs",
-           "read_depth", "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache", "select_countries"]
+           "read_depth", "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache",
+           "select_countries", "build_sharded_cache", "ShardedCache"]
 
 
 def __getattr__(name: str):
@@ -29,4 +30,8 @@ def __getattr__(name: str):
         from . import cache
 
         return getattr(cache, name)
+    if name in ("build_sharded_cache", "ShardedCache"):
+        from . import shards
+
+        return getattr(shards, name)
     raise AttributeError(f"module 'streetgen.data' has no attribute {name!r}")

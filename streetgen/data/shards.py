@@ -28,7 +28,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class GroupJob:
     fields: WdsFields = WdsFields()
 
 
-def _group_samples(job: GroupJob) -> Iterator[tuple[tuple[str, float, float, str], object]]:
+def _group_samples(job: GroupJob) -> Iterator[tuple[tuple[str, float, float, str], Callable[[], np.ndarray]]]:
     """(id, lat, lon, country) and a zero-argument decoder per sample of the job, in order."""
     if job.rows is not None:
         for ident, lat, lon, country, path, member in job.rows:

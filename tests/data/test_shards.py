@@ -135,6 +135,7 @@ def _by_id(cache):
 
 def test_sharded_cache_from_zips_and_tars_agree(fake, tmp_path):
     a = ShardedCache(build_sharded_cache(fake / "osv5m", tmp_path / "a", size=24, shard_rows=5, workers=1))
+    assert ZIPS.open_paths() == []  # the writer closed its zip handles at the end of its group
     b = ShardedCache(build_sharded_cache(fake / "osv5m-wds", tmp_path / "b", size=24, shard_rows=5, workers=1))
     assert a.meta["dataset"] == "streetgen.world" and a.meta["license"].startswith("MIT")
     assert len(a) == len(b) == 16 and a.countries == b.countries == ["FR", "JP", "NA"]
