@@ -101,9 +101,10 @@ def _sample(path: str, key: str, parts: dict[str, bytes], fields: WdsFields) -> 
 
 
 def iter_tar(path: str | os.PathLike, fields: WdsFields = WdsFields()) -> Iterator[WdsSample]:
-    """The samples of one tar shard in stream order (mode "r|*": plain or compressed, read once, nothing extracted)."""
+    """The samples of one tar shard in stream order (mode "r|*": plain or compressed, read once front to back, so a
+    pipe works too; nothing is extracted)."""
     path = str(path)
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(f"tar shard not found: {path}")
     try:
         with tarfile.open(path, mode="r|*") as tf:

@@ -97,6 +97,23 @@ def test_tar_reader_streams_compressed_shards_and_renamed_fields(fake, tmp_path)
         list(iter_tar(renamed))  # default names are not there: the message says how to rename
 
 
+def test_tar_reader_reads_a_pipe_front_to_back(fake, tmp_path):
+    """A FIFO cannot seek: reading one proves the reader streams (tarfile's random-access mode would fail)."""
+    import os
+    import threading
+
+    src = list_shards(fake / "osv5m-wds", "train")[1]
+    fifo = tmp_path / "shard.tar"
+    os.mkfifo(fifo)
+    feed = threading.Thread(target=lambda: fifo.write_bytes(Path(src).read_bytes()))
+    feed.start()
+    try:
+        got = [(s.record.id, s.data) for s in iter_tar(fifo)]
+    finally:
+        feed.join(timeout=30)
+    assert got == [(s.record.id, s.data) for s in iter_tar(src)] and len(got) == 6
+
+
 def test_tar_reader_errors_name_the_sample(tmp_path):
     bad = tmp_path / "b.tar"
     with tarfile.open(bad, "w") as tf:
