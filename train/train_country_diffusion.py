@@ -31,7 +31,7 @@ from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.sampling import sample_diffusion
-from train.common.data import cache_batch
+from train.common.data import to_model_input
 from train.common.export import init_from
 from train.common.loop import TrainConfig, Trainer, parse_config
 
@@ -199,9 +199,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     cfg = parse_config(DiffusionConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_country_diffusion")
     cache = Cache(cfg.data)
-    images, labels = cache.images, torch.from_numpy(cache.labels)
-    if trainer.device.type == "cuda":  # the whole uint8 cache on the GPU: batches never wait for the CPU
-        images = torch.from_numpy(np.ascontiguousarray(images)).to(trainer.device)
+    labels = torch.from_numpy(cache.labels)
     model = build_model(cfg, cache)
     schedule = model.noise_schedule()
     optimizer = torch.optim.AdamW(freeze_except(model, cfg.train_only), lr=cfg.lr, weight_decay=0.0)
@@ -221,10 +219,12 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     start = trainer.start()
     model.train()
-    for step in range(start + 1, trainer.last_step + 1):
-        idx = np.asarray(sampler.next())
-        x0 = cache_batch(images, idx, cfg.image_size, trainer.device)
-        y = labels[np.sort(idx)].to(trainer.device)
+    batches = trainer.cache_batches(cache, sampler)
+
+    def micro_step() -> dict[str, torch.Tensor]:  # one --batch-size micro-batch; --grad-accum of them per step
+        rows, batch = batches.next()
+        x0 = to_model_input(batch, cfg.image_size)
+        y = labels[rows].to(trainer.device)
         y = torch.where(torch.rand(len(y), device=y.device) < cfg.label_dropout, unwrap(model).null_label, y)
         noise = torch.randn_like(x0)
         t = torch.randint(0, schedule.config.num_train_timesteps, (len(x0),), device=trainer.device)
@@ -244,7 +244,10 @@ def main(argv: list[str] | None = None) -> Path | None:
             loss = loss + cfg.rival_weight * contrast
             logs["rival"] = contrast
             logs["rival_win"] = masked_mean((per_image < per_image_rival).float(), has_country)
-        trainer.accelerator.backward(loss)
+        return {**logs, "objective": loss}  # "loss" logs the ε-loss alone; the objective adds the rival term
+
+    for step in range(start + 1, trainer.last_step + 1):
+        logs = trainer.accumulate(model, micro_step, objective="objective")
         trainer.accelerator.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()

@@ -29,7 +29,7 @@ from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.models.country_guide import CountryGuide
-from train.common.data import cache_batch
+from train.common.data import cache_batch, to_model_input
 from train.common.loop import TrainConfig, Trainer, parse_config
 
 VAL_TIMESTEPS = (100, 300, 500, 700, 900)
@@ -120,8 +120,6 @@ def main(argv: list[str] | None = None) -> Path | None:
     n_val = int(round(cfg.val_share * len(cache)))
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
     val_images, val_labels = images[val_idx], labels[val_idx]
-    if trainer.device.type == "cuda":
-        images = torch.from_numpy(np.ascontiguousarray(images)).to(trainer.device)
     train_labels = torch.from_numpy(labels)
 
     model = CountryGuide(countries=target.countries, image_size=size, patch_size=target.patch_size,
@@ -138,21 +136,25 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     start = trainer.start()
     model.train()
-    for step in range(start + 1, trainer.last_step + 1):
-        idx = train_idx[np.asarray(sampler.next())]
-        x0 = cache_batch(images, idx, size, trainer.device)
-        y = train_labels[np.sort(idx)].to(trainer.device)
+    batches = trainer.cache_batches(cache, sampler, rows=train_idx)
+
+    def micro_step() -> dict[str, torch.Tensor]:  # one --batch-size micro-batch; --grad-accum of them per step
+        rows, batch = batches.next()
+        x0 = to_model_input(batch, size)
+        y = train_labels[rows].to(trainer.device)
         t = torch.randint(0, target.num_train_timesteps, (len(x0),), device=trainer.device)
         logits = model(noisy_batch(x0, t, alphas), t).float()
         loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-        trainer.accelerator.backward(loss)
+        return {"loss": loss, "train_top1": (logits.argmax(1) == y).float().mean()}
+
+    for step in range(start + 1, trainer.last_step + 1):
+        logs = trainer.accumulate(model, micro_step)
         trainer.accelerator.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update(model)
-        acc = (logits.argmax(1) == y).float().mean()
-        if not trainer.step_done(step, {"loss": loss, "train_top1": acc}, lr=scheduler.get_last_lr()[0]):
+        if not trainer.step_done(step, logs, lr=scheduler.get_last_lr()[0]):
             break  # --time-limit reached
 
     metrics = {}

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     cfg = parse_config(CVAEConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_cvae")
     cache = Cache(cfg.data)
-    images = cache.images  # uint8 N×H×W×3, memory-mapped: batches are copied out as they are drawn
+    images = cache.images  # uint8 N×H×W×3, memory-mapped: batches are read by the input pipeline
     labels = torch.from_numpy(cache.labels)
     size = images.shape[1]
     model = CountryCVAE(countries=cache.countries, image_size=size, latent_dim=cfg.latent_dim,
@@ -102,11 +102,12 @@ def main(argv: list[str] | None = None) -> Path | None:
 
     start = trainer.start()
     model.train()
+    batches = trainer.cache_batches(cache, sampler)
+
     def micro_step(w: float) -> dict[str, torch.Tensor]:  # one --batch-size micro-batch (--grad-accum per step)
-        idx = torch.as_tensor(sampler.next())
-        x = torch.from_numpy(images[np.sort(idx.numpy())]).to(trainer.device).permute(0, 3, 1, 2).float().div_(255)
-        idx = idx.sort().values  # sorted reads are kinder to the memory map; labels follow the same order
-        y = labels[idx].to(trainer.device)
+        rows, batch = batches.next()  # sorted rows (kinder to the memory map); labels follow the same order
+        x = batch.permute(0, 3, 1, 2).float().div_(255)
+        y = labels[torch.from_numpy(rows)].to(trainer.device)
         recon, mu, logvar = model(x, y)
         loss, mse, kl = cvae_loss(recon.float(), x, mu.float(), logvar.float(), w)
         logged = {"loss": loss, "recon_mse": mse, "kl": kl, "kl_weight": torch.tensor(w)}

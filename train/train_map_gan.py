@@ -34,7 +34,7 @@ from streetgen.data.licences import WORLD, DataSource, from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.map_gan import MapGenerator
 from streetgen.pipelines.map import sample_map
-from train.common.data import cache_batch
+from train.common.data import to_model_input
 from train.common.ema import EMA, unwrap
 from train.common.export import init_from
 from train.common.loop import TrainConfig, Trainer, parse_config
@@ -268,11 +268,10 @@ def judged_median_km(model: MapGenerator, judge: torch.nn.Module, points: np.nda
 
 
 # ---- data ---------------------------------------------------------------------------------------------------------
-def real_batch(images: np.ndarray, rows: np.ndarray, final_size: int, size: int, alpha: float,
-               device: torch.device) -> torch.Tensor:
-    """Real images in [-1, 1] at the stage's size; during a fade-in blended with their 2× coarser version,
-    as the generator's output is."""
-    x = cache_batch(images, rows, final_size, device)
+def real_batch(batch: torch.Tensor, final_size: int, size: int, alpha: float) -> torch.Tensor:
+    """Real images (a uint8 batch of the input pipeline) in [-1, 1] at the stage's size; during a fade-in blended
+    with their 2× coarser version, as the generator's output is."""
+    x = to_model_input(batch, final_size)
     if size != final_size:
         x = F.avg_pool2d(x, final_size // size)
     if alpha < 1.0:
@@ -398,13 +397,14 @@ def main(argv: list[str] | None = None) -> Path | None:
     critic.train()
     global_batch = cfg.batch_size * trainer.world_size
     group = stddev_group(cfg.batch_size)
+    batches = trainer.cache_batches(cache, sampler, rows=keep)
     for step in range(start + 1, trainer.last_step + 1):
         stage, alpha = growth((step - 1) * global_batch * cfg.n_critic, bare.num_stages, cfg.stage_images,
                               cfg.fade_images)
         size = bare.sizes[stage]
         for _ in range(cfg.n_critic):
-            rows = keep[np.sort(sampler.next().numpy())]  # sorted reads are kinder to the memory map
-            real = real_batch(images, rows, cfg.final_size, size, alpha, device)
+            rows, batch = batches.next()  # sorted rows: kinder to the memory map
+            real = real_batch(batch, cfg.final_size, size, alpha)
             latlon = torch.from_numpy(np.stack([cache.lat[rows], cache.lon[rows]], axis=1))
             z = torch.randn(len(rows), cfg.z_dim, device=device)
             with torch.no_grad():

@@ -5,7 +5,8 @@
 
     <out>/images.npy   (N, size, size, 3) uint8, read back as a memmap
     <out>/index.csv    row, id, latitude, longitude, country, label   (row = position in images.npy)
-    <out>/meta.json    countries (label i = countries[i]), per-country counts, size, split, how it was resized
+    <out>/meta.json    countries (label i = countries[i]), per-country counts, size, split, how it was resized,
+                       dataset id and licence (streetgen.data.provenance)
 
 Like the original study: keep a country subset (the N best-covered countries and/or those with ≥ K images),
 label = the country's position in the sorted subset, images resized to size² (the central square, so nothing is
@@ -28,6 +29,7 @@ import numpy as np
 
 from .image import decode
 from .osv5m import OSV5M
+from .provenance import dataset_of, license_of
 
 log = logging.getLogger("streetgen.data")
 CHUNK = 64  # images per pool task: big enough to amortise the memmap open, small enough for a smooth bar
@@ -127,7 +129,8 @@ def build_cache(root: str | os.PathLike, out: str | os.PathLike, split: str = "t
     counts = Counter(ds.country[i] for i in rows)
     meta = {"split": split, "size": size, "n": len(rows), "countries": countries,
             "counts": {c: counts.get(c, 0) for c in countries}, "skipped": skipped,
-            "resize": "central square, bilinear, JPEG draft-mode decode", "source": Path(root).name}
+            "resize": "central square, bilinear, JPEG draft-mode decode", "source": Path(root).name,
+            "dataset": dataset_of(root), "license": license_of(dataset_of(root))}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return out
 
@@ -191,9 +194,8 @@ class TorchCache:
         return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))), torch.tensor(label)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m streetgen.data.cache", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def source_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags both cache builders share: where the data is, the output, the country subset, the workers."""
     p.add_argument("--root", required=True, help="dataset folder (train.csv, images/train/...)")
     p.add_argument("--split", default="train", help="train, test, val, train_minus_val, or any <name>.csv")
     p.add_argument("--size", type=int, default=128, help="output side in pixels (64, 128, 256, ...)")
@@ -204,16 +206,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--like", default=None, help="reuse another cache's country list (same labels as train)")
     p.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
     p.add_argument("--skip-bad", action="store_true", help="log and drop missing/unreadable images")
+
+
+def label_list(args: argparse.Namespace) -> list[str] | None:
+    """The fixed label list the flags ask for (--like another cache, or --countries), else None."""
+    if args.like:
+        return json.loads((Path(args.like) / "meta.json").read_text())["countries"]
+    if args.countries:
+        return [c.strip() for c in args.countries.split(",") if c.strip()]
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m streetgen.data.cache", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    source_arguments(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    countries = None
-    if args.like:
-        countries = Cache(args.like).countries
-    elif args.countries:
-        countries = [c.strip() for c in args.countries.split(",") if c.strip()]
     try:
         out = build_cache(args.root, args.out, args.split, args.size, args.top_countries, args.min_per_country,
-                          countries, args.workers or None, "skip" if args.skip_bad else "raise",
+                          label_list(args), args.workers or None, "skip" if args.skip_bad else "raise",
                           skip_missing=args.skip_bad)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -17,6 +17,7 @@ import os
 import re
 import warnings
 import zipfile
+from collections import OrderedDict
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -24,16 +25,45 @@ from PIL import Image, UnidentifiedImageError
 from streetgen.validate import MAX_ECHO, MAX_INPUT_PIXELS, file_name
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
-_ZIPS: dict[tuple[int, str], zipfile.ZipFile] = {}
+MAX_OPEN_ZIPS = 8  # per process: else all of OSV-5M's ~100 train zips (~29 MB of directory each) stay open
 
 
-def _zip(path: str) -> zipfile.ZipFile:
-    """One open ZipFile per (process, archive): reading the central directory of a big shard per image is slow."""
-    key = (os.getpid(), path)
-    zf = _ZIPS.get(key)
-    if zf is None:
-        zf = _ZIPS[key] = zipfile.ZipFile(path)
-    return zf
+class ZipPool:
+    """A bounded LRU of open ZipFile handles, one pool per process: reading a big shard's central directory per
+    image is slow, but keeping every shard open costs memory and file handles. Evicted handles are closed."""
+
+    def __init__(self, max_open: int = MAX_OPEN_ZIPS):
+        if max_open < 1:
+            raise ValueError(f"max_open must be at least 1, got {max_open}")
+        self.max_open = max_open
+        self._open: OrderedDict[str, zipfile.ZipFile] = OrderedDict()
+        self._pid = os.getpid()
+
+    def get(self, path: str) -> zipfile.ZipFile:
+        """The open ZipFile of `path` (opened now, evicting the least recently used one when full)."""
+        if self._pid != os.getpid():  # a forked child must not share its parent's file positions
+            self._open, self._pid = OrderedDict(), os.getpid()
+        zf = self._open.get(path)
+        if zf is not None:
+            self._open.move_to_end(path)
+            return zf
+        zf = zipfile.ZipFile(path)
+        self._open[path] = zf
+        while len(self._open) > self.max_open:
+            self._open.popitem(last=False)[1].close()
+        return zf
+
+    def open_paths(self) -> list[str]:
+        """The archives open now, least recently used first."""
+        return list(self._open)
+
+    def close(self) -> None:
+        """Close every open handle (the end of a worker's job)."""
+        while self._open:
+            self._open.popitem(last=False)[1].close()
+
+
+ZIPS = ZipPool()
 
 
 def where(path: str, member: str | None = None) -> str:
@@ -47,7 +77,7 @@ def open_image(path: str | os.PathLike, member: str | None = None) -> Image.Imag
     try:
         if member is None:
             return Image.open(path)
-        return Image.open(io.BytesIO(_zip(path).read(member)))  # one read; no seeks in a compressed stream
+        return Image.open(io.BytesIO(ZIPS.get(path).read(member)))  # one read; no seeks in a compressed stream
     except FileNotFoundError as err:
         raise FileNotFoundError(f"image not found: {where(path, member)}") from err
     except KeyError as err:
@@ -113,15 +143,38 @@ def to_rgb8(img: Image.Image, name: str = "image") -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+def _load(img: Image.Image, name: str) -> None:
+    """Decode an opened image's pixels; corrupt or truncated data raises ValueError naming it."""
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"corrupt image {name}: {err}") from err
+
+
+def load_rgb(img: Image.Image, name: str) -> np.ndarray:
+    """Decode an opened image whole as (H, W, 3) uint8 RGB."""
+    _load(img, name)
+    return to_rgb8(img, name)
+
+
 def read_rgb(path: str | os.PathLike, member: str | None = None) -> np.ndarray:
     """Decode a whole image as (H, W, 3) uint8 RGB; corrupt or truncated data raises ValueError naming the file."""
-    name = where(str(path), member)
     with open_image(path, member) as img:
-        try:
-            img.load()
-        except (OSError, SyntaxError, ValueError) as err:
-            raise ValueError(f"corrupt image {name}: {err}") from err
-        return to_rgb8(img, name)
+        return load_rgb(img, where(str(path), member))
+
+
+def open_bytes(data: bytes, name: str) -> Image.Image:
+    """Open (header only) encoded image bytes, e.g. a tar member; a ValueError naming `name` if they are none."""
+    try:
+        return Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"cannot read image {name}: {err}") from err
+
+
+def read_rgb_bytes(data: bytes, name: str) -> np.ndarray:
+    """Decode whole encoded image bytes as (H, W, 3) uint8 RGB."""
+    with open_bytes(data, name) as img:
+        return load_rgb(img, name)
 
 
 def open_draft(path: str | os.PathLike, size: int, member: str | None = None) -> Image.Image:
@@ -139,21 +192,30 @@ def center_box(w: int, h: int) -> tuple[int, int, int, int]:
     return x, y, x + s, y + s
 
 
+def square(img: Image.Image, size: int, name: str) -> np.ndarray:
+    """An opened (possibly draft-mode) image → its central square at size×size, uint8 RGB."""
+    _load(img, name)
+    if img.mode not in ("RGB", "L"):
+        img = Image.fromarray(to_rgb8(img, name))
+    out = img.resize((size, size), Image.BILINEAR, box=center_box(*img.size))  # crop + resize in one pass
+    return to_rgb8(out, name)
+
+
 def decode(path: str | os.PathLike, size: int | None = None, member: str | None = None,
            draft: bool = True) -> np.ndarray:
     """Image → uint8 RGB; with `size`, the central square resized to size×size (draft-decoded JPEGs by default)."""
     if size is None:
         return read_rgb(path, member)
-    name = where(str(path), member)
     with (open_draft(path, size, member) if draft else open_image(path, member)) as img:
-        try:
-            img.load()
-        except (OSError, SyntaxError, ValueError) as err:
-            raise ValueError(f"corrupt image {name}: {err}") from err
-        if img.mode not in ("RGB", "L"):
-            img = Image.fromarray(to_rgb8(img, name))
-        out = img.resize((size, size), Image.BILINEAR, box=center_box(*img.size))  # crop + resize in one pass
-        return to_rgb8(out, name)
+        return square(img, size, where(str(path), member))
+
+
+def decode_bytes(data: bytes, size: int, name: str) -> np.ndarray:
+    """Encoded image bytes (e.g. a tar member) → the central square at size×size, decoded like `decode`."""
+    with open_bytes(data, name) as img:
+        if img.format == "JPEG":
+            img.draft("RGB", (size, size))
+        return square(img, size, name)
 
 
 def list_images(root: str | os.PathLike, exts: tuple[str, ...] = IMAGE_EXTS) -> list[str]:

@@ -1,11 +1,12 @@
 """The licence and Hub dataset id of each training data source streetgen knows, in one place.
 
-Model cards and cache metadata both read this table, so a model trained on OSV-5M says CC BY-SA 4.0 and
-`osv5m/osv5m` whichever trainer made it. A cache's meta.json may carry "dataset" (a key or Hub id below) and
-"licence" (a Hub licence id); `from_meta` turns those into a DataSource.
+Model cards and cache metadata both read this table (streetgen.data.provenance writes a cache's meta.json
+"dataset" and "license" from it), so a model trained on OSV-5M says CC BY-SA 4.0 and `osv5m/osv5m` whichever
+trainer made it; `from_meta` turns a meta.json back into a DataSource.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ class DataSource:
     key: str
     hub_id: str
     licence: str  # Hub licence id of the data, e.g. "cc-by-sa-4.0"
+    short: str  # the licence as a cache's meta.json says it, e.g. "CC BY-SA 4.0"
     text: str  # what the card's "training data" licence line says
 
     @property
@@ -30,12 +32,14 @@ class DataSource:
         return {"data_license": self.text, "license": self.licence, "datasets": self.datasets}
 
 
-WORLD = DataSource("world", "", "mit", "streetgen.world renders (procedural, MIT)")
+WORLD = DataSource("world", "", "mit", "MIT (streetgen.world renders, procedural)",
+                   "streetgen.world renders (procedural, MIT)")
 SOURCES: dict[str, DataSource] = {s.key: s for s in (
     WORLD,
-    DataSource("osv5m", "osv5m/osv5m", "cc-by-sa-4.0", "OSV-5M: CC BY-SA 4.0 (attribution, share-alike)"),
-    DataSource("camvid", "", "cc-by-nc-4.0", "CamVid: CC BY-NC 4.0 (non-commercial)"),
-    DataSource("folder", "", "other", "photos from local folders: their own licence applies"),
+    DataSource("osv5m", "osv5m/osv5m", "cc-by-sa-4.0", "CC BY-SA 4.0",
+               "OSV-5M: CC BY-SA 4.0 (attribution, share-alike)"),
+    DataSource("camvid", "", "cc-by-nc-4.0", "CC BY-NC 4.0", "CamVid: CC BY-NC 4.0 (non-commercial)"),
+    DataSource("folder", "", "other", "their own", "photos from local folders: their own licence applies"),
 )}
 ALIASES = {"osv5m/osv5m": "osv5m", "osv5m/osv5m-wds": "osv5m", "osv-5m": "osv5m", "streetgen.world": "world"}
 
@@ -48,20 +52,27 @@ def source(name: str) -> DataSource:
     return SOURCES[key]
 
 
-def from_meta(meta: dict[str, Any], default: DataSource = WORLD) -> DataSource:
-    """The source a cache's meta.json names ("dataset", optional "licence" overriding its licence id).
+def licence_id(text: str) -> str:
+    """A licence as the Hub spells it ("CC BY-SA 4.0" → "cc-by-sa-4.0"); "" when `text` is prose, not a name."""
+    lowered = re.sub(r"\s+", "-", text.strip().lower())
+    return lowered if re.fullmatch(r"[a-z0-9][a-z0-9.\-]{0,40}", lowered) else ""
 
-    An unknown dataset id is kept as given (its Hub id and licence as the meta says); no "dataset" key means
-    `default` (caches written before the key existed were world renders)."""
+
+def from_meta(meta: dict[str, Any], default: DataSource = WORLD) -> DataSource:
+    """The source a cache's meta.json names: "dataset", and "license" (or "licence") when it differs from the
+    table's. An unknown dataset is kept as given; no "dataset" key means `default` (caches written before the
+    key existed were world renders)."""
     name = str(meta.get("dataset") or "").strip()
-    licence = str(meta.get("licence") or "").strip()
+    licence = str(meta.get("license") or meta.get("licence") or "").strip()
     if not name:
         return default
     try:
         found = source(name)
     except ValueError:
         hub_id = name if "/" in name else ""
-        return DataSource(name, hub_id, licence or "other", f"{name}: {licence or 'licence not stated'}")
-    if licence and licence != found.licence:
-        return DataSource(found.key, found.hub_id, licence, f"{found.text.split(':')[0]}: {licence}")
+        return DataSource(name, hub_id, licence_id(licence) or "other", licence or "not stated",
+                          f"{name}: {licence or 'licence not stated'}")
+    lid = licence_id(licence)
+    if lid and lid != found.licence:
+        return DataSource(found.key, found.hub_id, lid, licence, f"{found.text.split(':')[0]}: {licence}")
     return found

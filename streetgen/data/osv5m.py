@@ -8,8 +8,9 @@
     rec = ds[0]; rec.id, rec.lat, rec.lon, rec.country, rec.extra["city"]; img = ds.image(0, size=128)
 
 Splits: any <name>.csv on disk, plus "val" and "train_minus_val" derived from train.csv when no val.csv exists.
-OSV-5M's validation split is not shipped: it is a seeded 10% of train drawn without replacement with weights
-count(bin)^-0.75 over a 100×100 lat/lon grid, so rare places are over-represented (see `val_mask`).
+OSV-5M's validation split is not shipped: its loader (gastruc/osv5m, data/data.py) draws int(10%) of train.csv
+without replacement, random_state=42, with weights count(lon/lat cell)^-0.75 over a histogram of the CSV's own
+lon/lat range, so rare places are over-represented; `val_indices` gives exactly those rows (see its docstring).
 Every value is read as a string first: ids keep all 16 digits, Namibia stays "NA" (never "missing").
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ OSV5M_COLUMNS = ["id", "latitude", "longitude", "thumb_original_url", "country",
                  "creator_username", "creator_id"]
 REQUIRED = ("id", "latitude", "longitude", "country")
 DERIVED = ("val", "train_minus_val")
+BIN_COLUMNS = ("lon_bin", "lat_bin")  # the val draw reads them (official loader) when the CSV has them
 
 
 @dataclass
@@ -94,24 +96,58 @@ def _is_float(v: str) -> bool:
         return False
 
 
-def val_mask(lat: np.ndarray, lon: np.ndarray, frac: float = 0.1, seed: int = 0, bins: int = 100,
-             power: float = -0.75) -> np.ndarray:
-    """Boolean mask of a weighted `frac` sample without replacement, weights count(lat/lon bin)**power."""
+def official_bins(lat: np.ndarray, lon: np.ndarray, bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """(lon_bin, lat_bin) of every row as OSV-5M's loader bins them: the cell of `np.histogram2d` over
+    `np.linspace(min, max, bins)` edges (so bins - 1 cells per axis, the maximum in the last one)."""
+    out = []
+    for v in (np.asarray(lon, np.float64), np.asarray(lat, np.float64)):
+        edges = np.linspace(v.min(), v.max(), bins)
+        out.append(np.clip(np.searchsorted(edges, v, side="right") - 1, 0, bins - 2))
+    return out[0], out[1]
+
+
+def val_indices(lat: np.ndarray, lon: np.ndarray, frac: float = 0.1, seed: int = 42, bins: int = 100,
+                power: float = -0.75, lon_bin: np.ndarray | None = None,
+                lat_bin: np.ndarray | None = None) -> np.ndarray:
+    """Row positions of OSV-5M's official val split, in the order its loader draws them: `train.sample(n=int(frac *
+    len), weights=w, replace=False, random_state=seed)` with w = count(lon/lat cell)**power over a histogram of
+    (bins - 1)² cells. `lon_bin`/`lat_bin` are the CSV's columns of that name (computed like the loader when None).
+    pandas' draw is numpy's legacy `RandomState(seed).choice(p=w)`, repeated here without pandas, bit for bit."""
     lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
-    n = len(lat)
-    i = np.clip(((lat + 90.0) / 180.0 * bins).astype(np.int64), 0, bins - 1)
-    j = np.clip(((lon + 180.0) / 360.0 * bins).astype(np.int64), 0, bins - 1)
-    cell = i * bins + j
-    weight = np.bincount(cell, minlength=bins * bins)[cell].astype(np.float64) ** power
-    k = int(round(frac * n))
-    mask = np.zeros(n, bool)
+    k = int(frac * len(lat))
     if k == 0:
-        return mask
-    # Efraimidis–Spirakis: the k smallest Exp(1)/w keys are an exact weighted draw without replacement, in O(n)
-    # (5M rows in a second), where rng.choice(p=..., replace=False) would loop.
-    keys = np.random.default_rng(seed).exponential(size=n) / weight
-    mask[np.argsort(keys, kind="stable")[:k]] = True
+        return np.zeros(0, np.int64)
+    if lat.min() == lat.max() or lon.min() == lon.max():
+        raise ValueError("val split: every row has the same latitude or longitude, so there is no lon/lat grid")
+    edges = [np.linspace(lon.min(), lon.max(), bins), np.linspace(lat.min(), lat.max(), bins)]
+    hist = np.histogram2d(lon, lat, bins=edges)[0]
+    if lon_bin is None or lat_bin is None:
+        lon_bin, lat_bin = official_bins(lat, lon, bins)
+    count = hist[np.asarray(lon_bin, np.int64), np.asarray(lat_bin, np.int64)]
+    if (count == 0).any():
+        bad = int(np.flatnonzero(count == 0)[0])
+        raise ValueError(f"val split: row {bad}'s lon_bin/lat_bin cell holds no row (bins made another way?)")
+    w = 1.0 / np.power(count, -power)  # the loader's own expression, so the weights agree to the last bit
+    w = w / np.sum(w)  # the loader normalises ...
+    p = w / w.sum()  # ... and pandas' sample again
+    return np.random.RandomState(seed).choice(len(lat), size=k, replace=False, p=p).astype(np.int64)
+
+
+def val_mask(lat: np.ndarray, lon: np.ndarray, frac: float = 0.1, seed: int = 42, bins: int = 100,
+             power: float = -0.75, lon_bin: np.ndarray | None = None,
+             lat_bin: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the official val rows (`val_indices`); the rest is train_minus_val."""
+    mask = np.zeros(len(lat), bool)
+    mask[val_indices(lat, lon, frac, seed, bins, power, lon_bin, lat_bin)] = True
     return mask
+
+
+def _bin_columns(table: dict[str, list[str]]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The CSV's lon_bin / lat_bin columns as integers, or (None, None) when absent or incomplete."""
+    try:
+        return tuple(np.array(table[c], np.float64).astype(np.int64) for c in ("lon_bin", "lat_bin"))
+    except (KeyError, ValueError):
+        return None, None
 
 
 def index_images(folder: str | os.PathLike) -> dict[str, tuple[str, str | None]]:
@@ -146,7 +182,7 @@ class OSV5M:
 
     def __init__(self, root: str | os.PathLike, split: str = "train", countries: Iterable[str] | None = None,
                  skip_missing: bool = False, columns: Sequence[str] | None = None, val_frac: float = 0.1,
-                 val_seed: int = 0):
+                 val_seed: int = 42):
         self.root, self.split = Path(root), split
         csv_split = split
         if split in DERIVED and not (self.root / "val.csv").exists():
@@ -157,13 +193,18 @@ class OSV5M:
         if not csv_path.exists():
             have = sorted(p.stem for p in self.root.glob("*.csv"))
             raise FileNotFoundError(f"{csv_path} not found; splits here: {have + list(DERIVED)}")
-        table = read_table(csv_path, columns)
+        derived = csv_split != split
+        table = read_table(csv_path, columns if columns is None or not derived else [*columns, *BIN_COLUMNS])
         lat = _floats(table["latitude"], "latitude", table, str(csv_path))
         lon = _floats(table["longitude"], "longitude", table, str(csv_path))
         keep = np.ones(len(lat), bool)
-        if csv_split != split:  # derived from train: the val mask is drawn over all of train, before any filter
-            v = val_mask(lat, lon, val_frac, val_seed)
+        if derived:  # from train: the val mask is drawn over all of train, before any filter
+            lon_bin, lat_bin = _bin_columns(table)
+            v = val_mask(lat, lon, val_frac, val_seed, lon_bin=lon_bin, lat_bin=lat_bin)
             keep = v if split == "val" else ~v
+            if columns is not None:
+                for c in set(BIN_COLUMNS) - set(columns):
+                    table.pop(c, None)
         if countries is not None:
             wanted = {countries} if isinstance(countries, str) else {c.strip() for c in countries}
             keep &= np.array([c in wanted for c in table["country"]], bool)

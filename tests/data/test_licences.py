@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from streetgen.data.licences import SOURCES, WORLD, from_meta, source
+from streetgen.data.licences import SOURCES, WORLD, from_meta, licence_id, source
+from streetgen.data.provenance import LICENSES, license_of
 
 
 def test_sources_by_key_or_hub_id():
@@ -22,6 +23,10 @@ def test_sources_by_key_or_hub_id():
 def test_cache_meta_names_the_source():
     assert from_meta({"countries": ["FR"]}) is WORLD  # caches from before the key: world renders
     assert from_meta({"dataset": "osv5m/osv5m", "licence": "cc-by-sa-4.0"}) is source("osv5m")
+    for dataset in ("osv5m/osv5m", "camvid", "streetgen.world"):  # what streetgen.data.provenance writes
+        assert from_meta({"dataset": dataset, "license": license_of(dataset)}) is source(dataset)
+    assert LICENSES["osv5m/osv5m"] == "CC BY-SA 4.0" and LICENSES["streetgen.world"].startswith("MIT")
+    assert licence_id("CC BY-NC 4.0") == "cc-by-nc-4.0" and licence_id("MIT (renders, procedural)") == ""
     relicensed = from_meta({"dataset": "osv5m", "licence": "cc-by-4.0"})
     assert relicensed.licence == "cc-by-4.0" and relicensed.datasets == ["osv5m/osv5m"]
     other = from_meta({"dataset": "someone/streets", "licence": "cc0-1.0"})

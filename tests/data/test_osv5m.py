@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from streetgen.data import OSV5M, OSV5M_COLUMNS, load_image, val_mask
+from streetgen.data.osv5m import val_indices
 from streetgen.world.dataset import DatasetSpec, write_dataset
 
 NAMIBIA_ID = "3859149887465501"
@@ -160,7 +161,7 @@ def test_val_split_deterministic_disjoint_and_weighted(tmp_path):
     assert lonely > 60
     # A country filter selects within the split; it does not redraw it.
     assert OSV5M(tmp_path, "val", countries=["NA"]).ids == [i for i, c in zip(val.ids, val.country) if c == "NA"]
-    mask = val_mask(lat, lon, 0.1, seed=0)
+    mask = val_mask(lat, lon, 0.1, seed=42)  # the official random_state (was seed=0 before the official draw)
     assert mask.sum() == 100 and [i for i, m in zip(train.ids, mask) if m] == sorted(val.ids)
     assert val_mask(lat, lon, 0.1, seed=0, power=0.0)[n_dense:].sum() < 25  # power 0 = unweighted: ~10 lonely
 
@@ -171,3 +172,52 @@ def test_val_csv_on_disk_wins(osv):
     (osv / "images" / "val" / f"{ROWS[0][0]}.jpg").write_bytes(_jpeg(0))
     assert OSV5M(osv, "val").ids == [ROWS[0][0]]
     assert len(OSV5M(osv, "train_minus_val")) == len(OSV5M(osv, "train"))
+
+
+def _official_val(csv_path) -> list[int]:
+    """OSV-5M's own loader recipe (gastruc/osv5m, data/data.py, OpenWorld.load_split), run with pandas."""
+    import pandas as pd
+
+    df = pd.read_csv(csv_path, dtype={"country": str})
+    longitude, latitude = df["longitude"].values, df["latitude"].values
+    lon_bins = np.linspace(longitude.min(), longitude.max(), 100)
+    lat_bins = np.linspace(latitude.min(), latitude.max(), 100)
+    hist, _, _ = np.histogram2d(longitude, latitude, bins=[lon_bins, lat_bins])
+    weights = 1.0 / np.power(hist[df["lon_bin"], df["lat_bin"]], 0.75)
+    normalized_weights = weights / np.sum(weights)
+    test_df = df.sample(n=int(0.1 * len(df)), weights=normalized_weights, replace=False, random_state=42)
+    return list(test_df.index)
+
+
+@pytest.mark.slow  # importing pandas takes seconds on a busy 2-core machine
+def test_val_split_is_the_official_pandas_draw(tmp_path):
+    rng = np.random.default_rng(7)
+    n_world, n_city = 1500, 537  # a city cluster among scattered places; 2037 rows → int(203.7) = 203 val rows
+    lat = np.r_[rng.uniform(-60, 70, n_world), 52.52 + rng.normal(0, 0.3, n_city)]
+    lon = np.r_[rng.uniform(-180, 180, n_world), 13.40 + rng.normal(0, 0.3, n_city)]
+    countries = ["XX"] * n_world + ["DE"] * n_city
+    _synthetic_train(tmp_path, lat, lon, countries)
+    # The CSV's own lon_bin / lat_bin columns, made with np.digitize (not the reader's code).
+    lon_bin = np.minimum(np.digitize(lon, np.linspace(lon.min(), lon.max(), 100)) - 1, 98)
+    lat_bin = np.minimum(np.digitize(lat, np.linspace(lat.min(), lat.max(), 100)) - 1, 98)
+    rows = list(csv.reader(open(tmp_path / "train.csv", newline="")))
+    with open(tmp_path / "train.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(rows[0] + ["lon_bin", "lat_bin"])
+        w.writerows(r + [int(a), int(b)] for r, a, b in zip(rows[1:], lon_bin, lat_bin))
+    official = _official_val(tmp_path / "train.csv")
+    assert len(official) == 203
+    ids = OSV5M(tmp_path, "train").ids
+    assert OSV5M(tmp_path, "val").ids == sorted(ids[i] for i in official)  # the same rows, in file order
+    assert val_indices(lat, lon, lon_bin=lon_bin, lat_bin=lat_bin).tolist() == official  # in the draw's order
+    assert val_indices(lat, lon).tolist() == official  # bins computed like the loader when the CSV has none
+    rest = OSV5M(tmp_path, "train_minus_val", columns=())
+    assert len(rest) == len(ids) - 203 and "lon_bin" not in rest[0].extra
+
+
+def test_val_split_refuses_bins_that_match_no_row():
+    lat, lon = np.linspace(-10, 10, 50), np.linspace(0, 40, 50)
+    with pytest.raises(ValueError, match="holds no row"):
+        val_indices(lat, lon, lon_bin=np.full(50, 98), lat_bin=np.zeros(50, int))
+    with pytest.raises(ValueError, match="same latitude"):
+        val_indices(np.zeros(50), lon)

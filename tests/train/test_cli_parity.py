@@ -64,6 +64,19 @@ def test_two_accumulated_micro_batches_give_the_gradient_of_one_double_batch(tmp
     assert out["seen"].item() == 8.0  # logged values are micro-batch means
     torch.testing.assert_close(out["loss"], F.mse_loss(net(x), y).detach(), rtol=1e-5, atol=1e-6)
 
+    net.zero_grad()  # an objective apart from the logged "loss" (the diffusion trainer's ε-loss + rival term)
+    batches = iter([(x[:8], y[:8]), (x[8:], y[8:])])
+
+    def with_objective() -> dict[str, torch.Tensor]:
+        xb, yb = next(batches)
+        loss = F.mse_loss(net(xb), yb)
+        return {"loss": loss, "objective": 2 * loss}
+
+    out = trainer.accumulate(net, with_objective, objective="objective")
+    assert sorted(out) == ["loss"]
+    for got, want in zip((p.grad for p in net.parameters()), full):
+        torch.testing.assert_close(got, 2 * want, rtol=1e-5, atol=1e-6)
+
 
 def test_a_loop_without_accumulate_refuses_grad_accum(tmp_path):
     trainer = _trainer(tmp_path, grad_accum=2)
@@ -266,12 +279,15 @@ def test_base_model_comes_from_init_from(tmp_path):
 
 @pytest.mark.slow
 def test_a_run_on_an_osv5m_cache_names_the_dataset_and_its_licence(tmp_path, tiny_country_cache):
+    from streetgen.data.cache import build_cache
     from train.train_cvae import main
 
-    cache = tmp_path / "osv5m_cache"
-    shutil.copytree(tiny_country_cache, cache)
-    meta = json.loads((cache / "meta.json").read_text())
-    (cache / "meta.json").write_text(json.dumps({**meta, "dataset": "osv5m/osv5m", "licence": "cc-by-sa-4.0"}))
+    world = json.loads((tiny_country_cache / "meta.json").read_text())
+    assert world["dataset"] == "streetgen.world"  # the renders' folder says who made it
+    folder = tmp_path / "osv5m"  # the same files in the OSV-5M layout, without our renderer's dataset.json
+    shutil.copytree(tiny_country_cache.parent / "w", folder, ignore=shutil.ignore_patterns("dataset.json"))
+    cache = build_cache(folder, tmp_path / "osv5m_cache", split="train", size=32, workers=1, progress=False)
+    assert json.loads((cache / "meta.json").read_text())["dataset"] == "osv5m/osv5m"
     export = main(["--data", str(cache), "--runs-dir", str(tmp_path / "runs"), "--name", "osv", "--steps", "2",
                    "--batch-size", "4", "--latent-dim", "8", "--embed-dim", "4", "--ckpt-every", "2",
                    "--grad-accum", "2", "--device", "cpu", "--no-progress"])
@@ -280,6 +296,10 @@ def test_a_run_on_an_osv5m_cache_names_the_dataset_and_its_licence(tmp_path, tin
     assert "CC BY-SA 4.0" in card.data_license and card.pipeline_tag == "unconditional-image-generation"
     text = (export / "README.md").read_text()
     assert "datasets:\n- osv5m/osv5m" in text and "license: cc-by-sa-4.0" in text
+    world_card = read_card(main(["--data", str(tiny_country_cache), "--runs-dir", str(tmp_path / "runs"), "--name",
+                                 "world", "--steps", "1", "--batch-size", "4", "--latent-dim", "8", "--embed-dim", "4",
+                                 "--device", "cpu", "--no-progress"]))
+    assert world_card.datasets == [] and world_card.license == "mit" and "streetgen.world" in world_card.data_license
 
 
 # ---- two processes (gloo) ----------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
                     render_city_views (N views per famous city); rendered in memory with worker processes
     CamVid          load_camvid (photo + label pairs), load_camvid_labels (label maps only)
     photo folders   load_folder ('folder:PATH' data sources)
-    caches          cache_batch (streetgen.data.Cache images → a float batch)
+    caches          cache_batch (streetgen.data.Cache images → a float batch), to_model_input (a uint8 batch of
+                    the input pipeline, train/common/input.py → a float batch)
     config          WorldRenderFields (--data-seed, --render-workers), country_list (--countries)
     batches         crop_batch (random or centre crops with labels), random_crops / center_crops (numpy),
                     to_tensor, jitter
@@ -205,7 +206,13 @@ def cache_batch(images: np.ndarray | torch.Tensor, idx: np.ndarray, size: int, d
     idx = np.sort(idx)
     x = images[torch.from_numpy(idx).to(images.device)] if isinstance(images, torch.Tensor) else \
         torch.from_numpy(images[idx])
-    x = x.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+    return to_model_input(x.to(device, non_blocking=True), size)
+
+
+def to_model_input(x: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 images (B, H, W, 3) → [-1, 1] (B, 3, size, size) on their device, resized with antialiasing when the
+    cache is larger (what the input pipeline's batches become before a model sees them)."""
+    x = x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
     if x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return x

@@ -24,8 +24,8 @@ like batch 2B, when the trainer's loop goes through Trainer.accumulate; the othe
 
 Flags every trainer has, as in diffusers' example scripts: --grad-accum, --report-to (accelerate trackers, logs in
 runs/<name>/trackers), --resume-from latest|PATH, --push-to-hub REPO_ID with --hub-private (the repo is created
-before training), --num-workers (recorded; for trainers that read through a DataLoader). Only global rank 0 writes the run
-folder; every rank reads the checkpoint on resume, so on several nodes --runs-dir must be on shared storage.
+before training), --num-workers (DataLoader processes reading cache batches ahead). Only global rank 0 writes
+the run folder; every rank reads the checkpoint on resume, so on several nodes --runs-dir must be on shared storage.
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ from tqdm.auto import tqdm
 
 from train.common.ema import EMA, unwrap
 from train.common.export import base_models, export_model, push_export
+from train.common.input import CacheBatches, cache_images, place_on_device
 from train.common.logging import (
     NOT_CURVES,
     MetricsLog,
@@ -99,13 +100,16 @@ class TrainConfig:
     progress: bool = field(default=True, metadata={"help": "tqdm progress bar (main process only)"})
     push_to_hub: str = field(default="", metadata={"help": "REPO_ID: upload the export (weights + card)"})
     batch_size: int = field(default=16, metadata={"help": "per process"})
+    num_workers: int = field(default=0, metadata={"help": "DataLoader processes reading cache batches ahead of the "
+                                                           "loop; 0 = read in the loop"})
+    device_cache_gb: float = field(default=0.0, metadata={"help": "copy the whole cache to the GPU only when it fits "
+                                                                   "in this many GiB; 0 = half the GPU's free memory, "
+                                                                   "-1 = never"})
     ema_decay: float = 0.999  # EMA of the weights (what is sampled and exported): decay per step
     ema_warmup: int = 1000  # steps over which the EMA decay ramps up from 0
     # the flags of diffusers' example scripts
     grad_accum: int = field(default=1, metadata={
         "help": "micro-batches of --batch-size per optimizer step; global batch = batch x accum x processes"})
-    num_workers: int = field(default=0, metadata={
-        "help": "DataLoader worker processes, for trainers that read through a DataLoader (else recorded only)"})
     report_to: str = field(default="none", metadata={
         "help": "accelerate trackers, comma-separated (none, tensorboard, wandb, ...); logs in runs/<name>/trackers"})
     resume_from: str = field(default="", metadata={
@@ -305,6 +309,20 @@ class Trainer:
         """This rank's resumable batches of --batch-size indices into `n` items, seeded by --seed + `seed_offset`."""
         return ResumableSampler(n, self.cfg.batch_size, self.cfg.seed + seed_offset, self.rank, self.world_size)
 
+    def cache_batches(self, source: Any, sampler: Any, rows: Any = None) -> CacheBatches:
+        """The run's input pipeline over a cache (call after `start`: it reads on from the sampler's resumed
+        position). The whole cache goes to the GPU when it fits --device-cache-gb, else --num-workers read ahead;
+        the choice is printed."""
+        images = cache_images(source)
+        on_device, why = (place_on_device(int(images.nbytes), self.device, self.cfg.device_cache_gb)
+                          if self.cfg.device_cache_gb >= 0 else (False, "cache read from its memory map "
+                                                                        "(--device-cache-gb -1)"))
+        if self.is_main:
+            workers = 0 if on_device else self.cfg.num_workers
+            print(f"input: {why}; {workers} DataLoader worker(s) per process", flush=True)
+        return CacheBatches(source, sampler, device=self.device, rows=rows, on_device=on_device,
+                            num_workers=0 if on_device else self.cfg.num_workers)
+
     def step_generator(self, step: int) -> torch.Generator:
         """A CPU RNG keyed by (seed, step, rank) for one step's crops, flips and pool draws: a resumed run draws
         the same ones whatever happened before."""
@@ -371,14 +389,15 @@ class Trainer:
         self._wall_before = float(meta.get("wall_time", 0.0))
 
     # ---- per step -----------------------------------------------------------------------------------------------
-    def accumulate(self, model: nn.Module,
-                   micro_step: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        """Gradient accumulation: call `micro_step()` (one micro-batch: draw --batch-size items, return tensors
-        with the "loss" to minimise) --grad-accum times and backpropagate each loss / grad_accum, so the gradients
-        are those of the mean loss over all micro-batches; DDP all-reduces on the last micro-batch only.
+    def accumulate(self, model: nn.Module, micro_step: Callable[[], dict[str, torch.Tensor]],
+                   objective: str = "loss") -> dict[str, torch.Tensor]:
+        """Gradient accumulation: call `micro_step()` (one micro-batch: draw --batch-size items, return tensors,
+        among them the `objective` to minimise) --grad-accum times and backpropagate each objective / grad_accum,
+        so the gradients are those of the mean objective over all micro-batches; DDP all-reduces on the last
+        micro-batch only.
 
-        Returns every returned value averaged over the micro-batches (detached), for `step_done`. The caller then
-        clips, steps the optimizer and zeroes the gradients, as without accumulation."""
+        Returns the other values (all of them when the objective is "loss") averaged over the micro-batches
+        (detached), for `step_done`. The caller then clips, steps the optimizer and zeroes the gradients."""
         n = self.cfg.grad_accum
         self._accumulated = True
         mean: dict[str, torch.Tensor] = {}
@@ -386,8 +405,10 @@ class Trainer:
             last = k == n - 1
             with contextlib.nullcontext() if last or self.world_size == 1 else self.accelerator.no_sync(model):
                 out = micro_step()
-                self.accelerator.backward(out["loss"] if n == 1 else out["loss"] / n)
+                self.accelerator.backward(out[objective] if n == 1 else out[objective] / n)
             for name, value in out.items():
+                if name == objective and objective != "loss":
+                    continue
                 value = torch.as_tensor(value).detach()
                 mean[name] = value if n == 1 else mean.get(name, 0) + value.float() / n
         return mean

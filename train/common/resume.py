@@ -19,6 +19,7 @@ from train.common.run import LATEST_NAME, META_NAME, TENSORS_NAME, CheckpointMan
 BOOKKEEPING = frozenset({
     "name", "runs_dir", "steps", "stop_after", "time_limit", "device", "log_every", "sample_every", "ckpt_every",
     "keep_ckpts", "resume", "resume_from", "progress", "push_to_hub", "hub_private", "report_to", "num_workers",
+    "device_cache_gb",
 })
 
 
