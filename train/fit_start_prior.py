@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 import streetgen
-from streetgen.data import Cache
+from streetgen.data.shards import ShardedCache
 from streetgen.models.card import read_card
 from streetgen.models.country_diffusion import CountryDiffusion
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> Path:
     model = streetgen.load(folder)
     if not isinstance(model, CountryDiffusion):
         p.error(f"{folder} is not a country_diffusion checkpoint")
-    cache = Cache(args.data)
+    cache = ShardedCache(args.data)
     if list(cache.countries) != list(model.countries):
         p.error(f"{args.data} labels {len(cache.countries)} countries, the model {len(model.countries)}: "
                 "they must be the same list in the same order")

@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from streetgen import geo
-from streetgen.data import Cache
 from streetgen.data.licences import from_meta
+from streetgen.data.shards import ShardedCache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
 from streetgen.sampling import sample_diffusion
@@ -164,7 +164,7 @@ def samples_view(model: CountryDiffusion, labels: list[int], countries: list[str
     return arr, [countries[k] for k in labels]
 
 
-def build_model(cfg: DiffusionConfig, cache: Cache) -> CountryDiffusion:
+def build_model(cfg: DiffusionConfig, cache: ShardedCache) -> CountryDiffusion:
     """The U-Net over the cache's countries, started from --init-from and given its start prior when asked."""
     channels = [int(c) for c in cfg.channels.split(",")]
     attention = [c.strip() == "1" for c in cfg.attention.split(",")]
@@ -182,7 +182,7 @@ def build_model(cfg: DiffusionConfig, cache: Cache) -> CountryDiffusion:
     return model
 
 
-def model_card(cfg: DiffusionConfig, cache: Cache) -> ModelCardInfo:
+def model_card(cfg: DiffusionConfig, cache: ShardedCache) -> ModelCardInfo:
     """The export's card: architecture, sampling and data."""
     return ModelCardInfo(
         description="Class-conditional diffusion model over countries (diffusers UNet2DModel on "
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(DiffusionConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_country_diffusion")
-    cache = Cache(cfg.data)
+    cache, own_rows = trainer.open_cache(cfg.data)
     labels = torch.from_numpy(cache.labels)
     model = build_model(cfg, cache)
     schedule = model.noise_schedule()
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / cfg.warmup_steps))
     model, optimizer = trainer.prepare(model, optimizer)
     ema = trainer.make_ema(model)
-    sampler = trainer.make_sampler(len(cache))
+    sampler = trainer.make_sampler(len(cache), own_rows=own_rows)
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     shown = list(np.linspace(0, len(cache.countries) - 1, min(8, len(cache.countries))).astype(int)) * 2
     unwrap = trainer.accelerator.unwrap_model

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from streetgen.data import Cache
 from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.country_diffusion import CountryDiffusion
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(GuideConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_country_guide")
-    cache = Cache(cfg.data)
+    cache, own_rows = trainer.open_cache(cfg.data)
     target = CountryDiffusion.from_pretrained(cfg.schedule_from)
     if list(cache.countries) != list(target.countries):
         raise ValueError(f"{cfg.data} labels {len(cache.countries)} countries in another order than "
@@ -129,7 +128,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps, cfg.steps))
     model, optimizer = trainer.prepare(model, optimizer)
     ema = trainer.make_ema(model)
-    sampler = trainer.make_sampler(len(train_idx))
+    sampler = trainer.make_sampler(len(train_idx), own_rows=own_rows)
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     unwrap = trainer.accelerator.unwrap_model
     trainer.set_sampler(model, lambda m: samples_view(unwrap(m), val_images, val_labels, alphas, size), ema, ncols=8)

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streetgen.data import Cache
 from streetgen.data.licences import from_meta
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.cvae import CountryCVAE, cvae_loss
@@ -78,7 +77,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(CVAEConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_cvae")
-    cache = Cache(cfg.data)
+    cache, own_rows = trainer.open_cache(cfg.data)
     images = cache.images  # uint8 N×H×W×3, memory-mapped: batches are read by the input pipeline
     labels = torch.from_numpy(cache.labels)
     size = images.shape[1]
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     if cfg.perceptual_weight > 0:
         import streetgen
         perceptual = JudgePerceptualLoss(streetgen.load(cfg.perceptual_judge)).to(trainer.device)
-    sampler = trainer.make_sampler(len(images))
+    sampler = trainer.make_sampler(len(images), own_rows=own_rows)
     trainer.track(model=model, optimizer=optimizer, scheduler=scheduler, ema=ema, sampler=sampler)
     # six different countries (their first image each), spread over the label range
     first = np.unique(cache.labels, return_index=True)[1]

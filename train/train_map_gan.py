@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from streetgen import geo
-from streetgen.data import Cache
 from streetgen.data.licences import WORLD, DataSource, from_meta
+from streetgen.data.shards import ShardedCache
 from streetgen.models.card import ModelCardInfo
 from streetgen.models.map_gan import MapGenerator
 from streetgen.pipelines.map import sample_map
@@ -247,7 +247,7 @@ def location_error_km(judge: torch.nn.Module, images: torch.Tensor, lat: np.ndar
     return geo.haversine_km(np.asarray(lat), np.asarray(lon), plat, plon)
 
 
-def cache_location_errors(judge: torch.nn.Module, cache: Cache, batch: int = 256) -> np.ndarray:
+def cache_location_errors(judge: torch.nn.Module, cache: ShardedCache, batch: int = 256) -> np.ndarray:
     """The judge's location error (km) for every image of a cache (outlier removal)."""
     out = []
     for a in range(0, len(cache), batch):
@@ -293,7 +293,7 @@ def load_judge(cfg: MapGANConfig, device: torch.device) -> torch.nn.Module | Non
     return streetgen.load(cfg.judge).to(device).eval().requires_grad_(False)
 
 
-def outlier_free_rows(cfg: MapGANConfig, cache: Cache, judge: torch.nn.Module | None, world_size: int) -> np.ndarray:
+def outlier_free_rows(cfg: MapGANConfig, cache: ShardedCache, judge: torch.nn.Module | None, world_size: int) -> np.ndarray:
     """Cache rows to train on: all, or (--outlier-km > 0) those the place judge locates within that distance."""
     if cfg.outlier_km <= 0:
         return np.arange(len(cache))
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     cfg = parse_config(MapGANConfig, argv)
     trainer = Trainer(cfg, argv, entry="train.train_map_gan")
     device = trainer.device
-    cache = Cache(cfg.data)
+    cache, _ = trainer.open_cache(cfg.data, own_shards=False)  # places are drawn from the whole cache
     images = cache.images
     if images.shape[1] < cfg.final_size:
         raise ValueError(f"cache {cfg.data} holds {images.shape[1]}² images, smaller than --final-size "

@@ -285,6 +285,23 @@ class ShardedCache:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def images(self) -> "RowView":
+        """The images as one (N, size, size, 3) uint8 array-like (ints, slices and index arrays read the shards),
+        so code written for a single-file cache's memmap reads a sharded one unchanged."""
+        return RowView(self)
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """uint8 (len(rows), size, size, 3) images of these rows, in the order given; each shard's part is read in
+        one indexing of its memmap (sorted rows read fastest)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.size, self.size, 3), np.uint8)
+        shard = self.shard[rows]
+        for k in np.unique(shard):
+            at = np.nonzero(shard == k)[0]
+            out[at] = self.shard_images(int(k))[self.offset[rows[at]]]
+        return out
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
         i = range(len(self))[i]
         return np.asarray(self.shard_images(int(self.shard[i]))[self.offset[i]]), int(self.labels[i])
@@ -295,6 +312,25 @@ class ShardedCache:
     def torch(self) -> TorchCache:
         """A map-style dataset for torch's DataLoader: (uint8 (3, H, W) tensor, int64 label)."""
         return TorchCache(self)
+
+
+class RowView:
+    """An array-like over a ShardedCache's rows: `view[i]`, `view[a:b]`, `view[index_array]` → uint8 numpy."""
+
+    def __init__(self, cache: ShardedCache):
+        self.cache = cache
+        self.shape = (len(cache), cache.size, cache.size, 3)
+        self.dtype = np.dtype(np.uint8)
+        self.nbytes = math.prod(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            return self.cache.read(np.array([range(len(self))[key]]))[0]
+        rows = np.arange(len(self))[key]
+        return self.cache.read(np.atleast_1d(rows))
 
 
 def main(argv: list[str] | None = None) -> int:

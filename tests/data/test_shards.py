@@ -253,3 +253,18 @@ def test_fake_osv5m_cli_writes_both_formats(tmp_path):
     ds = OSV5M(tmp_path / "osv5m", "train")
     assert set(ds.country) == {"JP"} and {"lon_bin", "lat_bin"} <= set(ds[0].extra)
     assert fake_main([str(tmp_path / "x"), "--countries", "Atlantis"]) == 2
+
+
+def test_images_view_reads_rows_across_shards_like_an_array(fake, tmp_path):
+    """`cache.images` of a sharded cache indexes like the single-file cache's memmap (ints, slices, index arrays in
+    any order), reading each shard's rows in one go; trainers written for the memmap read shards unchanged."""
+    single = Cache(build_cache(fake / "osv5m", tmp_path / "one", size=16, workers=1, progress=False))
+    sharded = ShardedCache(build_sharded_cache(fake / "osv5m", tmp_path / "many", size=16, shard_rows=3, workers=1))
+    order = [sharded.ids.index(i) for i in single.ids]  # the same rows, by id
+    whole = sharded.images[np.array(order)]
+    assert sharded.images.shape == single.images.shape and sharded.images.nbytes == single.images.nbytes
+    assert np.array_equal(whole, single.images)
+    assert np.array_equal(sharded.images[5], sharded[5][0])
+    assert np.array_equal(sharded.images[2:9], np.stack([sharded[i][0] for i in range(2, 9)]))
+    rows = np.array([14, 0, 7, 3])  # unsorted, across four shards
+    assert np.array_equal(sharded.read(rows), np.stack([sharded[i][0] for i in rows]))

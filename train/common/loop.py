@@ -47,9 +47,10 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from streetgen.data.shards import ShardedCache
 from train.common.ema import EMA, unwrap
 from train.common.export import base_models, export_model, push_export
-from train.common.input import CacheBatches, cache_images, place_on_device
+from train.common.input import CacheBatches, ShardSampler, cache_images, place_on_device
 from train.common.logging import (
     NOT_CURVES,
     MetricsLog,
@@ -305,9 +306,27 @@ class Trainer:
         Call it after `prepare`: DDP has broadcast rank 0's initial weights, so every rank's EMA starts alike."""
         return EMA(model, decay=self.cfg.ema_decay, warmup=self.cfg.ema_warmup).to(self.device)
 
-    def make_sampler(self, n: int, seed_offset: int = 0) -> ResumableSampler:
-        """This rank's resumable batches of --batch-size indices into `n` items, seeded by --seed + `seed_offset`."""
+    def make_sampler(self, n: int, seed_offset: int = 0, own_rows: bool = False) -> ResumableSampler | ShardSampler:
+        """This rank's resumable batches of --batch-size indices into `n` items, seeded by --seed + `seed_offset`:
+        slices of global batches over rows every rank shares, or with `own_rows` (a cache opened for this rank
+        only, see `open_cache`) batches of this rank's own n rows."""
+        if own_rows:
+            return ShardSampler(n, self.cfg.batch_size, self.cfg.seed + seed_offset + 7919 * self.rank)
         return ResumableSampler(n, self.cfg.batch_size, self.cfg.seed + seed_offset, self.rank, self.world_size)
+
+    def open_cache(self, path: str, own_shards: bool = True) -> tuple[ShardedCache, bool]:
+        """(the training cache, whether it holds only this rank's rows). A sharded cache with at least one shard
+        per process is split by shard, so each process maps only its own (pass the flag on to `make_sampler`);
+        otherwise, or with `own_shards=False`, every process reads the whole cache. The choice is printed."""
+        cache = ShardedCache(path)
+        split = own_shards and self.world_size > 1 and not cache.single and cache.num_shards >= self.world_size
+        if split:
+            cache = cache.for_rank(self.rank, self.world_size)
+        if self.is_main:
+            print(f"data: {path}: {cache.num_shards} shard(s); " + (
+                f"each of {self.world_size} processes reads only its own" if split else "every process reads all"),
+                  flush=True)
+        return cache, split
 
     def cache_batches(self, source: Any, sampler: Any, rows: Any = None) -> CacheBatches:
         """The run's input pipeline over a cache (call after `start`: it reads on from the sampler's resumed
