@@ -1,0 +1,156 @@
+"""Kiosk mode (`python app.py --kiosk`): the app on an exhibition's 1920 × 1080 touch screen.
+
+Every tab's controls and results sit side by side above the fold (no page scroll), tap targets are at least 48 px,
+lists open without a keyboard, the API/settings footer is gone, each tab shows the pictures `ui.showcase` stored for
+its default choices as the page opens, and after `idle_seconds` without a touch a full-screen attract loop cycles
+places and their pictures until the next tap (which only dismisses it: the app is where it was). Idle detection and
+the slide show run in the browser (a script in the page head), so an idle kiosk costs the server nothing.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+ATTRACT_ELEM = "kiosk-attract"
+SLIDE_SECONDS = 4  # each place of the attract loop stays this long
+_mode = {"on": False, "idle_s": 90.0}
+
+CSS = """
+/* Kiosk: one 1920 x 1080 touch screen, no page scroll, tap targets of 48 px or more. */
+html, body { overflow: hidden; }
+.gradio-container { padding: 0 12px !important; }
+.gradio-container .prose h1 { font-size: 1.6rem; margin: 2px 0; }
+.gradio-container .prose p { margin: 0; }
+.gradio-container button, .gradio-container [role="tab"], .gradio-container fieldset label,
+.gradio-container .wrap-inner, .gradio-container input[type="number"] { min-height: 48px; }
+.gradio-container .picture-gallery .thumbnail-item { max-height: 30vh; }
+#kiosk-attract { position: fixed; inset: 0; z-index: 10000; display: none; margin: 0; padding: 0;
+                 background: #0b0f17; color: #fff; cursor: pointer; }
+body.kiosk-idle #kiosk-attract { display: block; }
+#kiosk-attract .slide { position: absolute; inset: 0; display: none; flex-direction: column; align-items: center;
+                        justify-content: center; gap: 24px; }
+#kiosk-attract .slide.active { display: flex; }
+#kiosk-attract .pair { display: flex; gap: 32px; }
+#kiosk-attract .pair figure { margin: 0; text-align: center; font-size: 1.5rem; }
+#kiosk-attract .pair img { width: 640px; height: 640px; object-fit: contain; image-rendering: auto;
+                           border-radius: 12px; }
+#kiosk-attract h2 { font-size: 3rem; margin: 0; color: #fff; }
+#kiosk-attract .hint { font-size: 1.6rem; opacity: 0.8; }
+"""
+
+HEAD = """<script>
+(() => {
+  const IDLE_MS = %(idle_ms)d, SLIDE_MS = %(slide_ms)d;
+  let last = Date.now(), slide = 0, shown = 0;
+  const overlay = () => document.getElementById("%(elem)s");
+  const idle = () => document.body.classList.contains("kiosk-idle");
+  const show = (k) => {
+    const slides = overlay() ? overlay().querySelectorAll(".slide") : [];
+    slides.forEach((s, i) => s.classList.toggle("active", i === k %% slides.length));
+  };
+  const touched = () => { last = Date.now(); };
+  ["pointerdown", "touchstart", "keydown", "wheel"].forEach(t => window.addEventListener(t, touched, true));
+  window.addEventListener("click", (e) => {  // the tap that ends the attract loop only ends it
+    if (!idle()) return;
+    e.preventDefault(); e.stopPropagation();
+    document.body.classList.remove("kiosk-idle");
+    last = Date.now();
+  }, true);
+  setInterval(() => {
+    const now = Date.now();
+    if (!idle() && now - last >= IDLE_MS && overlay()) {
+      document.body.classList.add("kiosk-idle");
+      slide = 0; shown = now; show(slide);
+    } else if (idle() && now - shown >= SLIDE_MS) {
+      slide += 1; shown = now; show(slide);
+    }
+  }, 250);
+})();
+</script>"""
+
+
+def enable(idle_seconds: float) -> None:
+    """Turn kiosk mode on (before the page is built): the attract loop starts after `idle_seconds` untouched."""
+    if not idle_seconds > 0:
+        raise ValueError(f"idle seconds must be more than 0, got {idle_seconds!r}")
+    _mode.update(on=True, idle_s=float(idle_seconds))
+
+
+def disable() -> None:
+    """Turn kiosk mode off again (tests build both pages in one process)."""
+    _mode["on"] = False
+
+
+def enabled() -> bool:
+    """Whether the page is built for the kiosk."""
+    return bool(_mode["on"])
+
+
+def blocks_kwargs() -> dict:
+    """gr.Blocks arguments of the kiosk page (the whole screen's width); {} outside kiosk mode."""
+    return {"fill_width": True} if enabled() else {}
+
+
+def launch_kwargs(css: str) -> dict:
+    """launch() arguments: the page CSS (plus the kiosk's), and in kiosk mode the idle script and no footer."""
+    if not enabled():
+        return {"css": css}
+    head = HEAD % {"idle_ms": round(_mode["idle_s"] * 1000), "slide_ms": SLIDE_SECONDS * 1000, "elem": ATTRACT_ELEM}
+    return {"css": css + CSS, "head": head, "footer_links": []}
+
+
+def _data_url(path: str, size: int = 512) -> str:
+    """A picture as an inline JPEG data URL (enlarged to `size` for the big screen), for the attract loop's HTML."""
+    img = Image.open(path).convert("RGB")
+    img = img.resize((size, round(size * img.height / img.width)), Image.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@functools.lru_cache(maxsize=4)
+def attract_html(slides: tuple[tuple[str, str], ...]) -> str:
+    """The attract loop's slides: pairs of (picture path, "Place · what") items, one place per slide."""
+    parts = []
+    for (render, render_caption), (made, _) in zip(slides[::2], slides[1::2]):
+        place = render_caption.split(" · ")[0]
+        parts.append(
+            f"<div class='slide'><h2>{html.escape(place)}</h2><div class='pair'>"
+            f"<figure><img src='{_data_url(render)}' alt=''><figcaption>The world's render</figcaption></figure>"
+            f"<figure><img src='{_data_url(made)}' alt=''><figcaption>Generated street view</figcaption></figure>"
+            f"</div><div class='hint'>Tap anywhere to explore</div></div>")
+    return "".join(parts)
+
+
+def adapt(blocks: gr.Blocks) -> None:
+    """Lists that open without a keyboard: every dropdown of the page becomes tap-only (no typing to filter)."""
+    for block in blocks.blocks.values():
+        if isinstance(block, gr.Dropdown):
+            block.allow_custom_value = False
+            block.filterable = False
+
+
+def build(blocks: gr.Blocks, provide: Callable[[], dict[str, Any]], shown: list[str], slides_id: str) -> gr.HTML:
+    """The attract overlay, and the page load that hands the components with elem_ids `shown` their stored values
+    from `provide` (a component without one keeps its own); `slides_id` names the attract loop's slides. Call
+    inside `blocks`, after the tabs."""
+    attract = gr.HTML("", elem_id=ATTRACT_ELEM, padding=False)
+    by_id = {b.elem_id: b for b in blocks.blocks.values() if getattr(b, "elem_id", None)}
+    missing = [elem for elem in shown if elem not in by_id]
+    if missing:
+        raise ValueError(f"the page has no components {missing} for the kiosk's stored pictures")
+
+    def on_load():
+        values = provide()
+        slides = tuple(tuple(item) for item in values.get(slides_id, []))
+        return [values.get(elem, gr.skip()) for elem in shown] + [attract_html(slides)]
+
+    blocks.load(on_load, None, [by_id[elem] for elem in shown] + [attract], api_visibility="private")
+    return attract
