@@ -13,21 +13,10 @@ import os
 import sys
 
 from streetgen.sources import uses_hub
-from ui import choices  # no gradio, torch or huggingface_hub: read before they are
+from ui import choices, kiosk  # no gradio, torch or huggingface_hub: read before they are
 
 
 DEVICES = ("auto", "cpu", "cuda")  # as streetgen.pipelines.DEVICES (not imported here: it must come after the env)
-IDLE_SECONDS = 90.0  # kiosk: untouched this long, the page shows its attract loop
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 86_400:
-        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 86400, got {text[:40]!r}")
-    return value
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -40,11 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--offline", action="store_true", help="never contact the Hub (as HF_HUB_OFFLINE=1)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where the models run (default auto: CUDA when torch sees it, else the CPU)")
-    parser.add_argument("--kiosk", action="store_true",
-                        help="exhibition kiosk: a 1920x1080 touch screen, pictures on open, no typing, no footer, "
-                             "an attract loop when idle")
-    parser.add_argument("--idle-seconds", type=_seconds, default=IDLE_SECONDS, metavar="N",
-                        help=f"kiosk: untouched N seconds, the page shows its attract loop (default {IDLE_SECONDS:g})")
+    kiosk.add_arguments(parser)
     args = parser.parse_args(argv)
     args.model = [os.environ.get(choices.ENV_VAR, "")] + args.model  # a Space's variable first, then the flags
     try:
@@ -70,7 +55,7 @@ CACHE_CLEANUP = (600, 3600)  # every 10 minutes Gradio deletes its cached files 
 import gradio as gr  # noqa: E402
 
 from streetgen import mapview, world  # noqa: E402
-from ui import kiosk, models, showcase, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
+from ui import models, showcase, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
 from ui.common import CSS  # noqa: E402
 
 if ARGS.kiosk:

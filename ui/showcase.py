@@ -9,6 +9,7 @@ stored files: it runs no model.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -64,8 +65,10 @@ def checkpoint_identity(spec: str) -> str:
     return h.hexdigest()[:20]
 
 
+@functools.lru_cache(maxsize=1)
 def code_identity() -> str:
-    """A digest of the app's Python sources (ui/ and streetgen/): stored results follow code changes too."""
+    """A digest of the app's Python sources (ui/ and streetgen/) as they were when first asked: stored results
+    follow code changes too."""
     h = hashlib.sha256()
     for root in CODE_ROOTS:
         _digest(h, root.rglob("*.py"), root)
@@ -221,7 +224,7 @@ def prepare(blocks: gr.Blocks, root: Path = CACHE_ROOT, entries: Iterable[Entry]
         try:
             values |= cached(entry, defaults, root)
         except (gr.Error, OSError, ValueError, RuntimeError) as err:
-            errors.append(f"{entry.name}: {err}")
+            errors.append(f"{entry.name}: {getattr(err, 'message', err)}")
     _state.update(values=values, errors=errors)
     _state["ready"].set()
     return values
