@@ -75,6 +75,7 @@ CSS = """
                            border-radius: 12px; }
 #kiosk-attract h2 { font-size: 3rem; margin: 0; color: #fff; }
 #kiosk-attract .hint { font-size: 1.6rem; opacity: 0.8; }
+#kiosk-attract figcaption, #kiosk-attract .hint { color: #e8edf5; }
 """
 
 HEAD = """<script>
@@ -209,5 +210,7 @@ def build(blocks: gr.Blocks, provide: Callable[[], dict[str, Any]], shown: list[
         slides = tuple(tuple(item) for item in values.get(slides_id, []))
         return [values.get(elem, gr.skip()) for elem in shown] + [attract_html(slides)]
 
-    blocks.load(on_load, None, [by_id[elem] for elem in shown] + [attract], api_visibility="private")
+    # no concurrency limit: a page opened while the start-up computation runs waits without holding a job slot
+    blocks.load(on_load, None, [by_id[elem] for elem in shown] + [attract], api_visibility="private",
+                concurrency_limit=None)
     return attract

@@ -82,3 +82,47 @@ def test_every_entry_reads_page_defaults_the_kiosk_page_has():
     ids = {elem for entry in showcase.ENTRIES for elem in entry.inputs + entry.outputs}
     assert showcase.ATTRACT_ID in ids and len(showcase.SHOWN) == len(set(showcase.SHOWN))
     assert {"c-gallery", "m-gallery", "l-photo", "y-out", "world-gallery"} <= set(showcase.SHOWN)
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls] + [c for sub in cls.__subclasses__() for c in _subclasses(sub)]
+
+
+def _paths(value) -> list[str]:
+    if isinstance(value, list):
+        return [item[0] for item in value]
+    if isinstance(value, dict) and "background" in value:
+        return [value["background"]]
+    return [value] if isinstance(value, str) and value.endswith(".png") else []
+
+
+@pytest.mark.slow
+def test_the_kiosk_page_load_runs_no_model_and_hands_over_stored_files(monkeypatch):
+    import app
+    from streetgen import world
+    from streetgen.pipelines.base import Pipeline
+    from ui import kiosk
+
+    kiosk.enable(90)
+    showcase.reset()
+    try:
+        blocks = app.build_demo()
+        showcase.prepare(blocks)  # the real models, once (a folder stored by an earlier run is read back)
+        assert showcase.errors() == []
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("a model or the renderer ran during the page load")
+        for cls in _subclasses(Pipeline):
+            monkeypatch.setattr(cls, "__call__", refuse)
+        for name in ("render", "render_place", "render_country", "render_city"):
+            monkeypatch.setattr(world, name, refuse)
+        loads = [f for f in blocks.fns.values() if any(event == "load" for _, event in f.targets)]
+        outputs = {f.fn.__name__: f.fn() for f in loads}  # every page-load event, as a visitor's page runs them
+        assert "on_load" in outputs and "new_layout" not in outputs
+        handed = outputs["on_load"]
+        assert len(handed) == len(showcase.SHOWN) + 1 and "class='slide'" in handed[-1]
+        files = [p for value in handed[:-1] for p in _paths(value)]
+        assert len(files) >= 10 and all(p.startswith(str(showcase.CACHE_ROOT)) for p in files)
+    finally:
+        kiosk.disable()
+        showcase.reset()
