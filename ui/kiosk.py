@@ -160,12 +160,10 @@ def launch_kwargs(css: str) -> dict:
     return {"css": css + CSS, "head": head, "footer_links": []}
 
 
-def _data_url(path: str, size: int = 512) -> str:
-    """A picture as an inline JPEG data URL (enlarged to `size` for the big screen), for the attract loop's HTML."""
-    img = Image.open(path).convert("RGB")
-    img = img.resize((size, round(size * img.height / img.width)), Image.BICUBIC)
+def _data_url(path: str) -> str:
+    """A picture as an inline JPEG data URL at its own size (the browser enlarges it), for the attract loop."""
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=88)
+    Image.open(path).convert("RGB").save(buf, "JPEG", quality=90)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
