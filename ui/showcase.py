@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -26,7 +27,7 @@ from PIL import Image
 
 from streetgen import mapview, sources, world
 from streetgen.specs import parse_spec
-from ui import choices, tab_city, tab_country, tab_layout, tab_map, tab_world
+from ui import choices, model_panel, tab_city, tab_country, tab_layout, tab_map, tab_world
 
 CACHE_ROOT = Path(tempfile.gettempdir()) / "streetgen-kiosk"
 CODE_ROOTS = (Path(__file__).resolve().parent, Path(world.__file__).resolve().parents[1])  # ui/ and streetgen/
@@ -77,9 +78,14 @@ def code_identity() -> str:
 
 def entry_key(entry: Entry, defaults: Values) -> str:
     """The folder name of an entry's stored result for these page defaults and the current checkpoints and code."""
-    models = [(kind, checkpoint_identity(choices.spec_of(kind, defaults[elem]))) for kind, elem in entry.models]
+    models = [(kind, checkpoint_identity(model_panel.spec(kind, defaults[elem]))) for kind, elem in entry.models]
     blob = json.dumps([entry.name, {k: defaults[k] for k in entry.inputs}, models, code_identity()], default=str)
     return f"{entry.name}-{hashlib.sha256(blob.encode()).hexdigest()[:20]}"
+
+
+def _is_file(value: Any) -> bool:
+    """Whether a value is a path to a file (a handler's picture), not text such as Markdown."""
+    return isinstance(value, (str, Path)) and "\n" not in str(value) and os.path.isfile(value)
 
 
 def _save_picture(value: Any, folder: Path, name: str) -> str:
@@ -95,7 +101,7 @@ def save_values(values: Values, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     manifest = {}
     for elem, value in values.items():
-        if value is None or isinstance(value, (int, float)) or (isinstance(value, str) and not Path(value).is_file()):
+        if value is None or isinstance(value, (int, float)) or (isinstance(value, str) and not _is_file(value)):
             manifest[elem] = {"kind": "value", "value": value}
         elif isinstance(value, list):
             items = [[_save_picture(pic, folder, f"{elem}-{i}.png"), caption] for i, (pic, caption) in enumerate(value)]

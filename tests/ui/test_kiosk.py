@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.test_browser import browser  # noqa: F401  (the system Chromium, one per module)
 from ui import kiosk
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREEN = {"width": 1920, "height": 1080}
@@ -79,20 +82,13 @@ def _stop(proc) -> None:
 
 
 @pytest.fixture(scope="module")
-def screen():
-    """A touch-screen Chromium context of the kiosk's size (the system Chromium; never `playwright install`)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.ui.test_browser import CHROMIUM_ARGS, _chromium
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport=SCREEN, has_touch=True)
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-            browser.close()
+def screen(browser):  # noqa: F811  (the imported fixture, by name)
+    """A touch-screen context of the kiosk's size."""
+    ctx = browser.new_context(viewport=SCREEN, has_touch=True)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +121,6 @@ def _inside_screen(page, selector: str) -> None:
             f"{selector} ends off screen: {b}")
 
 
-@pytest.mark.slow
-@pytest.mark.browser
 @pytest.mark.parametrize("tab,on_open,taps,action,result", TABS, ids=[t[0] for t in TABS])
 def test_tab_on_the_kiosk(kiosk_url, screen, tmp_path, tab, on_open, taps, action, result):
     page = screen.new_page()
@@ -158,8 +152,6 @@ def test_tab_on_the_kiosk(kiosk_url, screen, tmp_path, tab, on_open, taps, actio
     page.close()
 
 
-@pytest.mark.slow
-@pytest.mark.browser
 def test_attract_loop_after_idle_and_a_tap_returns(screen, tmp_path):
     proc, url = _start_kiosk(3)
     try:
