@@ -53,17 +53,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_kiosk(idle_seconds: float):
-    """`python app.py --kiosk --idle-seconds N` on a free port; (process, url) once it answers."""
+def _start_kiosk(idle_seconds: float, log: Path):
+    """`python app.py --kiosk --idle-seconds N` on a free port, its output in `log`; (process, url) once it
+    answers."""
     port = _free_port()
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "app.py", "--kiosk", "--idle-seconds", str(idle_seconds)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with open(log, "w") as out:  # a file, not a pipe: nobody reads a pipe while the app runs, and a full one blocks it
+        proc = subprocess.Popen([sys.executable, "app.py", "--kiosk", "--idle-seconds", str(idle_seconds)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + START_TIMEOUT_S
     while time.time() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"app.py --kiosk stopped: {proc.stderr.read()[-2000:]}")
+            pytest.fail(f"app.py --kiosk stopped: {log.read_text()[-2000:]}")
         try:
             urllib.request.urlopen(url, timeout=5).close()
             return proc, url
@@ -92,9 +94,9 @@ def screen(browser):  # noqa: F811  (the imported fixture, by name)
 
 
 @pytest.fixture(scope="module")
-def kiosk_url():
+def kiosk_url(tmp_path_factory):
     """The kiosk app with an idle time longer than the tests (the attract loop stays away)."""
-    proc, url = _start_kiosk(3600)
+    proc, url = _start_kiosk(3600, tmp_path_factory.mktemp("kiosk") / "app.log")
     try:
         yield url
     finally:
@@ -153,7 +155,7 @@ def test_tab_on_the_kiosk(kiosk_url, screen, tmp_path, tab, on_open, taps, actio
 
 
 def test_attract_loop_after_idle_and_a_tap_returns(screen, tmp_path):
-    proc, url = _start_kiosk(3)
+    proc, url = _start_kiosk(3, tmp_path / "app.log")
     try:
         page = screen.new_page()
         page.goto(url, wait_until="load")
