@@ -13,15 +13,15 @@ import os
 import sys
 
 from streetgen.sources import uses_hub
-from ui import choices  # no gradio, torch or huggingface_hub: read before they are
+from ui import choices, kiosk  # no gradio, torch or huggingface_hub: read before they are
 
 
 DEVICES = ("auto", "cpu", "cuda")  # as streetgen.pipelines.DEVICES (not imported here: it must come after the env)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command line: --model KEY=SOURCE (repeatable; after those of STREETGEN_MODELS), --offline and --device
-    (every model on CUDA when torch sees it: auto, or on the CPU or CUDA)."""
+    """The command line: --model KEY=SOURCE (repeatable; after those of STREETGEN_MODELS), --offline, --device
+    (every model on CUDA when torch sees it: auto, or on the CPU or CUDA) and --kiosk [--idle-seconds N]."""
     parser = argparse.ArgumentParser(description="streetgen's Gradio app (http://127.0.0.1:7860)")
     parser.add_argument("--model", action="append", default=[], metavar="KEY=SOURCE",
                         help=f"add a model to a tab and open it first; KEY is one of {', '.join(choices.OVERRIDE_KEYS)}"
@@ -29,6 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--offline", action="store_true", help="never contact the Hub (as HF_HUB_OFFLINE=1)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where the models run (default auto: CUDA when torch sees it, else the CPU)")
+    kiosk.add_arguments(parser)
     args = parser.parse_args(argv)
     args.model = [os.environ.get(choices.ENV_VAR, "")] + args.model  # a Space's variable first, then the flags
     try:
@@ -54,23 +55,29 @@ CACHE_CLEANUP = (600, 3600)  # every 10 minutes Gradio deletes its cached files 
 import gradio as gr  # noqa: E402
 
 from streetgen import mapview, world  # noqa: E402
-from ui import models, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
+from ui import models, showcase, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
 from ui.common import CSS  # noqa: E402
+
+if ARGS.kiosk:
+    kiosk.enable(ARGS.idle_seconds)
 
 TABS = (tab_country, tab_map, tab_layout, tab_city, tab_world)  # in the order the page shows them
 
-# Gradio 6 takes theme/css in launch(); tests and `python app.py` both pass these.
-LAUNCH_KWARGS = {"css": CSS}
+# Gradio 6 takes theme/css (and the kiosk's head script and footer) in launch(); tests and `python app.py` pass these.
+LAUNCH_KWARGS = kiosk.launch_kwargs(CSS)
 
 
 def build_demo() -> gr.Blocks:
     """The app's page with the models `choices` is configured with (tests reconfigure and build again)."""
-    with gr.Blocks(title="streetgen", delete_cache=CACHE_CLEANUP) as blocks:
+    with gr.Blocks(title="streetgen", delete_cache=CACHE_CLEANUP, **kiosk.blocks_kwargs()) as blocks:
         gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street "
                     "view with its exact label map and depth.")
         for tab in TABS:
             tab.build(blocks)
         tab_map.build_api()
+        if kiosk.enabled():
+            kiosk.adapt(blocks)
+            kiosk.build(blocks, showcase.stored, showcase.SHOWN, showcase.ATTRACT_ID)
     # render events share one limit (concurrency_id)
     blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=JOB_SLOTS)
     return blocks
@@ -89,6 +96,10 @@ def warm_up() -> None:
         print(f"Country tab: {err}", file=sys.stderr)
     world.render(0.0, 0.0, 0, 64)  # first render compiles the pixel kernels (cached on disk afterwards)
     mapview.nearest_land(0.0, 0.0)  # builds the coast index (~1 s) before the first sea tap
+    if kiosk.enabled():  # every tab's pictures for its default choices, for the page load to hand over
+        showcase.prepare(demo)
+        for line in showcase.errors():
+            print(f"Kiosk pictures: {line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

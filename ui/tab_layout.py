@@ -11,7 +11,7 @@ from streetgen import classes, world
 from streetgen.io import labels as layout
 from streetgen.pipelines import LayoutPipeline, SpadePipeline
 from streetgen.validate import shown
-from ui import choices, model_panel, models
+from ui import choices, kiosk, model_panel, models
 from ui.common import LEGEND, MAX_SEED, checked_seed, gpu, user_number
 
 # label -> (layout GAN, SPADE), as shipped (ui/models.toml; `--model layout=… / spade=…` add a choice)
@@ -151,5 +151,6 @@ def build(demo: gr.Blocks) -> None:
         layout_to_photo, photo_inputs, photo_outputs, api_visibility="private", concurrency_id="render")
     model.change(_on_layout_model, model, style, api_visibility="private")
     model.change(lambda m: model_panel.show("layout", m), model, panel.outputs, api_visibility="private")
-    demo.load(new_layout, [layout_seed, model], editor, api_visibility="private").then(
-        layout_to_photo, photo_inputs, photo_outputs, api_visibility="private", concurrency_id="render")
+    if not kiosk.enabled():  # the kiosk's page load hands over a stored layout and photo instead (ui/showcase.py)
+        demo.load(new_layout, [layout_seed, model], editor, api_visibility="private").then(
+            layout_to_photo, photo_inputs, photo_outputs, api_visibility="private", concurrency_id="render")
