@@ -13,7 +13,7 @@ import os
 import sys
 
 from streetgen.sources import uses_hub
-from ui import choices  # no gradio, torch or huggingface_hub: read before they are
+from ui import choices, memory  # no gradio, torch or huggingface_hub: read before they are
 
 
 DEVICES = ("auto", "cpu", "cuda")  # as streetgen.pipelines.DEVICES (not imported here: it must come after the env)
@@ -48,19 +48,21 @@ if ARGS.offline or not uses_hub(choices.all_specs()):
 # both asking for every core (torch reads OMP_NUM_THREADS when it starts; it is imported only by the first job).
 JOB_SLOTS = max(1, min(2, os.cpu_count() or 1))
 os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // JOB_SLOTS)))
+# Threads share 2 malloc arenas instead of up to 8 per core each keeping what jobs freed (docs/results.md, issue 32).
+memory.limit_arenas(2)
 QUEUE_SIZE = 512  # waiting events; 64 concurrent users fill an eighth of it (16 refused 45% of 32 users)
 CACHE_CLEANUP = (600, 3600)  # every 10 minutes Gradio deletes its cached files (uploads, outputs) over an hour old
 
 import gradio as gr  # noqa: E402
 
 from streetgen import mapview, world  # noqa: E402
-from ui import models, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
+from ui import busy, models, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
 from ui.common import CSS  # noqa: E402
 
 TABS = (tab_country, tab_map, tab_layout, tab_city, tab_world)  # in the order the page shows them
 
-# Gradio 6 takes theme/css in launch(); tests and `python app.py` both pass these.
-LAUNCH_KWARGS = {"css": CSS}
+# Gradio 6 takes theme/css/js in launch(); tests and `python app.py` both pass these (js: the full queue's wording).
+LAUNCH_KWARGS = {"css": CSS, "js": busy.JS}
 
 
 def build_demo() -> gr.Blocks:
@@ -101,4 +103,5 @@ if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True,
                 prevent_thread_lock=True, **LAUNCH_KWARGS)
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    memory.start_trimmer()  # freed memory goes back to the system whenever the resident size has grown
     demo.block_thread()
