@@ -70,8 +70,9 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="streetgen", delete_cache=CACHE_CLEANUP) as blocks:
         gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street "
                     "view with its exact label map and depth.")
-        for tab in TABS:
-            tab.build(blocks)
+        with gr.Tabs(overflow_behavior="wrap"):  # a phone shows all five tabs on two rows, not in a "⋯" menu
+            for tab in TABS:
+                tab.build(blocks)
         tab_map.build_api()
     # render events share one limit (concurrency_id)
     blocks.queue(max_size=QUEUE_SIZE, default_concurrency_limit=JOB_SLOTS)

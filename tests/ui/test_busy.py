@@ -9,9 +9,9 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.ui.test_browser import CHROMIUM_ARGS
+from tests.ui.test_browser import browser  # noqa: F401  (the system Chromium, a fixture)
 from ui import busy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -52,19 +52,6 @@ def _toasts_after_three_clicks(browser, js: str | None, shot: Path) -> list[str]
         return [t.strip() for t in texts]
     finally:
         demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        pytest.fail("Chromium not found on PATH: install it with `apt-get install -y chromium`.")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_full_queue_in_plain_words(browser, tmp_path):
