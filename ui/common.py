@@ -180,6 +180,7 @@ CSS = """
      52% (Gradio's editor keeps 30 px around the picture when fitting it); outputs (galleries, pictures, files) stay a
      strip until they are made, and galleries take the whole width. */
   .column:has(> .tabs) { margin-left: -22px !important; margin-right: -22px !important; }
+  #l-editor { height: 250px !important; }  /* was 350 px around a 154 px tall picture */
   .empty.unpadded_box { min-height: 72px !important; height: 72px !important; }  /* an output not made yet */
   .picture-gallery, #world-gallery { min-width: 100% !important; }  /* a row's galleries one under another */
 }
