@@ -13,7 +13,7 @@ import os
 import sys
 
 from streetgen.sources import uses_hub
-from ui import choices, kiosk  # no gradio, torch or huggingface_hub: read before they are
+from ui import choices, kiosk, memory  # no gradio, torch or huggingface_hub: read before they are
 
 
 DEVICES = ("auto", "cpu", "cuda")  # as streetgen.pipelines.DEVICES (not imported here: it must come after the env)
@@ -49,13 +49,15 @@ if ARGS.offline or not uses_hub(choices.all_specs()):
 # both asking for every core (torch reads OMP_NUM_THREADS when it starts; it is imported only by the first job).
 JOB_SLOTS = max(1, min(2, os.cpu_count() or 1))
 os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // JOB_SLOTS)))
+# Threads share 2 malloc arenas instead of up to 8 per core each keeping what jobs freed (docs/results.md, issue 32).
+memory.limit_arenas(2)
 QUEUE_SIZE = 512  # waiting events; 64 concurrent users fill an eighth of it (16 refused 45% of 32 users)
 CACHE_CLEANUP = (600, 3600)  # every 10 minutes Gradio deletes its cached files (uploads, outputs) over an hour old
 
 import gradio as gr  # noqa: E402
 
 from streetgen import mapview, world  # noqa: E402
-from ui import models, showcase, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
+from ui import busy, models, showcase, tab_city, tab_country, tab_layout, tab_map, tab_world  # noqa: E402
 from ui.common import CSS  # noqa: E402
 
 if ARGS.kiosk:
@@ -63,8 +65,9 @@ if ARGS.kiosk:
 
 TABS = (tab_country, tab_map, tab_layout, tab_city, tab_world)  # in the order the page shows them
 
-# Gradio 6 takes theme/css (and the kiosk's head script and footer) in launch(); tests and `python app.py` pass these.
-LAUNCH_KWARGS = kiosk.launch_kwargs(CSS)
+# Gradio 6 takes theme/css/js (and the kiosk's head script and footer) in launch(); tests and `python app.py` pass
+# these (js: the full queue's wording).
+LAUNCH_KWARGS = {**kiosk.launch_kwargs(CSS), "js": busy.JS}
 
 
 def build_demo() -> gr.Blocks:
@@ -72,8 +75,9 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="streetgen", delete_cache=CACHE_CLEANUP, **kiosk.blocks_kwargs()) as blocks:
         gr.Markdown("# streetgen\nStreet-level images of places on Earth: pick a place, get a photo-like street "
                     "view with its exact label map and depth.")
-        for tab in TABS:
-            tab.build(blocks)
+        with gr.Tabs(overflow_behavior="wrap"):  # a phone shows all five tabs on two rows, not in a "⋯" menu
+            for tab in TABS:
+                tab.build(blocks)
         tab_map.build_api()
         if kiosk.enabled():
             kiosk.adapt(blocks)
@@ -112,4 +116,5 @@ if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=True,
                 prevent_thread_lock=True, **LAUNCH_KWARGS)
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    memory.start_trimmer()  # freed memory goes back to the system whenever the resident size has grown
     demo.block_thread()

@@ -108,6 +108,19 @@ def output_folders() -> tuple[int, int]:
     return len(loose), len(list(managed.iterdir())) if managed.is_dir() else 0
 
 
+def connect(client_class, url: str, tries: int = 5):
+    """A Client for `url`, asking again when the page's config times out (a busy server on a loaded machine)."""
+    import httpx
+
+    for attempt in range(tries):
+        try:
+            return client_class(url, verbose=False)
+        except httpx.TimeoutException:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1 + attempt)
+
+
 def run_load(url: str, users: int, requests: int) -> dict[str, list]:
     """`requests` requests shared by `users` threads (one Client each); {kind: [(seconds, error or None)]}."""
     from gradio_client import Client
@@ -123,7 +136,7 @@ def run_load(url: str, users: int, requests: int) -> dict[str, list]:
             if k >= requests:
                 return
             if not hasattr(local, "client"):
-                local.client = Client(url, verbose=False)
+                local.client = connect(Client, url)
             kind, start, error = KINDS[k % len(KINDS)], time.perf_counter(), None
             try:
                 request(local.client, kind, k)

@@ -168,12 +168,20 @@ CSS = """
 #legend-swatches i { display: inline-block; width: 18px; height: 18px; border: 1px solid #8888; border-radius: 3px; }
 /* Phones (390 px wide and the like): gallery pictures at most two a row, fitting the width (Gradio's fixed count
    of 100 px minimum columns pushed a 4th picture off the side; one picture alone still spans the width), no empty
-   fixed-height rows, and tap targets at least 48 px. */
+   fixed-height rows, and tap targets at least 48 px. Gradio puts ".gradio-container... .contain " before every
+   selector inside @media, so these name what lies inside the page's .contain (a ".gradio-container" here matched
+   nothing). */
 @media (max-width: 480px) {
   .grid-wrap .grid-container { grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)) !important;
                              grid-template-rows: none !important; grid-auto-rows: auto !important; }
-  .gradio-container button.lg, .gradio-container button.primary, .gradio-container button.secondary,
-  .gradio-container fieldset label { min-height: 48px; }
-  .gradio-container img, .gradio-container canvas { max-width: 100%; }
+  button.lg, button.primary, button.secondary, fieldset label { min-height: 48px; }
+  img, canvas { max-width: 100%; }
+  /* The page's 32 px side margins (an eighth of the width) become 10 px: the Layout canvas opens at 60% instead of
+     52% (Gradio's editor keeps 30 px around the picture when fitting it); outputs (galleries, pictures, files) stay a
+     strip until they are made, and galleries take the whole width. */
+  .column:has(> .tabs) { margin-left: -22px !important; margin-right: -22px !important; }
+  #l-editor { height: 250px !important; }  /* was 350 px around a 154 px tall picture */
+  .empty.unpadded_box { min-height: 72px !important; height: 72px !important; }  /* an output not made yet */
+  .picture-gallery, #world-gallery { min-width: 100% !important; }  /* a row's galleries one under another */
 }
 """

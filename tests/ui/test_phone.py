@@ -55,13 +55,34 @@ def _within_width(page, selector: str) -> None:
 
 
 def _open_tab(page, name: str) -> None:
-    """Tap tab `name`: in the tab bar, or (on a phone the bar holds three) in Gradio's "⋯" overflow menu."""
+    """Tap tab `name` in the tab bar: on a phone it wraps onto two rows, so every tab is in it (no "⋯" menu)."""
     page.get_by_role("tab").first.wait_for(state="visible")  # the tab bar is drawn after the page's network is idle
     tab = page.get_by_role("tab", name=name)
-    if not (tab.count() and tab.first.is_visible()):
-        page.locator(".overflow-menu button").first.tap()
-        tab = page.locator(".overflow-dropdown").get_by_text(name, exact=True)
+    expect(tab.first).to_be_visible()
     tab.first.tap()
+
+
+def test_phone_page_before_any_action(app_url, phone, tmp_path):
+    """All five tabs in the bar (none in the overflow menu), empty galleries a short strip, the Layout canvas as
+    wide as the page allows and not much taller than its picture."""
+    page = phone.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab").first.wait_for(state="visible")
+    page.wait_for_timeout(500)  # the bar measures itself once drawn
+    for name, *_ in TABS:
+        expect(page.get_by_role("tab", name=name).first).to_be_visible()
+        _within_width(page, f"button[role=tab]:has-text('{name}')")
+    assert page.locator(".overflow-menu:not(.hide)").count() == 0
+    for gallery in ("#c-gallery", "#c-reference"):
+        box = page.locator(gallery).bounding_box()
+        assert box and box["height"] <= 100, f"empty {gallery} is {box}"
+    _open_tab(page, "Layout")
+    canvas = page.locator("#l-editor canvas").first
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    assert box["width"] >= 0.9 * PHONE["width"] and box["height"] <= 300, f"Layout canvas {box}"
+    page.screenshot(path=str(tmp_path / "phone_layout_empty.png"), full_page=True)
+    page.close()
 
 
 @pytest.mark.parametrize("tab,taps,action,result", TABS, ids=[t[0] for t in TABS])
