@@ -159,7 +159,7 @@ def translate_city_panorama(pano: str, method: str, target: str, strength: float
     return Image.fromarray(out), depth_img, f"{method} · {w}×{h} panorama, six 90° faces translated and stitched"
 
 
-def _on_city_method(method: str, target: str):
+def method_controls(method: str, target: str) -> tuple[dict, dict]:
     """Target and strength follow the method: any city or country for diffusion, the painter's cities for the
     layout route (the current target kept when it is one), neither for the fixed pairs."""
     route = choices.route(method)
@@ -240,7 +240,7 @@ def _wire(w: SimpleNamespace) -> None:
     w.go.click(translate_city, [w.photo, *route], [w.out, w.depth, w.depth_file, w.note], api_name="translate_city",
                concurrency_id="render")
     w.example.click(city_example, [w.example_city, w.seed], w.photo, api_name="city_example")
-    w.method.change(_on_city_method, [w.method, w.target], [w.target, w.strength], api_visibility="private")
+    w.method.change(method_controls, [w.method, w.target], [w.target, w.strength], api_visibility="private")
     w.method.change(lambda m: model_panel.show("city", m), w.method, w.panel.outputs, api_visibility="private")
     w.pano_example.click(city_panorama_example, [w.example_city, w.seed], w.pano, api_name="city_panorama_example")
     w.pano_go.click(translate_city_panorama, [w.pano, *route], [w.pano_out, w.pano_depth, w.pano_note],
@@ -267,4 +267,4 @@ def build(demo: gr.Blocks) -> None:
         _panorama_widgets(w)
     _wire(w)
     # the opening choice's route sets the target and strength controls (an added model may open first)
-    demo.load(_on_city_method, [w.method, w.target], [w.target, w.strength], api_visibility="private")
+    demo.load(method_controls, [w.method, w.target], [w.target, w.strength], api_visibility="private")

@@ -186,10 +186,10 @@ from ui import choices, tab_city
 choices.configure(["city=org/anycity", "city=org/cyclepair@{sha}", "city=org/later"])
 assert choices.route("Hub org/anycity") == "any"
 assert choices.default("city") == "Hub org/anycity"  # an added model opens first
-target, strength = tab_city._on_city_method("Hub org/anycity", "Venice")
+target, strength = tab_city.method_controls("Hub org/anycity", "Venice")
 assert target["interactive"] and strength["interactive"]
 assert choices.route("Hub org/later") == ""  # not on the Hub (yet)
-assert not tab_city._on_city_method("Hub org/later", "Venice")[0]["interactive"]
+assert not tab_city.method_controls("Hub org/later", "Venice")[0]["interactive"]
 print("ASKED-AGAIN", flush=True)
 input()  # the test commits org/later now
 assert choices.route("Hub org/later") == "cyclegan"
