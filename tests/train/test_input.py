@@ -101,3 +101,22 @@ def test_a_cache_larger_than_the_device_limit_is_not_copied():
     assert fits and "copied whole" in why
     fits, why = place_on_device(2**20, CPU, limit_gb=2.0)
     assert not fits and "memory map" in why  # the CPU reads the map in place
+
+
+@pytest.mark.slow
+def test_a_cache_over_the_device_limit_is_read_by_workers_not_copied(tiny_country_cache, tmp_path, capsys):
+    """The Trainer's choice on a (pretended) GPU: a cache over --device-cache-gb stays on the host, read by the
+    DataLoader workers; -1 never copies. (This machine has no GPU: nothing is moved, only the choice is made.)"""
+    from streetgen.data.shards import ShardedCache
+    from train.common.loop import Trainer, TrainConfig, parse_config
+
+    for limit in ("0.000001", "-1"):
+        cfg = parse_config(TrainConfig, ["--device", "cpu", "--runs-dir", str(tmp_path), "--num-workers", "0",
+                                         "--device-cache-gb", limit, "--batch-size", "4"])
+        trainer = Trainer(cfg, [], entry="tests")
+        trainer.device = torch.device("cuda")
+        cache = ShardedCache(tiny_country_cache)
+        batches = trainer.cache_batches(cache, trainer.make_sampler(len(cache)))
+        assert not batches.on_device
+        said = capsys.readouterr().out
+        assert ("larger than the --device-cache-gb limit" if limit != "-1" else "--device-cache-gb -1") in said

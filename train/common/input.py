@@ -155,6 +155,11 @@ class CacheBatches:
                 generator=torch.Generator().manual_seed(0))  # workers' seeds not drawn from the run's RNG
             self._it = iter(loader)
 
+    @property
+    def on_device(self) -> bool:
+        """Whether batches are indexed from a copy of the whole cache on the device."""
+        return self._copy is not None
+
     def next(self) -> tuple[np.ndarray, torch.Tensor]:
         """(sorted cache rows, uint8 (B, H, W, 3) images on the device) of the next step; advances the sampler."""
         rows = sorted_rows(self.sampler.next(), self.rows)
