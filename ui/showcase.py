@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from streetgen.specs import parse_spec
 from ui import choices, model_panel, tab_city, tab_country, tab_layout, tab_map, tab_world
 
 CACHE_ROOT = Path(tempfile.gettempdir()) / "streetgen-kiosk"
+STALE_S = 7 * 24 * 3600  # entries no start has used for a week are removed (each code or model change adds ~3 MB)
 CODE_ROOTS = (Path(__file__).resolve().parent, Path(world.__file__).resolve().parents[1])  # ui/ and streetgen/
 ATTRACT_ID = "kiosk-attract-slides"  # the attract loop's (picture, caption) list in `stored()`
 WAIT_S = 900  # a page opened while the start-up computation still runs waits for it this long at most
@@ -226,14 +228,30 @@ def prepare(blocks: gr.Blocks, root: Path = CACHE_ROOT, entries: Iterable[Entry]
     """Compute (or read back) every entry for the page's defaults and keep them for `stored`; an entry that fails
     (e.g. its model cannot load) is left out with its message in `errors()`, the rest are still shown."""
     defaults, values, errors = page_defaults(blocks), {}, []
+    entries = list(entries)
     for entry in entries:
         try:
             values |= cached(entry, defaults, root)
         except (gr.Error, OSError, ValueError, RuntimeError) as err:
             errors.append(f"{entry.name}: {getattr(err, 'message', err)}")
+    prune(root, {entry_key(entry, defaults) for entry in entries})
     _state.update(values=values, errors=errors)
     _state["ready"].set()
     return values
+
+
+def prune(root: Path, keep: set[str], max_age_s: float = STALE_S) -> int:
+    """Remove stored entries under `root` that this start does not use and that nobody has written for `max_age_s`
+    (other code, models or seeds; another app sharing the folder keeps its recent ones); returns how many went."""
+    removed, cutoff = 0, time.time() - max_age_s
+    for folder in root.iterdir() if root.is_dir() else ():
+        try:
+            if folder.is_dir() and folder.name not in keep and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:  # another app's prune got it first
+            pass
+    return removed
 
 
 def errors() -> list[str]:

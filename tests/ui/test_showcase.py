@@ -126,3 +126,25 @@ def test_the_kiosk_page_load_runs_no_model_and_hands_over_stored_files(monkeypat
     finally:
         kiosk.disable()
         showcase.reset()
+
+
+def test_prepare_removes_week_old_entries_it_does_not_use(tmp_path):
+    import os
+    import time
+
+    with gr.Blocks() as blocks:
+        gr.Number(5, elem_id="seed")
+    old, recent = tmp_path / "old-code-entry", tmp_path / "other-app-entry"
+    old.mkdir()
+    recent.mkdir()
+    week = time.time() - showcase.STALE_S - 60
+    os.utime(old, (week, week))
+    showcase.reset()
+    try:
+        showcase.prepare(blocks, tmp_path, [_entry([])])
+        used = showcase.entry_key(_entry([]), {"seed": 5})
+        os.utime(tmp_path / used, (week, week))  # stored long ago but used by this start: kept
+        showcase.prepare(blocks, tmp_path, [_entry([])])
+    finally:
+        showcase.reset()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([used, recent.name])
