@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterable
 
 import gradio as gr
 import numpy as np
@@ -133,9 +133,29 @@ def image_path(**kwargs) -> gr.Image:
     return box
 
 
+def enlarged_256(frame: np.ndarray) -> np.ndarray:
+    """A frame of a morph or journey enlarged to 256 × 256 for viewing."""
+    return np.asarray(Image.fromarray(frame).resize((256, 256), Image.BILINEAR))
+
+
 def save_gif_256(frames: list[np.ndarray], path: str) -> str:
     """Frames of a morph or journey, enlarged to 256 × 256 for viewing, as an animated GIF at `path`."""
-    return save_gif([np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR)) for f in frames], path)
+    return save_gif([enlarged_256(f) for f in frames], path)
+
+
+def stream_frames(frames: Iterable[np.ndarray], prefix: str, view: Callable[[np.ndarray], np.ndarray] | None = None,
+                  also: tuple = ()) -> Generator[str | tuple, None, list[np.ndarray]]:
+    """Yield each frame as it comes, saved as a PNG (after `view`, e.g. `enlarged_256`) in one fresh folder under
+    TEMP_ROOT: its path, or (path, *also) for a handler with more outputs; the generator's return value is the
+    list of frames. Long actions (morph, journey, frames) show their latest frame this way, then the GIF."""
+    folder = os.path.dirname(temp_path(prefix, "frame.png"))
+    made: list[np.ndarray] = []
+    for k, frame in enumerate(frames):
+        made.append(frame)
+        path = os.path.join(folder, f"frame-{k:02d}.png")
+        Image.fromarray(view(frame) if view is not None else frame).save(path)
+        yield (path, *also) if also else path
+    return made
 
 
 def seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:

@@ -1,14 +1,17 @@
 """The pipeline base (diffusers-style): load the parts from a model spec, move them to a device, one `__call__`."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 
 from streetgen.specs import load_spec
+from streetgen.validate import check_int
 
 
 DEVICES = ("auto", "cpu", "cuda")
+MAX_CHUNK = 1024  # frames per model call a streaming generator accepts (more than any pipeline makes)
 
 
 def resolve_device(name: str) -> str:
@@ -62,3 +65,12 @@ def to_uint8(images: Any) -> list[np.ndarray]:
     """(B, 3, H, W) float tensor in [0, 1] → list of uint8 (H, W, 3) arrays."""
     arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
     return list(arr)
+
+
+def chunk_spans(total: int, chunk: int | None) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive spans of `chunk` items covering `total` (None: one span of all), checked first.
+
+    Why: streaming generators (`iter_morph`, `iter_journey`) run their model on one span at a time, so the first
+    frames exist before the last ones are started."""
+    size = total if chunk is None else check_int("chunk", chunk, 1, MAX_CHUNK)
+    return ((start, min(start + size, total)) for start in range(0, total, size))
