@@ -1,7 +1,6 @@
 """The pipeline base (diffusers-style): load the parts from a model spec, move them to a device, one `__call__`."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -67,10 +66,21 @@ def to_uint8(images: Any) -> list[np.ndarray]:
     return list(arr)
 
 
-def chunk_spans(total: int, chunk: int | None) -> Iterator[tuple[int, int]]:
-    """(start, stop) of consecutive spans of `chunk` items covering `total` (None: one span of all), checked first.
+def chunk_spans(total: int, chunk: int | tuple[int, ...] | None) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive spans covering `total` items: `chunk` items each, or for a tuple of sizes one
+    span of each size in turn, the last size repeated (None: one span of all); sizes are checked first.
 
     Why: streaming generators (`iter_morph`, `iter_journey`) run their model on one span at a time, so the first
-    frames exist before the last ones are started."""
-    size = total if chunk is None else check_int("chunk", chunk, 1, MAX_CHUNK)
-    return ((start, min(start + size, total)) for start in range(0, total, size))
+    frames exist before the last ones are started; (1, 5) gives the first frame alone, then the rest in fewer
+    calls."""
+    if chunk is None:
+        return [(0, total)]
+    sizes = [check_int("chunk", c, 1, MAX_CHUNK) for c in (chunk if isinstance(chunk, tuple) else (chunk,))]
+    if not sizes:
+        raise ValueError("chunk must name at least one size")
+    spans, start = [], 0
+    while start < total:
+        size = sizes[min(len(spans), len(sizes) - 1)]
+        spans.append((start, min(start + size, total)))
+        start += size
+    return spans

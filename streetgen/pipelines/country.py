@@ -181,30 +181,33 @@ class CountryPipeline(Pipeline):
         return images
 
     @property
-    def stream_chunk(self) -> int | None:
-        """Frames per sampler call when a morph is streamed (`iter_morph`'s chunk): one for diffusion, whose cost
-        per frame does not fall with the batch (measured: docs/results.md), so the first frame comes after a
-        `frames`-th of the time; None (all at once) for the CVAE, which decodes a whole morph in milliseconds."""
-        return 1 if self.diffusion else None
+    def stream_chunk(self) -> int | tuple[int, ...] | None:
+        """Frames per sampler call when a morph is streamed (`iter_morph`'s chunk): for diffusion the first frame
+        alone (it comes after a 16th of the morph's time) and then five at a time (one frame per call made the
+        whole morph about twice as slow on 2 busy CPU cores: docs/results.md); None (all at once) for the CVAE,
+        which decodes a whole morph in milliseconds."""
+        return (1, 5) if self.diffusion else None
 
     def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, progress=None,
               **options) -> list[np.ndarray]:
         """One latent, the label walked from country A to country B: `frames` images (for an animated GIF)."""
         return list(self.iter_morph(country_a, country_b, frames=frames, seed=seed, progress=progress, **options))
 
-    def iter_morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, chunk: int | None = None,
-                   progress: Callable[[int, int], None] | None = None, **options: Any) -> Iterator[np.ndarray]:
+    def iter_morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0,
+                   chunk: int | tuple[int, ...] | None = None, progress: Callable[[int, int], None] | None = None,
+                   **options: Any) -> Iterator[np.ndarray]:
         """`morph`'s frames in order, each yielded as soon as it exists; arguments are checked at the call, before
-        the first frame. The sampler runs on `chunk` frames at a time (None: all at once, exactly `morph`);
-        smaller chunks start from the same noise and give the same frames up to float rounding in batched
-        arithmetic. `progress(done, total)` counts the denoising steps of every chunk together."""
+        the first frame. The sampler runs on `chunk` frames at a time (a tuple: those sizes in turn, the last
+        repeated, as `chunk_spans`; None: all at once, exactly `morph`); smaller chunks start from the same noise
+        and give the same frames up to float rounding in batched arithmetic. `progress(done, total)` counts the
+        denoising steps of every chunk together."""
         import torch
 
         if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= 64:
             raise ValueError(f"frames must be an integer between 2 and 64, got {frames!r}")
         check_seed(seed)
         a, b = self.index(country_a), self.index(country_b)
-        spans = list(chunk_spans(int(frames), chunk))
+        spans = chunk_spans(int(frames), chunk)
         if self.diffusion and options.get("shared_noise") is False:
             spans = [(0, int(frames))]  # each frame draws its own noise on the way: only one call draws it alike
         t = torch.linspace(0, 1, int(frames))[:, None]

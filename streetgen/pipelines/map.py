@@ -63,16 +63,17 @@ class MapPipeline(Pipeline):
         return list(self.iter_journey(a, b, frames=frames, seed=seed))
 
     def iter_journey(self, a: tuple[float, float], b: tuple[float, float], frames: int = 16, seed: int = 0,
-                     chunk: int | None = None) -> Iterator[np.ndarray]:
+                     chunk: int | tuple[int, ...] | None = None) -> Iterator[np.ndarray]:
         """`journey`'s frames in order, each yielded as soon as it exists; arguments are checked at the call,
-        before the first frame. The model decodes `chunk` frames at a time (None: all at once, exactly
-        `journey`; smaller chunks give the same frames up to float rounding in batched arithmetic)."""
+        before the first frame. The model decodes `chunk` frames at a time (sizes in turn for a tuple, as
+        `chunk_spans`; None: all at once, exactly `journey`; smaller chunks give the same frames up to float
+        rounding in batched arithmetic)."""
         import torch
 
         a, b = geo.check_latlon(*_pair(a, "a")), geo.check_latlon(*_pair(b, "b"))
         check_int("frames", frames, 2, MAX_FRAMES)
         check_seed(seed)
-        spans = list(chunk_spans(int(frames), chunk))
+        spans = chunk_spans(int(frames), chunk)
         path = torch.from_numpy(great_circle(a, b, int(frames)))
         z = torch.randn((1, *self.model.latent_shape), generator=torch.Generator().manual_seed(int(seed)))
         return self._journey_frames(path, z, spans)

@@ -68,11 +68,11 @@ def test_iter_morph_streams_the_frames_of_morph(make, options):
     assert _same(list(pipe.iter_morph("FR", "KE", frames=5, seed=3, **options)), reference)
     assert not _same(reference[:1], reference[-1:])  # the frames do walk from one country to the other
     calls = _counting(pipe)
-    stream = pipe.iter_morph("FR", "KE", frames=5, seed=3, chunk=2, **options)
+    stream = pipe.iter_morph("FR", "KE", frames=5, seed=3, chunk=(1, 3), **options)
     first = next(stream)
-    assert calls == [2]  # only the first chunk was made before the first frame came
+    assert calls == [1]  # only the first chunk was made before the first frame came
     rest = list(stream)
-    assert calls == [2, 2, 1]
+    assert calls == [1, 3, 1]
     # same noise in every chunk (the sde sampler draws on the way): equal up to float rounding of batch sizes
     assert _same([first, *rest], reference, tolerance=1)
 
@@ -147,3 +147,15 @@ def test_iter_translate_frames_streams_the_frames_of_translate_frames(steady):
         iter_translate_frames(_fake_translator(calls), [], seed=7)
     with pytest.raises(ValueError, match="steady"):
         iter_translate_frames(_fake_translator(calls), frames, steady=1.0)
+
+
+def test_chunk_spans_cover_the_frames_in_the_sizes_asked():
+    from streetgen.pipelines.base import chunk_spans
+
+    assert chunk_spans(16, None) == [(0, 16)]
+    assert chunk_spans(5, 2) == [(0, 2), (2, 4), (4, 5)]
+    assert chunk_spans(16, (1, 5)) == [(0, 1), (1, 6), (6, 11), (11, 16)]
+    assert chunk_spans(3, (1, 5)) == [(0, 1), (1, 3)]
+    for bad in (0, (1, 0), (), 2.5, True):
+        with pytest.raises(ValueError, match="chunk"):
+            chunk_spans(4, bad)
