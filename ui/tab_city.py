@@ -251,7 +251,8 @@ def _wire(w: SimpleNamespace) -> None:
     w.pan_example.click(city_pan_example, [w.example_city, w.seed], w.frames, api_name="city_pan_example")
     w.frames.change(_frames_preview, w.frames, w.frames_preview, api_visibility="private")
     w.frames_go.click(translate_city_frames, [w.frames, *route, w.steady], w.frames_out,
-                      api_name="translate_city_frames", concurrency_id="render")
+                      api_name="translate_city_frames", concurrency_id="render",
+                      show_progress="minimal")  # streamed: the frames show the progress
 
 
 def build(demo: gr.Blocks) -> None:

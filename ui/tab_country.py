@@ -152,6 +152,7 @@ def build(demo: gr.Blocks) -> None:
         generate_country, inputs, [gallery, reference], api_visibility="private", concurrency_id="render")
     compare.click(compare_countries, [country, other, n, seed, model, guidance], [gallery, gallery_b],
                   api_name="compare_countries", concurrency_id="render")
+    # streamed: a small timer instead of the progress overlay, which would hide the frames as they come
     morph.click(morph_countries, [country, other, seed, model, guidance], gif, api_name="morph_countries",
-                concurrency_id="render")
+                concurrency_id="render", show_progress="minimal")
     demo.load(_country_pickers, None, [country, other], api_visibility="private")

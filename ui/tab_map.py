@@ -149,7 +149,7 @@ def build(demo: gr.Blocks) -> None:
             generate_map, inputs, outputs, api_visibility="private", concurrency_id="render")
     preset2.input(_preset, preset2, [lat2, lon2], api_visibility="private")
     journey.click(map_journey, [lat, lon, lat2, lon2, seed], [gif, world_map], api_name="map_journey",
-                  concurrency_id="render")
+                  concurrency_id="render", show_progress="minimal")  # streamed: the frames show the progress
 
 
 def build_api() -> None:
