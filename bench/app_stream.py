@@ -62,7 +62,7 @@ class Background:
 
     def __init__(self, url: str, users: int, limit: int) -> None:
         self.url, self.users, self.limit = url, users, limit
-        self.stop, self.counter, self.done = threading.Event(), itertools.count(), 0
+        self.stop, self.counter, self.done, self.errors = threading.Event(), itertools.count(), 0, 0
         self.threads = [threading.Thread(target=self._user, daemon=True) for _ in range(users)]
 
     def _user(self) -> None:
@@ -75,11 +75,11 @@ class Background:
                 return
             try:
                 request(client, KINDS[k % len(KINDS)], k)
-            except Exception:  # noqa: BLE001 - background load only; its errors are not what is measured
-                pass
+            except Exception:  # noqa: BLE001 - background load only: its errors are counted, not raised
+                self.errors += 1
             self.done += 1
 
-    def __enter__(self) -> "Background":
+    def __enter__(self) -> Background:
         for t in self.threads:
             t.start()
         time.sleep(2.0 if self.users else 0.0)  # let the load reach the queue before measuring
@@ -109,7 +109,7 @@ def measure(url: str, users: list[int], repeats: int, limit: int, only: list[str
                             f"{statistics.median(r[1] for r in runs):>8.2f} {runs[0][2]:>7}")
                 print(rows[-1], flush=True)
         if n:
-            rows.append(f"  ({load.done} background requests were served meanwhile)")
+            rows.append(f"  ({load.done} background requests were served meanwhile, {load.errors} of them errors)")
     return rows
 
 
