@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterable
 
 import gradio as gr
 import numpy as np
@@ -133,9 +133,39 @@ def image_path(**kwargs) -> gr.Image:
     return box
 
 
+def enlarged_256(frame: np.ndarray) -> np.ndarray:
+    """A frame of a morph or journey enlarged to 256 × 256 for viewing."""
+    return np.asarray(Image.fromarray(frame).resize((256, 256), Image.BILINEAR))
+
+
 def save_gif_256(frames: list[np.ndarray], path: str) -> str:
     """Frames of a morph or journey, enlarged to 256 × 256 for viewing, as an animated GIF at `path`."""
-    return save_gif([np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR)) for f in frames], path)
+    return save_gif([enlarged_256(f) for f in frames], path)
+
+
+PREVIEW_EVERY_S = 0.25  # a streamed frame is shown when this long has passed since the last one shown
+
+
+def stream_frames(frames: Iterable[np.ndarray], prefix: str, view: Callable[[np.ndarray], np.ndarray] | None = None,
+                  also: tuple = ()) -> Generator[str | tuple, None, list[np.ndarray]]:
+    """Yield the latest frame as frames come, saved as frame-NN.png (after `view`, e.g. `enlarged_256`) in one
+    fresh folder under TEMP_ROOT: its path, or (path, *also) for a handler with more outputs; the generator's
+    return value is the list of frames. The first frame is always shown, later ones at most every PREVIEW_EVERY_S
+    (frames made in one burst, like a CVAE morph, would only queue pictures the GIF replaces at once). Long actions
+    (morph, journey, frames) show their progress this way, then the GIF."""
+    folder = os.path.dirname(temp_path(prefix, "frame.png"))
+    made: list[np.ndarray] = []
+    shown_at = -math.inf
+    for k, frame in enumerate(frames):
+        made.append(frame)
+        if time.monotonic() - shown_at < PREVIEW_EVERY_S:
+            continue
+        path = os.path.join(folder, f"frame-{k:02d}.png")
+        Image.fromarray(view(frame) if view is not None else frame).save(path)
+        shown_at = time.monotonic()
+        yield (path, *also) if also else path
+        also = tuple(gr.skip() for _ in also)  # the other outputs were sent with the first frame
+    return made
 
 
 def seed_and_count(prefix: str) -> tuple[gr.Number, gr.Radio]:

@@ -1,6 +1,7 @@
 """The City tab: a street photo (or a GIF's frames, or a 360° panorama) repainted in another city's style."""
 from __future__ import annotations
 
+from collections.abc import Generator
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,11 +11,11 @@ from PIL import Image
 
 from streetgen import classes, geo, world
 from streetgen.io.photos import read_frames, read_photo, save_gif
-from streetgen.pipelines import STEADY, run_city, translate_frames, translate_panorama
+from streetgen.pipelines import STEADY, iter_translate_frames, run_city, translate_panorama
 from streetgen.validate import shown
 from ui import choices, model_panel, models
-from ui.common import (CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, gpu, image_path, steps, temp_path,
-                       user_number)
+from ui.common import (CITY_NAMES, COUNTRIES, MAX_SEED, checked_seed, gpu, image_path, steps, stream_frames,
+                       temp_path, user_number)
 
 CITY_TARGETS = CITY_NAMES + [c.name for c in COUNTRIES]
 MAX_CITY_FRAMES = 16
@@ -88,20 +89,22 @@ def _intermediate(middle: np.ndarray | None) -> tuple[Image.Image | None, str | 
 
 @gpu
 def translate_city_frames(animation: str, method: str, target: str, strength: float, seed: int,
-                          steady: bool = True) -> str:
+                          steady: bool = True) -> Generator[str, None, None]:
     """Every frame of a GIF (up to 16) translated with one seed and one noise and, with `steady`, carried along the
-    video's motion so the texture does not shimmer; returns the translated GIF."""
+    video's motion so the texture does not shimmer: yields each translated frame (a PNG path) as soon as it is
+    made, then the translated GIF's path."""
     seed = checked_seed(seed)
     if not animation:
         raise gr.Error("No animation: upload a GIF (or WebP) of street frames, or tap Use a world pan.")
     pipe = city_pipeline(method)
     try:
         frames = read_frames(animation, max_frames=MAX_CITY_FRAMES)
-        out = translate_frames(lambda f, seed: run_city(pipe, f, target, strength, seed)[0], frames,
-                               seed=seed, steady=STEADY if steady else 0.0)
+        stream = iter_translate_frames(lambda f, seed: run_city(pipe, f, target, strength, seed)[0], frames,
+                                       seed=seed, steady=STEADY if steady else 0.0)
+        out = yield from stream_frames(stream, "streetgen-frames-")
     except ValueError as err:
         raise gr.Error(f"Cannot translate these frames: {err}") from None
-    return save_gif(out, temp_path("streetgen-frames-", "translated.gif"), bounce=False)
+    yield save_gif(out, temp_path("streetgen-frames-", "translated.gif"), bounce=False)
 
 
 def _frames_preview(animation: str | None) -> str | None:
@@ -248,7 +251,8 @@ def _wire(w: SimpleNamespace) -> None:
     w.pan_example.click(city_pan_example, [w.example_city, w.seed], w.frames, api_name="city_pan_example")
     w.frames.change(_frames_preview, w.frames, w.frames_preview, api_visibility="private")
     w.frames_go.click(translate_city_frames, [w.frames, *route, w.steady], w.frames_out,
-                      api_name="translate_city_frames", concurrency_id="render")
+                      api_name="translate_city_frames", concurrency_id="render",
+                      show_progress="minimal")  # streamed: the frames show the progress
 
 
 def build(demo: gr.Blocks) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 
 import gradio as gr
 
@@ -9,8 +10,8 @@ from streetgen import geo, world
 from streetgen.pipelines import CountryPipeline
 from streetgen.validate import shown
 from ui import choices, model_panel, models
-from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, gpu, picture_gallery,
-                       save_gif_256, seed_and_count, steps, temp_path)
+from ui.common import (COUNTRIES, N_CHOICES, checked, checked_seed, country_choices, enlarged_256, gpu,
+                       picture_gallery, save_gif_256, seed_and_count, steps, stream_frames, temp_path)
 
 COUNTRY_MODELS = dict(choices.shipped()["country"])  # label -> checkpoint spec, as shipped (ui/models.toml)
 # the sharp model (autoguided by its earlier export: see checkpoints/country_diffusion_early) is what a visitor
@@ -73,17 +74,19 @@ def compare_countries(country_a: str, country_b: str, n: int, seed: int, model: 
 
 @gpu
 def morph_countries(country_a: str, country_b: str, seed: int, model: str, guidance: float = DEFAULT_GUIDANCE,
-                    progress: gr.Progress = gr.Progress()) -> str:
-    """An animated GIF walking one latent from country A to country B; returns the GIF's path."""
+                    progress: gr.Progress = gr.Progress()) -> Generator[str, None, None]:
+    """An animated GIF walking one latent from country A to country B: yields each frame's picture (a PNG path)
+    as soon as it is made, then the GIF's path."""
     seed = checked_seed(seed)
     pipe = pipeline(model)
     options = _guidance(pipe, guidance)
     try:
-        frames = pipe.morph(country_a, country_b, frames=16, seed=seed,
-                            progress=steps(progress, f"Morphing {country_a} → {country_b}"), **options)
+        stream = pipe.iter_morph(country_a, country_b, frames=16, seed=seed, chunk=pipe.stream_chunk,
+                                 progress=steps(progress, f"Morphing {country_a} → {country_b}"), **options)
+        frames = yield from stream_frames(stream, "streetgen-morph-", enlarged_256)
     except ValueError as err:
         raise gr.Error(str(err)) from None
-    return save_gif_256(frames, temp_path("streetgen-morph-", f"{country_a}-{country_b}-{seed}.gif"))
+    yield save_gif_256(frames, temp_path("streetgen-morph-", f"{country_a}-{country_b}-{seed}.gif"))
 
 
 def _country_pickers(model: str | None = None, preferred: tuple[str, str] = ("JP", "NO")):
@@ -149,6 +152,7 @@ def build(demo: gr.Blocks) -> None:
         generate_country, inputs, [gallery, reference], api_visibility="private", concurrency_id="render")
     compare.click(compare_countries, [country, other, n, seed, model, guidance], [gallery, gallery_b],
                   api_name="compare_countries", concurrency_id="render")
+    # streamed: a small timer instead of the progress overlay, which would hide the frames as they come
     morph.click(morph_countries, [country, other, seed, model, guidance], gif, api_name="morph_countries",
-                concurrency_id="render")
+                concurrency_id="render", show_progress="minimal")
     demo.load(_country_pickers, None, [country, other], api_visibility="private")

@@ -1,14 +1,16 @@
 """The Map tab: street images generated for a tapped (or typed) point on the world map, and journeys between two."""
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import gradio as gr
 from PIL import Image
 
 from streetgen import geo, mapview, world
 from streetgen.pipelines import MapPipeline
 from ui import choices, model_panel, models
-from ui.common import (N_CHOICES, checked, checked_seed, gpu, picture_gallery, save_gif_256, seed_and_count,
-                       temp_path, user_number)
+from ui.common import (N_CHOICES, checked, checked_seed, enlarged_256, gpu, picture_gallery, save_gif_256,
+                       seed_and_count, stream_frames, temp_path, user_number)
 
 MAP_PRESETS = {"Tokyo": (35.6812, 139.7671), "Nairobi": (-1.2864, 36.8172), "Oslo": (59.9139, 10.7522),
                "Paris": (48.8566, 2.3522), "New York": (40.7128, -74.0060), "Rio de Janeiro": (-22.9068, -43.1729),
@@ -72,13 +74,16 @@ def generate_map(lat: float, lon: float, n: int, seed: int) -> tuple[list, list,
 
 
 @gpu
-def map_journey(lat: float, lon: float, lat2: float, lon2: float, seed: int) -> tuple[str, Image.Image]:
-    """An animated GIF of one latent carried along the great circle from the first point to the second."""
+def map_journey(lat: float, lon: float, lat2: float, lon2: float,
+                seed: int) -> Generator[tuple[str, Image.Image], None, None]:
+    """An animated GIF of one latent carried along the great circle from the first point to the second, with the
+    map marked: yields each frame's picture (a PNG path) as soon as it is made, then the GIF's path."""
     seed = checked_seed(seed)
     a, b = checked_latlon(lat, lon), checked_latlon(lat2, lon2)
-    frames = _map_pipeline().journey(a, b, frames=16, seed=seed)
-    gif = save_gif_256(frames, temp_path("streetgen-journey-", f"journey-{seed}.gif"))
-    return gif, mapview.draw_markers([a, b], path_between=True)
+    stream = _map_pipeline().iter_journey(a, b, frames=16, seed=seed)
+    marked = mapview.draw_markers([a, b], path_between=True)
+    frames = yield from stream_frames(stream, "streetgen-journey-", enlarged_256, also=(marked,))
+    yield save_gif_256(frames, temp_path("streetgen-journey-", f"journey-{seed}.gif")), marked
 
 
 def _on_map_select(evt: gr.SelectData):
@@ -144,7 +149,7 @@ def build(demo: gr.Blocks) -> None:
             generate_map, inputs, outputs, api_visibility="private", concurrency_id="render")
     preset2.input(_preset, preset2, [lat2, lon2], api_visibility="private")
     journey.click(map_journey, [lat, lon, lat2, lon2, seed], [gif, world_map], api_name="map_journey",
-                  concurrency_id="render")
+                  concurrency_id="render", show_progress="minimal")  # streamed: the frames show the progress
 
 
 def build_api() -> None:

@@ -6,9 +6,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from streetgen.specs import load_spec
+from streetgen.validate import check_int
 
 
 DEVICES = ("auto", "cpu", "cuda")
+MAX_CHUNK = 1024  # frames per model call a streaming generator accepts (more than any pipeline makes)
 
 
 def resolve_device(name: str) -> str:
@@ -62,3 +64,23 @@ def to_uint8(images: Any) -> list[np.ndarray]:
     """(B, 3, H, W) float tensor in [0, 1] → list of uint8 (H, W, 3) arrays."""
     arr = (images.clamp(0, 1) * 255).round().permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
     return list(arr)
+
+
+def chunk_spans(total: int, chunk: int | tuple[int, ...] | None) -> list[tuple[int, int]]:
+    """(start, stop) of consecutive spans covering `total` items: `chunk` items each, or for a tuple of sizes one
+    span of each size in turn, the last size repeated (None: one span of all); sizes are checked first.
+
+    Why: streaming generators (`iter_morph`, `iter_journey`) run their model on one span at a time, so the first
+    frames exist before the last ones are started; (1, 5) gives the first frame alone, then the rest in fewer
+    calls."""
+    if chunk is None:
+        return [(0, total)]
+    sizes = [check_int("chunk", c, 1, MAX_CHUNK) for c in (chunk if isinstance(chunk, tuple) else (chunk,))]
+    if not sizes:
+        raise ValueError("chunk must name at least one size")
+    spans, start = [], 0
+    while start < total:
+        size = sizes[min(len(spans), len(sizes) - 1)]
+        spans.append((start, min(start + size, total)))
+        start += size
+    return spans

@@ -10,11 +10,12 @@ Photos may be any size and mode (`read_photo` converts RGBA / CMYK / 16-bit / gr
 long side is above MAX_TRANSLATE_SIDE); CycleGAN and pix2pix are fully convolutional and keep the photo's size, the any-city
 route works at its model's square size and returns the photo's aspect. `translate_frames` runs any of them over a
 sequence with one seed (and one noise) for every frame and carries the previous output along the optical flow, so
-a still scene stays still and a pan does not shimmer.
+a still scene stays still and a pan does not shimmer; `iter_translate_frames` yields the same frames one by one.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from typing import Callable, Union
 
 import numpy as np
@@ -245,45 +246,64 @@ def steady_frames(inputs: list[np.ndarray], outputs: list[np.ndarray], steady: f
 
     Why: translators re-invent texture from each frame's grain, so raw outputs shimmer even where the camera moves
     smoothly; the blend follows the motion instead of averaging in place, so a pan leaves no ghosts."""
-    import cv2
-
     if len(inputs) != len(outputs):
         raise ValueError(f"{len(inputs)} input frames but {len(outputs)} outputs")
+    _check_steady(steady)
+    return list(_steadied(zip(inputs, outputs), steady))
+
+
+def _check_steady(steady: float) -> None:
     if not 0 <= float(steady) < 1:
         raise ValueError(f"steady must be in [0, 1), got {steady!r}")
-    out = [np.asarray(outputs[0])] if outputs else []
-    if len(outputs) < 2:
-        return out
-    hw = out[0].shape[:2]  # a model may answer at its own size: track at the output's size
-    grays = [_gray(frame, hw) for frame in inputs]  # each input's grey once (it is `cur`, then `prev`)
+
+
+def _steadied(pairs: Iterable[tuple[np.ndarray, np.ndarray]], steady: float) -> Iterator[np.ndarray]:
+    """`steady_frames` one frame at a time, over (input, raw output) pairs as they come."""
+    import cv2
+
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    for k in range(1, len(outputs)):
-        raw = np.asarray(outputs[k])
-        cur, prev = grays[k], grays[k - 1]
+    hw = last = prev = None
+    for frame, raw in pairs:
+        raw = np.asarray(raw)
+        if last is None:  # the first frame stays as it is; the others follow it
+            hw = raw.shape[:2]  # a model may answer at its own size: track at the output's size
+            last, prev = raw, _gray(frame, hw)
+            yield last
+            continue
+        cur = _gray(frame, hw)  # each input's grey once (it is `cur`, then `prev`)
         map_x, map_y = _track_back(dis, cur, prev)
-        prev_out = cv2.remap(out[-1].astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+        prev_out = cv2.remap(last.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(-1, -1, -1))
         prev_in = cv2.remap(prev.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR)
         # a mismatch of ~10 grey levels (well above sensor grain) halves the trust; new pixels get none
         conf = np.exp(-((prev_in - cur.astype(np.float32)) / 12.0) ** 2) * (prev_out[..., 0] >= 0)
         weight = (float(steady) * conf)[..., None]
-        out.append(np.clip((1 - weight) * raw + weight * np.maximum(prev_out, 0), 0, 255).round().astype(np.uint8))
-    return out
+        last = np.clip((1 - weight) * raw + weight * np.maximum(prev_out, 0), 0, 255).round().astype(np.uint8)
+        prev = cur
+        yield last
 
 
 def translate_frames(pipe: Callable[..., object], frames: list[np.ndarray], seed: int = 0,
                      steady: float = STEADY, **options) -> list[np.ndarray]:
     """Each frame through `pipe` with the same seed (so the same noise), made steady along the motion by
     `steady_frames` (steady=0: the raw translations). Depth-route outputs keep their photo."""
+    return list(iter_translate_frames(pipe, frames, seed=seed, steady=steady, **options))
+
+
+def iter_translate_frames(pipe: Callable[..., object], frames: list[np.ndarray], seed: int = 0,
+                          steady: float = STEADY, **options) -> Iterator[np.ndarray]:
+    """`translate_frames`' outputs in order, each yielded as soon as its frame is translated (and made steady,
+    which needs only the frames before it); arguments are checked at the call, before the first frame."""
     if not 1 <= len(frames) <= MAX_FRAMES:
         raise ValueError(f"need 1..{MAX_FRAMES} frames, got {len(frames)}")
-    if not 0 <= float(steady) < 1:
-        raise ValueError(f"steady must be in [0, 1), got {steady!r}")
-    raws = []
-    for frame in frames:
-        result = pipe(frame, seed=seed, **options)
-        raws.append(np.asarray(result[0] if isinstance(result, tuple) else result))
-    return steady_frames(frames, raws, steady) if steady else raws
+    _check_steady(steady)
+    raws = (_first(pipe(frame, seed=seed, **options)) for frame in frames)
+    return _steadied(zip(frames, raws), steady) if steady else raws
+
+
+def _first(result: object) -> np.ndarray:
+    """A city pipeline's image: the first item of a (photo, intermediate) pair, or the result itself."""
+    return np.asarray(result[0] if isinstance(result, tuple) else result)
 
 
 def translate_panorama(pipe: Callable[..., object], pano: PhotoInput, seed: int = 0, face_size: int | None = None,

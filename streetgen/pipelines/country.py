@@ -6,12 +6,13 @@ solver, …) pass straight through.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from streetgen import geo
-from streetgen.pipelines.base import Pipeline, to_uint8
+from streetgen.pipelines.base import Pipeline, chunk_spans, to_uint8
 from streetgen.specs import parse_spec
 from streetgen.validate import check_seed
 
@@ -179,28 +180,67 @@ class CountryPipeline(Pipeline):
             images += to_uint8(out)
         return images
 
+    @property
+    def stream_chunk(self) -> int | tuple[int, ...] | None:
+        """Frames per sampler call when a morph is streamed (`iter_morph`'s chunk): for diffusion the first frame
+        alone (it comes after a 16th of the morph's time) and then five at a time (one frame per call made the
+        whole morph about twice as slow on 2 busy CPU cores: docs/results.md); None (all at once) for the CVAE,
+        which decodes a whole morph in milliseconds."""
+        return (1, 5) if self.diffusion else None
+
     def morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0, progress=None,
               **options) -> list[np.ndarray]:
         """One latent, the label walked from country A to country B: `frames` images (for an animated GIF)."""
+        return list(self.iter_morph(country_a, country_b, frames=frames, seed=seed, progress=progress, **options))
+
+    def iter_morph(self, country_a: str, country_b: str, frames: int = 16, seed: int = 0,
+                   chunk: int | tuple[int, ...] | None = None, progress: Callable[[int, int], None] | None = None,
+                   **options: Any) -> Iterator[np.ndarray]:
+        """`morph`'s frames in order, each yielded as soon as it exists; arguments are checked at the call, before
+        the first frame. The sampler runs on `chunk` frames at a time (a tuple: those sizes in turn, the last
+        repeated, as `chunk_spans`; None: all at once, exactly `morph`); smaller chunks start from the same noise
+        and give the same frames up to float rounding in batched arithmetic. `progress(done, total)` counts the
+        denoising steps of every chunk together."""
         import torch
 
         if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= 64:
             raise ValueError(f"frames must be an integer between 2 and 64, got {frames!r}")
         check_seed(seed)
-        k = len(self.countries)
         a, b = self.index(country_a), self.index(country_b)
+        spans = chunk_spans(int(frames), chunk)
+        if self.diffusion and options.get("shared_noise") is False:
+            spans = [(0, int(frames))]  # each frame draws its own noise on the way: only one call draws it alike
         t = torch.linspace(0, 1, int(frames))[:, None]
-        label = torch.zeros(int(frames), k)
+        label = torch.zeros(int(frames), len(self.countries))
         label[:, a] += 1 - t[:, 0]
         label[:, b] += t[:, 0]
         g = torch.Generator().manual_seed(int(seed))
         z = torch.randn((1, *self.model.latent_shape), generator=g)
-        if self.diffusion:
-            # stochastic samplers and start priors: the same draws in every frame, from this seed's generator
-            options = {"shared_noise": True, "generator": g, **options}
-        images = self.sample(label, latents=z.expand(int(frames), *self.model.latent_shape), progress=progress,
-                             **options)
-        return to_uint8(images)
+        return self._morph_frames(label, z, g, spans, progress, options)
+
+    def _morph_frames(self, label: torch.Tensor, z: torch.Tensor, g: torch.Generator, spans: list[tuple[int, int]],
+                      progress: Callable[[int, int], None] | None, options: dict) -> Iterator[np.ndarray]:
+        """The frames of `iter_morph`, one sampler call per span of `label` rows."""
+        import torch
+
+        state = g.get_state()
+        for i, (start, stop) in enumerate(spans):
+            span_options = options
+            if self.diffusion:
+                # stochastic samplers and start priors: the same draws in every frame, from this seed's generator
+                # as it stands after the latent (each span starts from that state, as one call of all would)
+                gen = torch.Generator()
+                gen.set_state(state)
+                span_options = {"shared_noise": True, "generator": gen, **options}
+            steps = None if progress is None else _span_progress(progress, i, len(spans))
+            images = self.sample(label[start:stop], latents=z.expand(stop - start, *self.model.latent_shape),
+                                 progress=steps, **span_options)
+            yield from to_uint8(images)
+
+
+def _span_progress(progress: Callable[[int, int], None], span: int, spans: int) -> Callable[[int, int], None]:
+    """A sampler's per-call progress as progress over `spans` calls, this being call number `span`."""
+    return lambda done, total: progress(span * total + done, spans * total)
 
 
 def country_grid(pipe: CountryPipeline, countries: list[str], n: int = 4, seed: int = 0,

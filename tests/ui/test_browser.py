@@ -358,6 +358,8 @@ def test_city_tab_world_pan_frames(browser, app_url, tmp_path):
     page.locator("#y-frames-go").tap()
     out = page.locator("#y-frames-out img").first
     expect(out).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    # the translated frames are shown as they come (PNGs); the GIF replaces them at the end
+    expect(out).to_have_attribute("src", re.compile(r"\.gif$"), timeout=RENDER_TIMEOUT_MS)
     assert page.locator(".toast-body").count() == 0
     _shot(page, tmp_path, "city_frames")
     gif = Image.open(io.BytesIO(page.request.get(out.get_attribute("src")).body()))
