@@ -2,12 +2,41 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+RENDER_TIMEOUT_MS = 180_000  # a cold first render on a busy 2-core CI box can take a while
+
+
+def chromium_path() -> str:
+    """The system Chromium (the browser tests never run `playwright install`)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail("Chromium not found on PATH: install it with `apt-get install -y chromium chromium-driver` "
+                "(the browser tests use the system browser and never run `playwright install`).")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless system Chromium through Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture(scope="module")

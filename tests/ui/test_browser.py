@@ -13,33 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
+
+from conftest import RENDER_TIMEOUT_MS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]  # Playwright driving the system Chromium
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-RENDER_TIMEOUT_MS = 180_000  # a cold first render on a busy 2-core CI box can take a while
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("Chromium not found on PATH: install it with `apt-get install -y chromium chromium-driver` "
-                "(the browser tests use the system browser and never run `playwright install`).")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
 
 def _touch_tab(browser, app_url: str, tab: str):
     """A touch-screen context (kiosk-sized) with the app open on `tab`, selected by a tap."""

@@ -11,7 +11,6 @@ import gradio as gr
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.test_browser import browser  # noqa: F401  (the system Chromium, a fixture)
 from ui import busy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.test_browser import browser  # noqa: F401  (the system Chromium, one per module)
 from ui import kiosk
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.ui.test_browser import CHROMIUM_ARGS, RENDER_TIMEOUT_MS
+from conftest import CHROMIUM_ARGS, RENDER_TIMEOUT_MS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
