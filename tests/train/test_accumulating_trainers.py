@@ -128,7 +128,7 @@ def test_map_gan_accumulates_with_per_micro_batch_gradient_penalty(tmp_path, tin
 def test_judges_accumulate(tmp_path, camvid_root, judge):
     from train.train_judges import main
     args = ["--judge", judge, "--countries", "3", "--per-country", "2", "--test-per-country", "1", "--size", "32",
-            "--width", "4", "--steps", "2", "--batch", "2", "--threads", "1", "--camvid", str(camvid_root)]
+            "--width", "4", "--steps", "3", "--batch", "2", "--threads", "1", "--camvid", str(camvid_root)]
     main([*args, "--out", str(tmp_path / "acc"), "--grad-accum", "2"])
     main([*args, "--out", str(tmp_path / "plain")])
     assert _differs(_exported(tmp_path / "acc"), _exported(tmp_path / "plain")) > 1e-6

@@ -20,8 +20,8 @@ Launching (from the repo root; `-m` keeps the repo importable):
 
 --batch-size is per process: the global batch is batch_size x grad_accum x world size, and gradients are averaged
 across processes, so N processes at batch B train like one process at batch N*B (and --grad-accum 2 at batch B
-like batch 2B, when the model has no batch statistics: every trainer's loop goes through Trainer.accumulate; a loop
-that does not refuses --grad-accum > 1).
+like batch 2B where the model has no batch statistics such as BatchNorm). Every trainer's loop goes through
+Trainer.accumulate (a GAN once per optimizer); a new loop that does not is refused --grad-accum > 1 at step 1.
 
 Flags every trainer has, as in diffusers' example scripts: --grad-accum, --report-to (accelerate trackers, logs in
 runs/<name>/trackers), --resume-from latest|PATH, --push-to-hub REPO_ID with --hub-private (the repo is created
