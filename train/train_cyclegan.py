@@ -352,12 +352,9 @@ def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module, nn.Module], o
         loss_da = 0.5 * (lsgan_loss(sa[:n], real=True) + lsgan_loss(sa[n:], real=False))
         return {"objective": loss_da + loss_db, "loss_d_a": loss_da, "loss_d_b": loss_db}
 
-    opt_g.zero_grad(set_to_none=True)
-    g_logs = trainer.accumulate(pair, g_micro, objective="objective")
-    opt_g.step()
-    opt_d.zero_grad(set_to_none=True)  # also drops the D gradients the generator step left behind
-    d_logs = trainer.accumulate((d_a, d_b), d_micro, objective="objective")
-    opt_d.step()
+    g_logs = trainer.optimizer_step(pair, opt_g, g_micro, objective="objective")
+    # zeroing D's gradients first also drops those the generator step left behind
+    d_logs = trainer.optimizer_step((d_a, d_b), opt_d, d_micro, objective="objective")
     return {"loss_g": g_logs.pop("loss_g"), **d_logs, **g_logs}
 
 

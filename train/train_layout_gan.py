@@ -190,18 +190,12 @@ def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[
         z, mix = latents(b)
         return {"loss": g_logistic_loss(disc(fake_input(generator(z, mix_z=mix), **d_in), group).float())}
 
-    opt_d.zero_grad(set_to_none=True)
-    d_logs = trainer.accumulate(disc, d_micro, objective="objective")
-    opt_d.step()
+    d_logs = trainer.optimizer_step(disc, opt_d, d_micro, objective="objective")
     b = len(reals[0])
     r1 = None
     if cfg.r1_every > 0 and step % cfg.r1_every == 0:
-        opt_d.zero_grad(set_to_none=True)
-        r1 = trainer.accumulate(disc, r1_micro, objective="objective")["r1"]
-        opt_d.step()
-    opt_g.zero_grad(set_to_none=True)
-    g_loss = trainer.accumulate(generator, g_micro)["loss"]
-    opt_g.step()
+        r1 = trainer.optimizer_step(disc, opt_d, r1_micro, objective="objective")["r1"]
+    g_loss = trainer.optimizer_step(generator, opt_g, g_micro)["loss"]
     opt_d.zero_grad(set_to_none=True)  # the generator step's D gradients are not D's to use
     logged = {"d_loss": d_logs["d_loss"], "g_loss": g_loss, "d_real": d_logs["d_real"], "d_fake": d_logs["d_fake"]}
     if r1 is not None:  # logged on R1 steps only: a stale value would not survive a resume

@@ -398,12 +398,8 @@ def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[
 
     for _ in range(cfg.n_critic):
         places.clear()
-        opt_d.zero_grad(set_to_none=True)
-        d = trainer.accumulate(critic, d_micro, objective="objective")
-        opt_d.step()
-    opt_g.zero_grad(set_to_none=True)
-    g_loss = trainer.accumulate(generator, g_micro)["loss"]
-    opt_g.step()
+        d = trainer.optimizer_step(critic, opt_d, d_micro, objective="objective")
+    g_loss = trainer.optimizer_step(generator, opt_g, g_micro)["loss"]
     opt_d.zero_grad(set_to_none=True)  # the generator step's critic gradients are not the critic's to use
     return {"d_loss": d["d_loss"], "g_loss": g_loss, "loss_gap": d["d_loss"] - g_loss, "gp": d["gp"],
             "wasserstein": d["d_real"] - d["d_fake"]}

@@ -125,9 +125,7 @@ def main(argv: list[str] | None = None) -> Path | None:
             x, y = batch_tensors(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), g)
             return {"loss": F.cross_entropy(model(x.to(trainer.device)), y.to(trainer.device), ignore_index=IGNORE)}
 
-        opt.zero_grad(set_to_none=True)
-        losses = trainer.accumulate(model, micro_step)  # BatchNorm statistics stay per micro-batch
-        opt.step()
+        losses = trainer.optimizer_step(model, opt, micro_step)  # BatchNorm statistics stay per micro-batch
         sched.step()
         ema.update(model)
         if not trainer.step_done(step, losses, lr=sched.get_last_lr()[0]):

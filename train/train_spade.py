@@ -302,12 +302,9 @@ def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[
         loss_d = d_hinge_loss([[t[b:] for t in scale] for scale in pred], [[t[:b] for t in scale] for scale in pred])
         return {"objective": loss_d, "loss_d": loss_d}
 
-    opt_g.zero_grad(set_to_none=True)
-    g_logs = trainer.accumulate(model, g_micro, objective="objective")
-    opt_g.step()
-    opt_d.zero_grad(set_to_none=True)  # also drops the D gradients the generator step left behind
-    d_logs = trainer.accumulate(disc, d_micro, objective="objective")
-    opt_d.step()
+    g_logs = trainer.optimizer_step(model, opt_g, g_micro, objective="objective")
+    # zeroing D's gradients first also drops those the generator step left behind
+    d_logs = trainer.optimizer_step(disc, opt_d, d_micro, objective="objective")
     return {"loss_g": g_logs.pop("loss_g"), **d_logs, **g_logs}
 
 

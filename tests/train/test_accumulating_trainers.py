@@ -44,6 +44,41 @@ def test_pix2pix_step_over_two_micro_batches_has_the_double_batch_gradients(tmp_
     assert max((a - h).abs().max().item() for a, h in zip(accumulated, half)) > 1e-4
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", ["train_segmenter", "train_judges"])
+def test_segmenter_micro_batches_match_the_double_batch_only_without_batch_statistics(tmp_path, loop):
+    # train_segmenter steps through Trainer.optimizer_step, train_judges --judge seg through accumulated_step
+    from streetgen.models.judges import Segmenter
+    from train.train_judges import accumulated_step
+
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.rand(4, 3, 32, 32, generator=g), torch.randint(0, 11, (4, 32, 32), generator=g)
+
+    def grads(train_mode: bool, accum: int) -> list[torch.Tensor]:
+        torch.manual_seed(0)
+        model = Segmenter(width=4).train(train_mode)
+        opt = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: the step leaves the weights, we read the grads
+        micro = iter(zip(x.chunk(accum), y.chunk(accum)))
+
+        def micro_loss() -> torch.Tensor:
+            xb, yb = next(micro)
+            return torch.nn.functional.cross_entropy(model(xb), yb)
+
+        if loop == "train_judges":
+            accumulated_step(opt, micro_loss, accum)
+        else:
+            _trainer(tmp_path / f"{train_mode}{accum}", accum).optimizer_step(model, opt, lambda: {"loss": micro_loss()})
+        return [p.grad.clone() for p in model.parameters()]
+
+    for train_mode in (False, True):
+        two, one = grads(train_mode, 2), grads(train_mode, 1)
+        gap = max((a - b).abs().max().item() for a, b in zip(two, one))
+        if train_mode:  # BatchNorm normalises each micro-batch by its own statistics: another gradient
+            assert gap > 1e-4
+        else:  # running statistics (eval mode): the mean of the micro-batch losses is the double batch's loss
+            assert gap < 1e-5
+
+
 def _exported(export: Path) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(export / "model.safetensors"))
 
@@ -134,3 +169,29 @@ def test_judges_accumulate(tmp_path, camvid_root, judge):
     assert _differs(_exported(tmp_path / "acc"), _exported(tmp_path / "plain")) > 1e-6
     with pytest.raises(ValueError, match="--grad-accum must be >= 1"):
         main([*args, "--out", str(tmp_path / "bad"), "--grad-accum", "0"])
+
+
+@pytest.mark.slow
+def test_two_processes_accumulate_cyclegan_discriminators_in_sync(tmp_path):
+    # the D step accumulates two DDP-wrapped discriminators at once (no_sync on both until the last micro-batch);
+    # the ranks' exported generators agree (DDP averages G's gradients; D's weights are not compared here)
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(Path.cwd()),
+               ACCELERATE_CONFIG_FILE=str(tmp_path / "absent.yaml"))
+    flags = ["--per-city", "2", "--render-workers", "1", "--size", "32", "--ngf", "8", "--n-blocks", "1",
+             "--d-width", "8", "--sample-every", "0", "--batch-size", "1", "--grad-accum", "2", "--runs-dir",
+             str(tmp_path), "--name", "ddp", *COMMON]
+    proc = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                           "--main_process_port", port, "-m", "train.train_cyclegan", *flags],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    digests = json.loads((tmp_path / "ddp" / "final.json").read_text())["rank_weight_digests"]
+    assert len(digests) == 2 and digests[0] == digests[1]

@@ -437,6 +437,16 @@ class Trainer:
                 mean[name] = value if n == 1 else mean.get(name, 0) + value.float() / n
         return mean
 
+    def optimizer_step(self, model: nn.Module | Sequence[nn.Module], optimizer: torch.optim.Optimizer,
+                       micro_step: Callable[[], dict[str, torch.Tensor]],
+                       objective: str = "loss") -> dict[str, torch.Tensor]:
+        """Zero `optimizer`'s gradients, `accumulate` them over --grad-accum micro-batches and step it; returns the
+        logged means. A GAN calls it once per optimizer (e.g. D's step, then G's), each with its own micro-batches."""
+        optimizer.zero_grad(set_to_none=True)
+        logs = self.accumulate(model, micro_step, objective)
+        optimizer.step()
+        return logs
+
     def wall_time(self) -> float:
         """Seconds of training across all invocations of this run."""
         return self._wall_before + time.time() - self._t0
