@@ -67,7 +67,8 @@ def test_segmenter_micro_batches_match_the_double_batch_only_without_batch_stati
         if loop == "train_judges":
             accumulated_step(opt, micro_loss, accum)
         else:
-            _trainer(tmp_path / f"{train_mode}{accum}", accum).optimizer_step(model, opt, lambda: {"loss": micro_loss()})
+            trainer = _trainer(tmp_path / f"{train_mode}{accum}", accum)
+            trainer.optimizer_step(model, opt, lambda: {"loss": micro_loss()})
         return [p.grad.clone() for p in model.parameters()]
 
     for train_mode in (False, True):
