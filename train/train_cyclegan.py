@@ -24,8 +24,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -311,6 +313,51 @@ def export_reverse(cfg: CycleGANConfig, trainer: Trainer, out: Path, f_ba: Cycle
         push_export(rev, cfg.push_to_hub + "-reverse")
 
 
+def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module, nn.Module], opts: tuple[torch.optim.Optimizer, ...],
+               draw: Callable[[], tuple[torch.Tensor, torch.Tensor, Any, Any]], pools: tuple[ImagePool, ImagePool],
+               rng: torch.Generator, cfg: CycleGANConfig, seg: Segmenter | None) -> dict[str, torch.Tensor]:
+    """One optimizer step of both generators, then of both discriminators, each over --grad-accum micro-batches
+    of `draw()` -> (a, b, labels_a, labels_b); D's micro-batches are G's, each querying the pools with its fakes."""
+    (pair, d_a, d_b), (opt_g, opt_d), (pool_a, pool_b) = nets, opts, pools
+    identity = cfg.lambda_id > 0
+    seen: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def g_micro() -> dict[str, torch.Tensor]:  # both generators in one forward (see CyclePair)
+        a, b, labels_a, labels_b = draw()
+        out = pair(a, b, identity)
+        seen.append((a, b, out["fake_a"].detach(), out["fake_b"].detach()))
+        gan_ab = lsgan_loss(d_b(out["fake_b"]), real=True)
+        gan_ba = lsgan_loss(d_a(out["fake_a"]), real=True)
+        cyc = (out["rec_a"].float() - a).abs().mean() + (out["rec_b"].float() - b).abs().mean()
+        loss_g = gan_ab + gan_ba + cfg.lambda_cyc * cyc
+        logged = {"g_gan_ab": gan_ab, "g_gan_ba": gan_ba, "cycle": cyc}
+        if identity:
+            idt = (out["idt_b"].float() - b).abs().mean() + (out["idt_a"].float() - a).abs().mean()
+            loss_g = loss_g + cfg.lambda_id * cfg.lambda_cyc * idt
+            logged["identity"] = idt
+        if seg is not None:  # G(a) must read as a's classes, F(b) as b's
+            sem = (semantic_loss(seg, out["fake_b"], targets(seg, a, labels_a))
+                   + semantic_loss(seg, out["fake_a"], targets(seg, b, labels_b)))
+            loss_g = loss_g + cfg.lambda_sem * sem
+            logged["semantic"] = sem
+        return {"objective": loss_g, "loss_g": loss_g, **logged}
+
+    def d_micro() -> dict[str, torch.Tensor]:  # real vs a pooled fake, one call per discriminator (instance norm
+        a, b, fake_a, fake_b = seen.pop(0)  # is per image, so real and fake in one batch do not mix)
+        fake_b = pool_b.query(fake_b.float(), rng)
+        fake_a = pool_a.query(fake_a.float(), rng)
+        n = b.shape[0]
+        sb, sa = d_b(torch.cat([b, fake_b])), d_a(torch.cat([a, fake_a]))
+        loss_db = 0.5 * (lsgan_loss(sb[:n], real=True) + lsgan_loss(sb[n:], real=False))
+        loss_da = 0.5 * (lsgan_loss(sa[:n], real=True) + lsgan_loss(sa[n:], real=False))
+        return {"objective": loss_da + loss_db, "loss_d_a": loss_da, "loss_d_b": loss_db}
+
+    g_logs = trainer.optimizer_step(pair, opt_g, g_micro, objective="objective")
+    # zeroing D's gradients first also drops those the generator step left behind
+    d_logs = trainer.optimizer_step((d_a, d_b), opt_d, d_micro, objective="objective")
+    return {"loss_g": g_logs.pop("loss_g"), **d_logs, **g_logs}
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns G's export folder on the main process once --steps is reached."""
     cfg = parse_config(CycleGANConfig, argv)
@@ -342,7 +389,6 @@ def main(argv: list[str] | None = None) -> Path | None:
     sem_accuracy = start_semantic(cfg, seg, start, [data_a, data_b], trainer.device)
     for pool in (pool_a, pool_b):  # a resumed pool comes back on the CPU; new fakes live on the device
         pool.images = [t.to(trainer.device) for t in pool.images]
-    identity = cfg.lambda_id > 0
     pair.train()
     d_a.train()
     d_b.train()
@@ -350,43 +396,15 @@ def main(argv: list[str] | None = None) -> Path | None:
         lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_start)
         set_lr((opt_g, opt_d), lr)  # not a scheduler: the schedule is a function of the step
         rng = trainer.step_generator(step)  # crops and pool draws: a resumed run draws the same ones
-        a, labels_a = data_a.crops(sampler_a.next().numpy(), rng, trainer.device)
-        b, labels_b = data_b.crops(sampler_b.next().numpy(), rng, trainer.device)
 
-        # ---- generator step: both generators in one forward (see CyclePair) ----
-        out = pair(a, b, identity)
-        gan_ab = lsgan_loss(d_b(out["fake_b"]), real=True)
-        gan_ba = lsgan_loss(d_a(out["fake_a"]), real=True)
-        cyc = (out["rec_a"].float() - a).abs().mean() + (out["rec_b"].float() - b).abs().mean()
-        loss_g = gan_ab + gan_ba + cfg.lambda_cyc * cyc
-        logged = {"g_gan_ab": gan_ab.detach(), "g_gan_ba": gan_ba.detach(), "cycle": cyc.detach()}
-        if identity:
-            idt = (out["idt_b"].float() - b).abs().mean() + (out["idt_a"].float() - a).abs().mean()
-            loss_g = loss_g + cfg.lambda_id * cfg.lambda_cyc * idt
-            logged["identity"] = idt.detach()
-        if seg is not None:  # G(a) must read as a's classes, F(b) as b's
-            sem = (semantic_loss(seg, out["fake_b"], targets(seg, a, labels_a))
-                   + semantic_loss(seg, out["fake_a"], targets(seg, b, labels_b)))
-            loss_g = loss_g + cfg.lambda_sem * sem
-            logged["semantic"] = sem.detach()
-        opt_g.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(loss_g)
-        opt_g.step()
+        def draw() -> tuple[torch.Tensor, torch.Tensor, Any, Any]:  # one --batch-size micro-batch of each domain
+            a, labels_a = data_a.crops(sampler_a.next().numpy(), rng, trainer.device)
+            b, labels_b = data_b.crops(sampler_b.next().numpy(), rng, trainer.device)
+            return a, b, labels_a, labels_b
 
-        # ---- discriminator step: real vs a pooled fake, one call per discriminator (instance norm is per image,
-        # so real and fake in one batch do not mix) ----
-        fake_b = pool_b.query(out["fake_b"].detach().float(), rng)
-        fake_a = pool_a.query(out["fake_a"].detach().float(), rng)
-        n = b.shape[0]
-        sb, sa = d_b(torch.cat([b, fake_b])), d_a(torch.cat([a, fake_a]))
-        loss_db = 0.5 * (lsgan_loss(sb[:n], real=True) + lsgan_loss(sb[n:], real=False))
-        loss_da = 0.5 * (lsgan_loss(sa[:n], real=True) + lsgan_loss(sa[n:], real=False))
-        opt_d.zero_grad(set_to_none=True)  # also drops the D gradients the generator step left behind
-        trainer.accelerator.backward(loss_da + loss_db)
-        opt_d.step()
+        losses = train_step(trainer, (pair, d_a, d_b), (opt_g, opt_d), draw, (pool_a, pool_b), rng, cfg, seg)
         ema_g.update(bare.g)
         ema_f.update(bare.f)
-        losses = {"loss_g": loss_g, "loss_d_a": loss_da, "loss_d_b": loss_db, **logged}
         if not trainer.step_done(step, losses, lr=lr):
             break  # --time-limit reached
 

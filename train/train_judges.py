@@ -16,6 +16,7 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -68,7 +69,8 @@ class JudgeConfig:
     size: int = 128  # render size; the place judge resizes to its own input size
     width: int = 32  # the judge's first-stage channels
     steps: int = 3000  # optimizer steps (one-cycle schedule over them)
-    batch: int = 64  # images per step
+    batch: int = 64  # images per micro-batch
+    grad_accum: int = 1  # micro-batches per optimizer step (images per step = batch x grad_accum)
     lr: float = 2e-3  # peak AdamW learning rate
     camvid: str = "../shared/datasets/camvid"  # relative to the repository root
     camvid_weight: float = 0.5  # share of segmenter batches drawn from CamVid
@@ -104,6 +106,21 @@ def _optimiser(model: torch.nn.Module, cfg: JudgeConfig):
     return opt, sched
 
 
+def accumulated_step(opt: torch.optim.Optimizer, micro_loss: Callable[[], torch.Tensor], n: int) -> torch.Tensor:
+    """One optimizer step over `n` micro-batches: backpropagate each `micro_loss()` / n, so the gradient is the
+    mean loss's (BatchNorm statistics stay per micro-batch); returns that mean (detached) for the report."""
+    if n < 1:
+        raise ValueError(f"--grad-accum must be >= 1, got {n}")
+    opt.zero_grad(set_to_none=True)
+    total = torch.zeros(())
+    for _ in range(n):
+        loss = micro_loss()
+        (loss / n).backward()
+        total = total + loss.detach() / n
+    opt.step()
+    return total
+
+
 def _report(step: int, steps: int, loss: torch.Tensor, t1: float) -> None:
     if step % 100 == 0 or step == 1:
         print(f"step {step}/{steps} loss {loss.item():.4f} ({step / (time.time() - t1):.2f} steps/s)", flush=True)
@@ -122,11 +139,12 @@ def train_city(cfg: JudgeConfig, argv: list[str]) -> dict:
     t1 = time.time()
     for step in range(1, cfg.steps + 1):
         model.train()
-        idx = torch.randint(len(images), (cfg.batch,), generator=g).numpy()
-        loss = F.cross_entropy(model(jitter(to_tensor(images[idx]), g)), torch.from_numpy(city[idx]))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+
+        def micro_loss() -> torch.Tensor:
+            idx = torch.randint(len(images), (cfg.batch,), generator=g).numpy()
+            return F.cross_entropy(model(jitter(to_tensor(images[idx]), g)), torch.from_numpy(city[idx]))
+
+        loss = accumulated_step(opt, micro_loss, cfg.grad_accum)
         sched.step()
         _report(step, cfg.steps, loss, t1)
     metrics = evaluate_city(model, test_images, test_city)
@@ -209,11 +227,8 @@ def train(cfg: JudgeConfig, argv: list[str]) -> dict:
     t1 = time.time()
     for step in range(1, cfg.steps + 1):
         model.train()
-        idx = torch.randint(n, (cfg.batch,), generator=g)
-        loss = _loss(cfg, model, train_data, xyz, camvid, idx, g)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = accumulated_step(opt, lambda: _loss(cfg, model, train_data, xyz, camvid,
+                                                   torch.randint(n, (cfg.batch,), generator=g), g), cfg.grad_accum)
         sched.step()
         _report(step, cfg.steps, loss, t1)
     metrics = _evaluate(cfg, model, test_data, camvid)

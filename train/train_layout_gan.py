@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 from streetgen import classes
 from streetgen.classes import NUM_CLASSES
@@ -157,6 +159,50 @@ def model_card(cfg: LayoutGANConfig, data_text: str, data_license: str, metrics:
                                                                   if camvid else ""))
 
 
+def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[torch.optim.Optimizer, ...],
+               draw: Callable[[], torch.Tensor], latents: Callable[[int], tuple[torch.Tensor, torch.Tensor | None]],
+               cfg: LayoutGANConfig, step: int) -> dict[str, torch.Tensor]:
+    """One optimizer step of D (+ its lazy R1 step on the same reals), then of G, each over --grad-accum
+    micro-batches; minibatch-stddev groups stay within a micro-batch. Returns the logged means."""
+    (generator, disc), (opt_g, opt_d) = nets, opts
+    d_in = dict(mode=cfg.disc_input, tau=cfg.tau, noise=cfg.soft_noise)
+    group = stddev_group(cfg.batch_size)
+    reals: list[torch.Tensor] = []
+
+    def d_micro() -> dict[str, torch.Tensor]:  # softplus(D(fake)) + softplus(-D(real)), one pass over [real, fake]
+        real = real_input(draw(), NUM_CLASSES, margin=cfg.soft_margin, **d_in)
+        reals.append(real)
+        z, mix = latents(len(real))
+        with torch.no_grad():
+            fake = fake_input(generator(z, mix_z=mix), **d_in)
+        d_real, d_fake = disc(torch.cat([real, fake]), group).float().chunk(2)
+        d_loss = d_logistic_loss(d_real, d_fake)
+        return {"objective": d_loss, "d_loss": d_loss, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+
+    def r1_micro() -> dict[str, torch.Tensor]:  # lazy R1: γ/2 · E‖∇D(real)‖², × the interval, per micro-batch
+        real_r1 = reals.pop(0).detach().requires_grad_(True)
+        scores = disc(real_r1, group).float()
+        r1 = r1_penalty(scores, real_r1)
+        # + 0 · scores keeps every D parameter in the graph (DDP wants each one to get a gradient)
+        return {"objective": r1 * (cfg.r1_gamma / 2 * cfg.r1_every) + 0 * scores.mean(), "r1": r1}
+
+    def g_micro() -> dict[str, torch.Tensor]:  # softplus(-D(fake)) (non-saturating)
+        z, mix = latents(b)
+        return {"loss": g_logistic_loss(disc(fake_input(generator(z, mix_z=mix), **d_in), group).float())}
+
+    d_logs = trainer.optimizer_step(disc, opt_d, d_micro, objective="objective")
+    b = len(reals[0])
+    r1 = None
+    if cfg.r1_every > 0 and step % cfg.r1_every == 0:
+        r1 = trainer.optimizer_step(disc, opt_d, r1_micro, objective="objective")["r1"]
+    g_loss = trainer.optimizer_step(generator, opt_g, g_micro)["loss"]
+    opt_d.zero_grad(set_to_none=True)  # the generator step's D gradients are not D's to use
+    logged = {"d_loss": d_logs["d_loss"], "g_loss": g_loss, "d_real": d_logs["d_real"], "d_fake": d_logs["d_fake"]}
+    if r1 is not None:  # logged on R1 steps only: a stale value would not survive a resume
+        logged["r1"] = r1
+    return logged
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(LayoutGANConfig, argv)
@@ -172,7 +218,6 @@ def main(argv: list[str] | None = None) -> Path | None:
     trainer.track(generator=generator, disc=disc, opt_g=opt_g, opt_d=opt_d, ema=ema, sampler=sampler)
     shown = real_batch(maps, np.linspace(0, len(maps) - 1, 4).astype(np.int64), size, torch.Generator().manual_seed(0))
     trainer.set_sampler(generator, lambda m: samples_view(unwrap(m), shown), ema, ncols=4)
-    d_in = dict(mode=cfg.disc_input, tau=cfg.tau, noise=cfg.soft_noise)
 
     def latents(b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(b, cfg.z_dim, device=device)
@@ -181,46 +226,15 @@ def main(argv: list[str] | None = None) -> Path | None:
     start = trainer.start()
     generator.train()
     disc.train()
-    group = stddev_group(cfg.batch_size)
     for step in range(start + 1, trainer.last_step + 1):
         # crops and flips from a per-(seed, step, rank) stream: a resumed run draws the same batches
         g = trainer.step_generator(step)
-        labels = real_batch(maps, np.sort(sampler.next().numpy()), size, g).to(device)
-        real = real_input(labels, NUM_CLASSES, margin=cfg.soft_margin, **d_in)
-        b = len(labels)
 
-        # discriminator: softplus(D(fake)) + softplus(-D(real)), one pass over [real, fake]
-        z, mix = latents(b)
-        with torch.no_grad():
-            fake = fake_input(generator(z, mix_z=mix), **d_in)
-        d_real, d_fake = disc(torch.cat([real, fake]), group).float().chunk(2)
-        d_loss = d_logistic_loss(d_real, d_fake)
-        opt_d.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(d_loss)
-        opt_d.step()
+        def draw() -> torch.Tensor:  # one --batch-size micro-batch of real label maps
+            return real_batch(maps, np.sort(sampler.next().numpy()), size, g).to(device)
 
-        r1 = None
-        if cfg.r1_every > 0 and step % cfg.r1_every == 0:  # lazy R1: γ/2 · E‖∇D(real)‖², × the interval
-            real_r1 = real.detach().requires_grad_(True)
-            scores = disc(real_r1, group).float()
-            r1 = r1_penalty(scores, real_r1)
-            opt_d.zero_grad(set_to_none=True)
-            # + 0 · scores keeps every D parameter in the graph (DDP wants each one to get a gradient)
-            trainer.accelerator.backward(r1 * (cfg.r1_gamma / 2 * cfg.r1_every) + 0 * scores.mean())
-            opt_d.step()
-
-        # generator: softplus(-D(fake)) (non-saturating)
-        z, mix = latents(b)
-        g_loss = g_logistic_loss(disc(fake_input(generator(z, mix_z=mix), **d_in), group).float())
-        opt_g.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(g_loss)
-        opt_g.step()
-        opt_d.zero_grad(set_to_none=True)  # the generator step's D gradients are not D's to use
+        logged = train_step(trainer, (generator, disc), (opt_g, opt_d), draw, latents, cfg, step)
         ema.update(generator)
-        logged = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_real.mean().detach(),
-                  "d_fake": d_fake.mean().detach()}
-        if r1 is not None:  # logged on R1 steps only: a stale value would not survive a resume
-            logged["r1"] = r1.detach()
         if not trainer.step_done(step, logged):
             break  # --time-limit reached
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from streetgen import geo
@@ -362,6 +363,48 @@ def model_card(cfg: MapGANConfig, n_cache: int, n_kept: int, size: int, selectio
               + (f"; generator started from {cfg.init_from}" if cfg.init_from else ""))
 
 
+def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[torch.optim.Optimizer, ...],
+               batches: Any, cache: ShardedCache, cfg: MapGANConfig, at: tuple[int, int, float]) -> dict[str, Any]:
+    """--n-critic critic steps, then one generator step, each over --grad-accum micro-batches of `batches`; the
+    gradient penalty and the minibatch-stddev groups are per micro-batch, and G's k-th micro-batch takes the places
+    of the last critic step's k-th. `at`: (growth stage, its image side, fade-in alpha). Returns the logged values
+    (the critic's from its last step; micro-batch means)."""
+    (generator, critic), (opt_g, opt_d), (stage, size, alpha) = nets, opts, at
+    device, group = trainer.device, stddev_group(cfg.batch_size)
+    places: list[torch.Tensor] = []
+
+    def d_micro() -> dict[str, torch.Tensor]:
+        rows, batch = batches.next()  # sorted rows: kinder to the memory map
+        real = real_batch(batch, cfg.final_size, size, alpha)
+        latlon = torch.from_numpy(np.stack([cache.lat[rows], cache.lon[rows]], axis=1))
+        places.append(latlon)
+        z = torch.randn(len(rows), cfg.z_dim, device=device)
+        with torch.no_grad():
+            fake = generator(z, latlon, stage, alpha).float()
+        eps = torch.rand(len(rows), 1, 1, 1, device=device)
+        mixed = torch.lerp(fake, real.float(), eps).requires_grad_(True)
+        # one critic pass over [real, fake, mixed]: one forward per backward, as DDP wants; the
+        # minibatch-stddev groups never straddle two parts (group divides the per-part batch)
+        scores = critic(torch.cat([real, fake, mixed]), latlon.repeat(3, 1), stage, alpha, group).float()
+        d_real, d_fake, d_mixed = scores.chunk(3)
+        gp = gradient_penalty(d_mixed, mixed)
+        d_loss = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp + cfg.drift * d_real.pow(2).mean()
+        return {"objective": d_loss, "d_loss": d_loss, "gp": gp, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+
+    def g_micro() -> dict[str, torch.Tensor]:
+        latlon = places.pop(0)
+        z = torch.randn(len(latlon), cfg.z_dim, device=device)
+        return {"loss": -critic(generator(z, latlon, stage, alpha), latlon, stage, alpha, group).float().mean()}
+
+    for _ in range(cfg.n_critic):
+        places.clear()
+        d = trainer.optimizer_step(critic, opt_d, d_micro, objective="objective")
+    g_loss = trainer.optimizer_step(generator, opt_g, g_micro)["loss"]
+    opt_d.zero_grad(set_to_none=True)  # the generator step's critic gradients are not the critic's to use
+    return {"d_loss": d["d_loss"], "g_loss": g_loss, "loss_gap": d["d_loss"] - g_loss, "gp": d["gp"],
+            "wasserstein": d["d_real"] - d["d_fake"]}
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(MapGANConfig, argv)
@@ -395,42 +438,16 @@ def main(argv: list[str] | None = None) -> Path | None:
     start = trainer.start()
     generator.train()
     critic.train()
-    global_batch = cfg.batch_size * trainer.world_size
-    group = stddev_group(cfg.batch_size)
+    global_batch = cfg.batch_size * cfg.grad_accum * trainer.world_size
     batches = trainer.cache_batches(cache, sampler, rows=keep)
     for step in range(start + 1, trainer.last_step + 1):
         stage, alpha = growth((step - 1) * global_batch * cfg.n_critic, bare.num_stages, cfg.stage_images,
                               cfg.fade_images)
         size = bare.sizes[stage]
-        for _ in range(cfg.n_critic):
-            rows, batch = batches.next()  # sorted rows: kinder to the memory map
-            real = real_batch(batch, cfg.final_size, size, alpha)
-            latlon = torch.from_numpy(np.stack([cache.lat[rows], cache.lon[rows]], axis=1))
-            z = torch.randn(len(rows), cfg.z_dim, device=device)
-            with torch.no_grad():
-                fake = generator(z, latlon, stage, alpha).float()
-            eps = torch.rand(len(rows), 1, 1, 1, device=device)
-            mixed = torch.lerp(fake, real.float(), eps).requires_grad_(True)
-            # one critic pass over [real, fake, mixed]: one forward per backward, as DDP wants; the
-            # minibatch-stddev groups never straddle two parts (group divides the per-part batch)
-            scores = critic(torch.cat([real, fake, mixed]), latlon.repeat(3, 1), stage, alpha, group).float()
-            d_real, d_fake, d_mixed = scores.chunk(3)
-            gp = gradient_penalty(d_mixed, mixed)
-            d_loss = d_fake.mean() - d_real.mean() + cfg.gp_weight * gp + cfg.drift * d_real.pow(2).mean()
-            opt_d.zero_grad(set_to_none=True)
-            trainer.accelerator.backward(d_loss)
-            opt_d.step()
-        z = torch.randn(len(rows), cfg.z_dim, device=device)
-        g_loss = -critic(generator(z, latlon, stage, alpha), latlon, stage, alpha, group).float().mean()
-        opt_g.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(g_loss)
-        opt_g.step()
-        opt_d.zero_grad(set_to_none=True)  # the generator step's critic gradients are not the critic's to use
+        logged = train_step(trainer, (generator, critic), (opt_g, opt_d), batches, cache, cfg, (stage, size, alpha))
         bare.export_stage = stage if alpha >= 1.0 else stage - 1  # the export never shows a half-faded block
         ema.update(generator)
-        logged = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "loss_gap": (d_loss - g_loss).detach(),
-                  "gp": gp.detach(), "wasserstein": (d_real.mean() - d_fake.mean()).detach(),
-                  "stage": float(stage), "alpha": float(alpha), "places": float(sampler.places[sampler.phase])}
+        logged.update(stage=float(stage), alpha=float(alpha), places=float(sampler.places[sampler.phase]))
         if judge is not None and cfg.select_every > 0 and (step % cfg.select_every == 0 or step == cfg.steps):
             final_stage = stage == bare.num_stages - 1 and alpha >= 1.0
             judge_and_select(trainer, judge, bare, ema, selection, points, step, final_stage, logged)

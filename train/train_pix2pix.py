@@ -15,11 +15,13 @@ throughout (streetgen.models.pix2pix.depth_to_unit), never 8-bit colours. World 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from streetgen import geo, world
@@ -169,6 +171,35 @@ def model_card(cfg: Pix2PixConfig, kind: str, description: str) -> ModelCardInfo
                           if cfg.max_zoom > 1 else "") + (f" Started from {cfg.init_from}." if cfg.init_from else ""))
 
 
+def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[torch.optim.Optimizer, ...],
+               draw: Callable[[], tuple[torch.Tensor, torch.Tensor]], l1_weight: float) -> dict[str, torch.Tensor]:
+    """One optimizer step of the generator, then of the discriminator, each over --grad-accum micro-batches of
+    `draw()` -> (source, target); D's micro-batches are G's, with G's fakes detached. Returns the logged means."""
+    (model, disc), (opt_g, opt_d) = nets, opts
+    pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def g_micro() -> dict[str, torch.Tensor]:  # fool the conditional PatchGAN and stay close to the target (L1)
+        src, tgt = draw()
+        fake = model(src)
+        pairs.append((src, tgt, fake.detach()))
+        g_gan = bce_gan_loss(disc(torch.cat([src, fake], 1)), True)
+        l1 = (fake.float() - tgt).abs().mean()
+        loss_g = g_gan + l1_weight * l1
+        return {"objective": loss_g, "loss_g": loss_g, "g_gan": g_gan, "l1": l1}
+
+    def d_micro() -> dict[str, torch.Tensor]:  # real pairs vs the generated ones (detached); halved as in pix2pix
+        src, tgt, fake = pairs.pop(0)
+        pred = disc(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake], 1)]))
+        b = src.shape[0]
+        loss_d = 0.5 * (bce_gan_loss(pred[:b], True) + bce_gan_loss(pred[b:], False))
+        return {"objective": loss_d, "loss_d": loss_d}
+
+    g_logs = trainer.optimizer_step(model, opt_g, g_micro, objective="objective")
+    # zeroing D's gradients first also drops those the generator step left behind
+    d_logs = trainer.optimizer_step(disc, opt_d, d_micro, objective="objective")
+    return {"loss_g": g_logs["loss_g"], **d_logs, "g_gan": g_logs["g_gan"], "l1": g_logs["l1"]}
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(Pix2PixConfig, argv)
@@ -197,27 +228,13 @@ def main(argv: list[str] | None = None) -> Path | None:
         lr = cfg.lr * lr_factor(step, cfg.steps, cfg.decay_start)
         set_lr((opt_g, opt_d), lr)
         g = trainer.step_generator(step)
-        x, d = batch(images, depth, np.sort(sampler.next().numpy()), cfg.size, g, trainer.device, cfg.max_zoom)
-        src, tgt = (x, d) if kind == "image_to_depth" else (d, x)
-        fake = model(src)
 
-        # ---- generator: fool the conditional PatchGAN and stay close to the target (L1) ----
-        g_gan = bce_gan_loss(disc(torch.cat([src, fake], 1)), True)
-        l1 = (fake.float() - tgt).abs().mean()
-        loss_g = g_gan + cfg.l1_weight * l1
-        opt_g.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(loss_g)
-        opt_g.step()
+        def draw() -> tuple[torch.Tensor, torch.Tensor]:  # one --batch-size micro-batch: (source, target)
+            x, d = batch(images, depth, np.sort(sampler.next().numpy()), cfg.size, g, trainer.device, cfg.max_zoom)
+            return (x, d) if kind == "image_to_depth" else (d, x)
 
-        # ---- discriminator: real pairs vs the generated ones (detached); halved as in pix2pix ----
-        pred = disc(torch.cat([torch.cat([src, tgt], 1), torch.cat([src, fake.detach()], 1)]))
-        b = src.shape[0]
-        loss_d = 0.5 * (bce_gan_loss(pred[:b], True) + bce_gan_loss(pred[b:], False))
-        opt_d.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(loss_d)
-        opt_d.step()
+        logged = train_step(trainer, (model, disc), (opt_g, opt_d), draw, cfg.l1_weight)
         ema.update(model)
-        logged = {"loss_g": loss_g, "loss_d": loss_d, "g_gan": g_gan.detach(), "l1": l1.detach()}
         if not trainer.step_done(step, logged, lr=lr):
             break  # --time-limit reached
 

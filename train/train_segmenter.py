@@ -117,17 +117,18 @@ def main(argv: list[str] | None = None) -> Path | None:
     for step in range(start + 1, trainer.last_step + 1):
         model.train()
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # a resumed run draws the same batches
-        parts = [random_crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
-        if n_camvid:
-            parts.append(random_crops(*sources[1], cfg.size, n_camvid, g))
-        x, y = batch_tensors(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), g)
-        loss = F.cross_entropy(model(x.to(trainer.device)), y.to(trainer.device), ignore_index=IGNORE)
-        opt.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(loss)
-        opt.step()
+
+        def micro_step() -> dict[str, torch.Tensor]:  # one --batch-size micro-batch, drawn on from the step's g
+            parts = [random_crops(*sources[0], cfg.size, cfg.batch_size - n_camvid, g)]
+            if n_camvid:
+                parts.append(random_crops(*sources[1], cfg.size, n_camvid, g))
+            x, y = batch_tensors(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), g)
+            return {"loss": F.cross_entropy(model(x.to(trainer.device)), y.to(trainer.device), ignore_index=IGNORE)}
+
+        losses = trainer.optimizer_step(model, opt, micro_step)  # BatchNorm statistics stay per micro-batch
         sched.step()
         ema.update(model)
-        if not trainer.step_done(step, {"loss": loss}, lr=sched.get_last_lr()[0]):
+        if not trainer.step_done(step, losses, lr=sched.get_last_lr()[0]):
             break
 
     averaged = Segmenter(width=cfg.width)  # the EMA weights, which are what gets exported

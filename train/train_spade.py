@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 import streetgen
@@ -257,6 +259,55 @@ def model_card(cfg: SpadeConfig, size: tuple[int, int], styles: list[str] | None
                if camvid else "Trained on procedural renders; real photos are out of domain."))
 
 
+def train_step(trainer: Trainer, nets: tuple[nn.Module, nn.Module], opts: tuple[torch.optim.Optimizer, ...],
+               draw: Callable[[], tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]], cfg: SpadeConfig,
+               perceptual: nn.Module | None) -> dict[str, torch.Tensor]:
+    """One optimizer step of the generator, then of the discriminator, each over --grad-accum micro-batches of
+    `draw()` -> (photos, labels, style ids or None); D's micro-batches are G's, with G's fakes detached."""
+    (model, disc), (opt_g, opt_d) = nets, opts
+    seen: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def g_micro() -> dict[str, torch.Tensor]:  # one G call and one D call (DDP wants a single forward per backward)
+        x, labels, style = draw()
+        onehot = one_hot(labels)
+        b = x.shape[0]
+        k = b // 2 if cfg.diversity_weight > 0 else 0
+        z = torch.randn(b + k, cfg.latent_dim, device=trainer.device)
+        g_in = torch.cat([onehot, onehot[:k]]) if k else onehot
+        s_in = None if style is None else (torch.cat([style, style[:k]]) if k else style)
+        out = model(g_in, z, s_in)
+        fake = out[:b]
+        seen.append((x, onehot, fake.detach()))
+        pred = disc(torch.cat([fake, x]), torch.cat([onehot, onehot]))
+        pred_fake = [[t[:b] for t in scale] for scale in pred]
+        pred_real = [[t[b:] for t in scale] for scale in pred]
+        g_gan = g_hinge_loss(pred_fake)
+        fm = feature_matching_loss(pred_real, pred_fake)
+        loss_g = g_gan + cfg.fm_weight * fm
+        logged = {"g_hinge": g_gan, "feature_matching": fm}
+        if perceptual is not None:
+            p = perceptual((fake.float() + 1) / 2, (x + 1) / 2)
+            loss_g = loss_g + cfg.perceptual_weight * p
+            logged["perceptual"] = p
+        if k:  # mode seeking (Mao et al. 2019): two latents of one layout pushed apart
+            ratio = mode_seeking_ratio(out[:k], out[b:], z[:k], z[b:])
+            loss_g = loss_g + cfg.diversity_weight / (ratio + 1e-5)
+            logged["diversity"] = ratio
+        return {"objective": loss_g, "loss_g": loss_g, **logged}
+
+    def d_micro() -> dict[str, torch.Tensor]:  # the same micro-batch's photos against its detached fakes
+        x, onehot, fake = seen.pop(0)
+        b = x.shape[0]
+        pred = disc(torch.cat([fake, x]), torch.cat([onehot, onehot]))
+        loss_d = d_hinge_loss([[t[b:] for t in scale] for scale in pred], [[t[:b] for t in scale] for scale in pred])
+        return {"objective": loss_d, "loss_d": loss_d}
+
+    g_logs = trainer.optimizer_step(model, opt_g, g_micro, objective="objective")
+    # zeroing D's gradients first also drops those the generator step left behind
+    d_logs = trainer.optimizer_step(disc, opt_d, d_micro, objective="objective")
+    return {"loss_g": g_logs.pop("loss_g"), **d_logs, **g_logs}
+
+
 def main(argv: list[str] | None = None) -> Path | None:
     """Train (or resume) runs/<name>; returns the export folder on the main process once --steps is reached."""
     cfg = parse_config(SpadeConfig, argv)
@@ -285,49 +336,17 @@ def main(argv: list[str] | None = None) -> Path | None:
     disc.train()
     for step in range(start + 1, trainer.last_step + 1):
         g = trainer.step_generator(step)  # crops: a resumed run draws the same ones
-        x, labels, style = data.batch(np.sort(sampler.next().numpy()), g, trainer.device)
-        onehot = one_hot(labels)
-        b = x.shape[0]
-        if styles:
-            drop = torch.rand(b, generator=g).to(trainer.device) < cfg.style_drop
-            style = torch.where(drop, torch.full_like(style, n_styles), style)  # the "any" row
-        else:
-            style = None
 
-        # ---- generator step: one G call and one D call per step (DDP wants a single forward per backward) ----
-        k = b // 2 if cfg.diversity_weight > 0 else 0
-        z = torch.randn(b + k, cfg.latent_dim, device=trainer.device)
-        g_in = torch.cat([onehot, onehot[:k]]) if k else onehot
-        s_in = None if style is None else (torch.cat([style, style[:k]]) if k else style)
-        out = model(g_in, z, s_in)
-        fake = out[:b]
-        pred = disc(torch.cat([fake, x]), torch.cat([onehot, onehot]))
-        pred_fake = [[t[:b] for t in scale] for scale in pred]
-        pred_real = [[t[b:] for t in scale] for scale in pred]
-        g_gan = g_hinge_loss(pred_fake)
-        fm = feature_matching_loss(pred_real, pred_fake)
-        loss_g = g_gan + cfg.fm_weight * fm
-        logged = {"g_hinge": g_gan.detach(), "feature_matching": fm.detach()}
-        if perceptual is not None:
-            p = perceptual((fake.float() + 1) / 2, (x + 1) / 2)
-            loss_g = loss_g + cfg.perceptual_weight * p
-            logged["perceptual"] = p.detach()
-        if k:  # mode seeking (Mao et al. 2019): two latents of one layout pushed apart
-            ratio = mode_seeking_ratio(out[:k], out[b:], z[:k], z[b:])
-            loss_g = loss_g + cfg.diversity_weight / (ratio + 1e-5)
-            logged["diversity"] = ratio.detach()
-        opt_g.zero_grad(set_to_none=True)
-        trainer.accelerator.backward(loss_g)
-        opt_g.step()
+        def draw() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:  # one --batch-size micro-batch
+            x, labels, style = data.batch(np.sort(sampler.next().numpy()), g, trainer.device)
+            if styles:
+                drop = torch.rand(x.shape[0], generator=g).to(trainer.device) < cfg.style_drop
+                return x, labels, torch.where(drop, torch.full_like(style, n_styles), style)  # the "any" row
+            return x, labels, None
 
-        # ---- discriminator step on the detached fakes ----
-        pred = disc(torch.cat([fake.detach(), x]), torch.cat([onehot, onehot]))
-        loss_d = d_hinge_loss([[t[b:] for t in scale] for scale in pred], [[t[:b] for t in scale] for scale in pred])
-        opt_d.zero_grad(set_to_none=True)  # also drops the D gradients the generator step left behind
-        trainer.accelerator.backward(loss_d)
-        opt_d.step()
+        logged = train_step(trainer, (model, disc), (opt_g, opt_d), draw, cfg, perceptual)
         ema.update(model)
-        if not trainer.step_done(step, {"loss_g": loss_g, "loss_d": loss_d, **logged}, lr=cfg.lr_g):
+        if not trainer.step_done(step, logged, lr=cfg.lr_g):
             break  # --time-limit reached
 
     return trainer.finish(model, card=model_card(cfg, size, styles, data, camvid), ema=ema)

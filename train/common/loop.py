@@ -20,7 +20,8 @@ Launching (from the repo root; `-m` keeps the repo importable):
 
 --batch-size is per process: the global batch is batch_size x grad_accum x world size, and gradients are averaged
 across processes, so N processes at batch B train like one process at batch N*B (and --grad-accum 2 at batch B
-like batch 2B, when the trainer's loop goes through Trainer.accumulate; the others refuse --grad-accum > 1).
+like batch 2B where the model has no batch statistics such as BatchNorm). Every trainer's loop goes through
+Trainer.accumulate (a GAN once per optimizer); a new loop that does not is refused --grad-accum > 1 at step 1.
 
 Flags every trainer has, as in diffusers' example scripts: --grad-accum, --report-to (accelerate trackers, logs in
 runs/<name>/trackers), --resume-from latest|PATH, --push-to-hub REPO_ID with --hub-private (the repo is created
@@ -408,12 +409,13 @@ class Trainer:
         self._wall_before = float(meta.get("wall_time", 0.0))
 
     # ---- per step -----------------------------------------------------------------------------------------------
-    def accumulate(self, model: nn.Module, micro_step: Callable[[], dict[str, torch.Tensor]],
+    def accumulate(self, model: nn.Module | Sequence[nn.Module], micro_step: Callable[[], dict[str, torch.Tensor]],
                    objective: str = "loss") -> dict[str, torch.Tensor]:
         """Gradient accumulation: call `micro_step()` (one micro-batch: draw --batch-size items, return tensors,
         among them the `objective` to minimise) --grad-accum times and backpropagate each objective / grad_accum,
-        so the gradients are those of the mean objective over all micro-batches; DDP all-reduces on the last
-        micro-batch only.
+        so the gradients are those of the mean objective over all micro-batches; DDP all-reduces `model`'s
+        gradients (one module, or a sequence of those one optimizer steps) on the last micro-batch only.
+        A GAN calls it once per optimizer (D's micro-batches, then G's).
 
         Returns the other values (all of them when the objective is "loss") averaged over the micro-batches
         (detached), for `step_done`. The caller then clips, steps the optimizer and zeroes the gradients."""
@@ -422,7 +424,10 @@ class Trainer:
         mean: dict[str, torch.Tensor] = {}
         for k in range(n):
             last = k == n - 1
-            with contextlib.nullcontext() if last or self.world_size == 1 else self.accelerator.no_sync(model):
+            with contextlib.ExitStack() as stack:
+                if not last and self.world_size > 1:
+                    for m in (model,) if isinstance(model, nn.Module) else model:
+                        stack.enter_context(self.accelerator.no_sync(m))
                 out = micro_step()
                 self.accelerator.backward(out[objective] if n == 1 else out[objective] / n)
             for name, value in out.items():
@@ -431,6 +436,16 @@ class Trainer:
                 value = torch.as_tensor(value).detach()
                 mean[name] = value if n == 1 else mean.get(name, 0) + value.float() / n
         return mean
+
+    def optimizer_step(self, model: nn.Module | Sequence[nn.Module], optimizer: torch.optim.Optimizer,
+                       micro_step: Callable[[], dict[str, torch.Tensor]],
+                       objective: str = "loss") -> dict[str, torch.Tensor]:
+        """Zero `optimizer`'s gradients, `accumulate` them over --grad-accum micro-batches and step it; returns the
+        logged means. A GAN calls it once per optimizer (e.g. D's step, then G's), each with its own micro-batches."""
+        optimizer.zero_grad(set_to_none=True)
+        logs = self.accumulate(model, micro_step, objective)
+        optimizer.step()
+        return logs
 
     def wall_time(self) -> float:
         """Seconds of training across all invocations of this run."""
