@@ -294,7 +294,8 @@ def load_judge(cfg: MapGANConfig, device: torch.device) -> torch.nn.Module | Non
     return streetgen.load(cfg.judge).to(device).eval().requires_grad_(False)
 
 
-def outlier_free_rows(cfg: MapGANConfig, cache: ShardedCache, judge: torch.nn.Module | None, world_size: int) -> np.ndarray:
+def outlier_free_rows(cfg: MapGANConfig, cache: ShardedCache, judge: torch.nn.Module | None,
+                      world_size: int) -> np.ndarray:
     """Cache rows to train on: all, or (--outlier-km > 0) those the place judge locates within that distance."""
     if cfg.outlier_km <= 0:
         return np.arange(len(cache))

@@ -32,8 +32,8 @@ SMALL = {
     "train.train_map_gan": "--batch-size 4 --final-size 16 --z-dim 16 --context-dim 8 --coord-bands 3 --channels 16,8 "
                            "--stage-images 4 --fade-images 4 --curriculum 1,all --curriculum-steps 1 --place-images 8 "
                            "--select-every 4 --select-points 4",
-    "train.train_layout_gan": "--limit 8 --height 32 --width 64 --batch-size 2 --z-dim 16 --w-dim 32 --mapping-layers 2 "
-                              "--g-last 4 --g-max 32 --d-last 4 --d-max 32 --r1-every 2 --eval-n 8",
+    "train.train_layout_gan": "--limit 8 --height 32 --width 64 --batch-size 2 --z-dim 16 --w-dim 32 "
+                              "--mapping-layers 2 --g-last 4 --g-max 32 --d-last 4 --d-max 32 --r1-every 2 --eval-n 8",
     "train.train_spade": "--camvid-limit 4 --size 64x96 --perceptual-weight 0 --channels 32,32,16,16 --spade-hidden 16 "
                          "--latent-dim 8 --d-width 8 --d-layers 3 --batch-size 2",
     "train.train_cyclegan": "--folder-limit 4 --size 32 --ngf 8 --n-blocks 1 --d-width 8",
