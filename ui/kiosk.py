@@ -50,7 +50,7 @@ CSS = """
 #m-journey-out .image-container, #m-journey-out .empty, #m-gallery .empty, #m-reference .empty { height: 24vh; }
 #l-photo .image-container { height: 28vh; }
 #l-used .image-container { height: 18vh; }
-#y-photo .image-container, #y-out .image-container { height: 23vh; }
+#y-photo .image-container, #y-out .image-container { height: 20vh; }
 #y-photo .source-selection, #y-seed { display: none; }
 #tab-city .prose p { font-size: 0.85rem; }
 #y-depth .image-container, #y-depth .empty { height: 18vh; }
