@@ -2,11 +2,15 @@
 the seed/count row, picture galleries, the class-colour legend and the page's CSS."""
 from __future__ import annotations
 
+import contextlib
+import functools
 import html
+import inspect
 import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable
 
@@ -54,9 +58,58 @@ def checked_seed(seed) -> int:
     return checked(1, seed, 1, "outputs")[1]
 
 
+CORES = os.cpu_count() or 1
+_jobs = {"running": 0}
+_jobs_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _model_job():
+    with _jobs_lock:
+        _jobs["running"] += 1
+    try:
+        yield
+    finally:
+        with _jobs_lock:
+            _jobs["running"] -= 1
+
+
+def _take_cores() -> None:
+    import torch  # a model job: torch is loaded by now
+
+    torch.set_num_threads(max(1, CORES // max(1, _jobs["running"])))  # this thread's count (OpenMP: per thread)
+
+
+def share_cores(fn: Callable) -> Callable:
+    """`fn` run with the cores shared among the model jobs running at that moment: a lone job gets them all, two get
+    half each (torch's thread count belongs to the calling thread; a streaming handler takes its share again
+    before each frame, as Gradio may run each step on another worker thread)."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            with _model_job():
+                steps = fn(*args, **kwargs)
+                while True:
+                    _take_cores()
+                    try:
+                        item = next(steps)
+                    except StopIteration:
+                        return
+                    yield item
+        return stream
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with _model_job():
+            _take_cores()
+            return fn(*args, **kwargs)
+    return run
+
+
 def gpu(fn: Callable) -> Callable:
-    """`fn` wrapped by `spaces.GPU` when the `spaces` package is importable (a ZeroGPU Space gives the handler a
-    GPU while it runs; outside a Space it is a no-op), else `fn` itself. For the handlers that run models."""
+    """A handler that runs models: its cores shared (`share_cores`), and wrapped by `spaces.GPU` when the `spaces`
+    package is importable (a ZeroGPU Space gives the handler a GPU while it runs; outside a Space it is a no-op)."""
+    fn = share_cores(fn)
     try:
         import spaces
     except ImportError:

@@ -15,9 +15,10 @@ def handler(seed: int) -> int:
     return seed + 1
 
 
-def test_gpu_is_a_no_op_without_the_spaces_package(monkeypatch):
+def test_gpu_only_shares_the_cores_without_the_spaces_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "spaces", None)  # `import spaces` raises ImportError
-    assert common.gpu(handler) is handler
+    run = common.gpu(handler)
+    assert run.__wrapped__ is handler and run(1) == 2
 
 
 def test_gpu_wraps_with_spaces_gpu_when_spaces_is_importable(monkeypatch):
@@ -26,7 +27,41 @@ def test_gpu_wraps_with_spaces_gpu_when_spaces_is_importable(monkeypatch):
     fake.GPU = lambda fn: wrapped.append(fn) or (lambda *a, **k: ("on gpu", fn(*a, **k)))
     monkeypatch.setitem(sys.modules, "spaces", fake)
     run = common.gpu(handler)
-    assert wrapped == [handler] and run(1) == ("on gpu", 2)
+    assert [fn.__wrapped__ for fn in wrapped] == [handler] and run(1) == ("on gpu", 2)
+
+
+def test_a_lone_job_gets_every_core_and_two_jobs_share_them():
+    """torch's thread count is set per job thread: all cores alone, half each when two model jobs overlap, and a
+    streaming handler takes its share again before each frame."""
+    import threading
+
+    import torch
+
+    seen: dict[str, list[int]] = {}
+    both_in = threading.Barrier(2)
+
+    @common.share_cores
+    def job(name: str, wait: bool) -> None:
+        if wait:
+            both_in.wait(timeout=30)
+        seen[name] = [torch.get_num_threads()]
+
+    @common.share_cores
+    def frames(name: str):
+        for _ in range(2):
+            seen.setdefault(name, []).append(torch.get_num_threads())
+            yield len(seen[name])
+
+    job("alone", False)
+    pair = [threading.Thread(target=job, args=(n, True)) for n in ("a", "b")]
+    for t in pair:
+        t.start()
+    for t in pair:
+        t.join()
+    assert list(frames("stream")) == [1, 2]
+    job("again", False)  # the finished jobs no longer count
+    cores, half = common.CORES, max(1, common.CORES // 2)
+    assert seen == {"alone": [cores], "a": [half], "b": [half], "stream": [cores, cores], "again": [cores]}
 
 
 # In a fresh Python (the tabs decorate at import): which handlers a fake `spaces.GPU` wrapped (keeping their
