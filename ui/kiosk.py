@@ -16,6 +16,7 @@ import base64
 import functools
 import html
 import io
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +182,9 @@ def attract_html(slides: tuple[tuple[str, str], ...]) -> str:
     return "<div class='kiosk-screen'>" + "".join(parts) + "</div>"
 
 
+TYPING_HINT = re.compile(r",? or type to search")  # "(tap the list, or type to search)" → "(tap the list)"
+
+
 def adapt(blocks: gr.Blocks) -> None:
     """Lists that open without a keyboard: every dropdown of the page becomes tap-only (no typing to filter)."""
     import gradio as gr
@@ -189,6 +193,9 @@ def adapt(blocks: gr.Blocks) -> None:
         if isinstance(block, gr.Dropdown):
             block.allow_custom_value = False
             block.filterable = False
+            block.label = TYPING_HINT.sub("", block.label or "")
+        elif isinstance(block, gr.Markdown) and isinstance(block.value, str):
+            block.value = TYPING_HINT.sub("", block.value)  # the page's words say what a kiosk can do
 
 
 def build(blocks: gr.Blocks, provide: Callable[[], dict[str, Any]], shown: list[str], slides_id: str) -> gr.HTML:

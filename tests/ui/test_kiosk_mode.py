@@ -70,6 +70,15 @@ def test_adapt_makes_every_list_tap_only():
         assert config["filterable"] is False and config["allow_custom_value"] is False
 
 
+def test_adapt_drops_the_typing_hints_from_the_page():
+    with gr.Blocks() as blocks:
+        words = gr.Markdown("Pick a country (tap the list, or type to search) and get street views.")
+        box = gr.Dropdown(["JP"], value="JP", label="Country (tap, or type to search)")
+    kiosk.adapt(blocks)
+    assert words.value == "Pick a country (tap the list) and get street views."
+    assert box.label == "Country (tap)"
+
+
 def test_attract_slides_show_each_place_with_its_two_pictures(tmp_path):
     paths = []
     for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255), (9, 9, 9)]):
