@@ -117,7 +117,8 @@ def test_the_kiosk_page_load_runs_no_model_and_hands_over_stored_files(monkeypat
         for name in ("render", "render_place", "render_country", "render_city"):
             monkeypatch.setattr(world, name, refuse)
         loads = [f for f in blocks.fns.values() if any(event == "load" for _, event in f.targets)]
-        outputs = {f.fn.__name__: f.fn() for f in loads}  # every page-load event, as a visitor's page runs them
+        # every page-load event, as a visitor's page runs them (with its inputs' values as the page opens)
+        outputs = {f.fn.__name__: f.fn(*[block.value for block in f.inputs]) for f in loads}
         assert "on_load" in outputs and "new_layout" not in outputs
         handed = outputs["on_load"]
         assert len(handed) == len(showcase.SHOWN) + 1 and "class='slide'" in handed[-1]
