@@ -28,7 +28,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streetgen.data.shards import FORMAT, ShardedCache  # noqa: E402
-from train.common.input import CacheBatches, ShardSampler  # noqa: E402
+from train.common.input import CacheBatches  # noqa: E402
+from train.common.loop import ShardSampler  # noqa: E402
 
 
 def write_random_cache(out: Path, rows: int, size: int, shard_frac: float = 0.01) -> Path:

@@ -68,40 +68,6 @@ def copy_to(images: Any, device: torch.device, chunk: int = 4096) -> torch.Tenso
     return out
 
 
-class ShardSampler:
-    """Batches of one rank's own rows (a rank that maps only its shards of a sharded cache), reproducible from the
-    seed and the number of batches drawn: one seeded permutation per epoch of this rank's rows.
-
-    Every rank draws one batch per step, so the count is the same on all ranks and rank 0's checkpoint resumes
-    every rank exactly, although their row counts (and epochs) differ."""
-
-    def __init__(self, n: int, batch_size: int, seed: int):
-        if n < batch_size:
-            raise ValueError(f"this rank's {n} rows are fewer than one batch ({batch_size}); use fewer ranks or "
-                             "rebuild the cache with more, smaller shards")
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.per_epoch = n // batch_size
-        self.drawn = 0
-        self._perm: tuple[int, torch.Tensor] | None = None  # (epoch, its permutation)
-
-    def next(self) -> torch.Tensor:
-        """The next batch's row indices (an epoch's ragged tail is dropped)."""
-        epoch, pos = divmod(self.drawn, self.per_epoch)
-        self.drawn += 1
-        if self._perm is None or self._perm[0] != epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perm = (epoch, torch.randperm(self.n, generator=g))
-        return self._perm[1][pos * self.batch_size:(pos + 1) * self.batch_size]
-
-    def state_dict(self) -> dict[str, int]:
-        """The number of batches drawn (the same on every rank)."""
-        return {"drawn": self.drawn}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        """Inverse of `state_dict`."""
-        self.drawn = int(state["drawn"])
-
-
 class _Rows(torch.utils.data.Dataset):
     """Map-style dataset whose items are whole batches: rows (sorted int64) → (rows, uint8 images)."""
 

@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 from streetgen.data.shards import ShardedCache
 from train.common.ema import EMA, unwrap
 from train.common.export import base_models, export_model, push_export
-from train.common.input import CacheBatches, ShardSampler, cache_images, place_on_device
+from train.common.input import CacheBatches, cache_images, place_on_device
 from train.common.logging import (
     NOT_CURVES,
     MetricsLog,
@@ -205,6 +205,30 @@ class ResumableSampler:
         """Inverse of `state_dict`."""
         self.epoch, self.pos = int(state["epoch"]), int(state["pos"])
         self._perm = self._permutation()
+
+
+class ShardSampler(ResumableSampler):
+    """Batches of one rank's own rows (a rank that maps only its shards of a sharded cache): a ResumableSampler of
+    one process over those rows, whose state is the number of batches drawn.
+
+    Every rank draws one batch per step, so that count is the same on all ranks and rank 0's checkpoint resumes
+    every rank exactly, although their row counts (and epochs) differ."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        if n < batch_size:
+            raise ValueError(f"this rank's {n} rows are fewer than one batch ({batch_size}); use fewer ranks or "
+                             "rebuild the cache with more, smaller shards")
+        super().__init__(n, batch_size, seed)
+        self.per_epoch = n // batch_size
+
+    def state_dict(self) -> dict[str, int]:
+        """The number of batches drawn (the same on every rank)."""
+        return {"drawn": self.epoch * self.per_epoch + self.pos}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Inverse of `state_dict` (epoch and position follow from this rank's row count)."""
+        epoch, pos = divmod(int(state["drawn"]), self.per_epoch)
+        super().load_state_dict({"epoch": epoch, "pos": pos})
 
 
 def weights_digest(model: nn.Module) -> str:
