@@ -45,8 +45,8 @@ choices.configure(ARGS.model)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 if ARGS.offline or not uses_hub(choices.all_specs()):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Jobs that run at once, and torch threads each: two concurrent jobs on 2 cores get one thread each instead of
-# both asking for every core (torch reads OMP_NUM_THREADS when it starts; it is imported only by the first job).
+# Jobs that run at once. Model jobs take their share of the cores as they run (ui.common.share_cores); every other
+# thread starts from OMP_NUM_THREADS (torch and numba read it when they start), one share of the cores.
 JOB_SLOTS = max(1, min(2, os.cpu_count() or 1))
 os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // JOB_SLOTS)))
 # Threads share 2 malloc arenas instead of up to 8 per core each keeping what jobs freed (docs/results.md, issue 32).

@@ -17,28 +17,12 @@
 # POINTS), the run's metrics.jsonl and curves.png, its last sample grid, the export's config.json and README.md; and
 # the export's model.safetensors in pieces (join: cat model.safetensors.part-* > model.safetensors).
 set -euo pipefail
-: "${OUT:?set OUT to the folder that comes back}"
-mkdir -p "$OUT"
 MINUTES=${MINUTES:-6} RENDERS=${RENDERS:-55500} BATCH=${BATCH:-64} STAGE=${STAGE:-40000} POINTS=${POINTS:-300}
 DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-no} DATA_SEED=${DATA_SEED:-8} CHANNELS=${CHANNELS:-} EXTRA=${EXTRA:-}
-exec > >(tee "$OUT/log.txt") 2>&1
-t0=$SECONDS
-stamp() { echo "[$((SECONDS - t0)) s] $*"; }
-
-if compgen -G ".whl/*.whl" >/dev/null; then
-  python3 -m pip install -q --root-user-action=ignore --no-index --no-deps --no-compile --no-cache-dir --upgrade --target .whl/site .whl/*.whl
-  export PYTHONPATH=.whl/site
-fi
-export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
-PY=${PY:-python3}
-$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available() and torch.cuda.get_device_name())"
-
-countries=$($PY -c 'from train.common.data import judge_countries; print(",".join(judge_countries()))')
+# shellcheck source=tools/device_lib.sh
+source "$(dirname "$0")/device_lib.sh"
 data=data/device_map$DATA_SEED
-stamp "rendering $RENDERS world images (dataset seed $DATA_SEED)"
-$PY -m streetgen.world dataset --out "$data" --n "$RENDERS" --size 128 --countries "$countries" \
-  --splits train=1.0 --quality 95 --seed "$DATA_SEED"
-$PY -m streetgen.data.cache --root "$data" --split train --size 128 --out "${data}_128"
+render_cache "$data"
 
 stamp "training $MINUTES min to 128²: batch $BATCH, $STAGE images per stage and per fade-in, $EXTRA"
 channels=()
