@@ -6,10 +6,12 @@
     python -m streetgen.eval --task map --model world
     python -m streetgen.eval --task layout --model world
     python -m streetgen.eval --task city --model cyclegan_paris_venice     # see streetgen/eval/city.py
+    python -m streetgen.eval --task judge --judge seg=judges/seg --data camvid:ROOT --split val   # see eval/real.py
 
 A *model* is something that answers the task's request: `world` answers with real renders (the reference every
 generator is compared with), `world-shuffled` with real renders of the wrong condition (a sanity floor), and
-generator checkpoints are loaded by name. Writes `metrics.json` and `metrics.md` (a markdown table) to --out.
+generator checkpoints are loaded by name. `--task judge` scores a judge itself on labelled real photos
+(`--judge KIND=SOURCE`, a streetgen checkpoint or a transformers model, local or on the Hub). Writes `metrics.json` and `metrics.md` (a markdown table) to --out.
 Distances are computed on the place judge's features and named as such (`judge_frechet_distance`,
 `judge_kernel_distance`): they are not comparable with published Inception FIDs. Standard `inception_fid` /
 `inception_kid` are added when --inception-weights points at a safetensors file of torchvision's Inception-v3 state
@@ -40,10 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line: one argument per option, grouped by the task that reads it."""
     p = argparse.ArgumentParser(prog="python -m streetgen.eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", required=True, choices=["country", "map", "layout", "city"])
+    p.add_argument("--task", required=True, choices=["country", "map", "layout", "city", "judge"])
     p.add_argument("--model", default="world", help="world | world-shuffled | a registered generator")
-    p.add_argument("--n", type=int, default=4,
-                   help="images per condition (country) / per point (map) / total (layout, city)")
+    p.add_argument("--n", type=int, default=None, help="images per condition (country) / per point (map) / total "
+                                                       "(layout, city); default 4; judge task: a random n (0 = all)")
     p.add_argument("--points", type=int, default=100, help="map task: number of requested points")
     p.add_argument("--countries", type=int, default=0, help="country task: only the first N judge countries")
     p.add_argument("--size", type=int, default=128)
@@ -53,7 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segmenter", default="judges/seg")
     p.add_argument("--depth-judge", default="judges/depth",
                    help="layout and city tasks: '' to skip the depth errors")
-    p.add_argument("--data", default="world", help="layout task: 'world' or 'camvid:ROOT' (CamVid val pairs)")
+    p.add_argument("--data", default="world", help="layout task: 'world' or 'camvid:ROOT' (CamVid val pairs); "
+                                                   "judge task: camvid:ROOT, osv5m:ROOT, cities:ROOT or depth:ROOT")
+    p.add_argument("--judge", default="", help="judge task: KIND=SOURCE, KIND one of place, city, seg, depth; SOURCE "
+                                               "a checkpoint folder, a shipped name or a Hub id[@revision]")
+    p.add_argument("--split", default="val", help="judge task, camvid/osv5m data: the split (train, val, test)")
+    p.add_argument("--depth-encoding", default="mm", help="judge task, depth data: how depth files store metres "
+                                                          "(mm, npy, kitti_depth)")
+    p.add_argument("--max-depth", type=float, default=80.0, help="judge task, depth data: pixels farther are skipped")
     p.add_argument("--layout-size", default="128x256", help="layout task, world data: HxW of the layouts "
                                                             "(a country diffusion model sets its own square size)")
     p.add_argument("--painter", default="", help="layout task, layout-GAN models: the SPADE checkpoint that paints "
@@ -95,6 +104,12 @@ def check_args(args: argparse.Namespace, p: argparse.ArgumentParser) -> dict:
             raise ValueError("not an object")
     except ValueError as err:
         p.error(f"--sample must be a JSON object, got {args.sample!r} ({err})")
+    if args.n is None:
+        args.n = 0 if args.task == "judge" else 4
+    if args.task == "judge":
+        if not args.judge or args.data == "world":
+            p.error("--task judge needs --judge KIND=SOURCE and --data KIND:ROOT (labelled real photos)")
+        return options
     if args.batch < 0:
         p.error(f"--batch must be at least 1 (or 0 for the device's default), got {args.batch}")
     if args.model not in GENERATORS[args.task] and not all(is_checkpoint(m) for m in args.model.split("+")):
@@ -107,6 +122,16 @@ def run_task(args: argparse.Namespace, options: dict, p: argparse.ArgumentParser
     """The metrics of the asked task, with the judges it needs loaded."""
     import streetgen
 
+    if args.task == "judge":
+        from streetgen.eval.judges import load_judge, parse_judge_spec
+        from streetgen.eval.real import eval_judge
+
+        try:
+            judge = load_judge(*parse_judge_spec(args.judge), device=args.device)
+            return eval_judge(judge, args.data, args.split, args.n, args.size, args.seed,
+                              args.depth_encoding, args.max_depth)
+        except (ValueError, FileNotFoundError) as err:
+            p.error(str(err))
     if args.task == "city":
         depth = streetgen.load(args.depth_judge) if args.depth_judge else None
         try:
@@ -148,7 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     metrics = run_task(args, options, p)
     metrics["seconds"] = round(time.time() - t0, 1)
-    out = Path(args.out or f"runs/eval/{args.task}_{args.model.replace('+', '_')}")
+    name = args.judge.split("=")[0] if args.task == "judge" else args.model.replace("+", "_")
+    out = Path(args.out or f"runs/eval/{args.task}_{name}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
                                                   **metrics}, indent=2))
