@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +19,7 @@ import torch
 from fakehub import FakeHub
 from streetgen.classes import BICYCLIST, BUILDING, CAR, IGNORE, NUM_CLASSES, SIGN, TREE
 from streetgen.eval import judge_base
-from streetgen.eval.hf_judges import SOURCE_TO_CLASS, country_name, depth_output, label_key
+from streetgen.eval.hf_judges import SOURCE_TO_CLASS, country_name, depth_output, label_key, model_type_kind
 from streetgen.eval.judges import KINDS, JudgeNotFoundError, load_judge, parse_judge_spec
 from streetgen.models.card import ModelCardInfo
 
@@ -86,6 +87,12 @@ def test_unknown_sources_and_kinds_are_short_errors():
     with pytest.raises(JudgeNotFoundError) as err:
         load_judge("seg", "/no/such/folder")
     assert "not a folder" in str(err.value) and isinstance(err.value, ValueError)
+
+
+def test_transformers_missing_is_a_clear_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install 'streetgen\[eval\]'"):
+        model_type_kind("segformer")
 
 
 # ---- shipped streetgen judges -----------------------------------------------------------------------------------
@@ -209,7 +216,6 @@ def _save_depth(folder: Path, family: str) -> None:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     """Folders of tiny random-weight transformers models with their processors, in transformers' own format."""
-    pytest.importorskip("transformers", reason="requirements-test.txt pins transformers")
     root = tmp_path_factory.mktemp("tiny_judges")
     torch.manual_seed(0)
     _save_clip(root / "clip")
@@ -303,6 +309,10 @@ def test_transformers_model_of_the_wrong_family_is_refused(tiny, tmp_path):
     claimed = _edit_config(tiny["dpt"], tmp_path / "dpt_as_seg", architectures=["DPTForSemanticSegmentation"])
     with pytest.raises(ValueError, match="weights do not fill"):
         load_judge("seg", str(claimed))
+    # no head recorded: the model type's registered auto classes decide (DPT serves both heads, so it is refused)
+    assert load_judge("seg", str(_edit_config(tiny["seg"], tmp_path / "no_head", architectures=None))).kind == "seg"
+    with pytest.raises(ValueError, match="not a depth judge"):
+        load_judge("depth", str(_edit_config(tiny["dpt"], tmp_path / "dpt_no_head", architectures=None)))
     with pytest.raises(ValueError, match="neither a streetgen architecture nor a transformers model_type"):
         load_judge("seg", str(_edit_config(tiny["seg"], tmp_path / "bare", model_type=None)))
 
