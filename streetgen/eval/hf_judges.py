@@ -86,9 +86,12 @@ def _transformers():
 def _load(auto_name: str, folder: Path, source: str, device: str):
     """`transformers.<auto_name>.from_pretrained(folder)` from safetensors, refusing randomly initialised weights
     (a checkpoint of another head, e.g. a depth DPT loaded as a segmenter)."""
+    import torch
+
     auto = getattr(_transformers(), auto_name)
-    try:
-        model, info = auto.from_pretrained(str(folder), use_safetensors=True, output_loading_info=True)
+    try:  # float32 whatever the checkpoint stores: half-precision weights would not take float32 pixels on a CPU
+        model, info = auto.from_pretrained(str(folder), use_safetensors=True, output_loading_info=True,
+                                           dtype=torch.float32)
     except (OSError, RuntimeError) as err:  # no safetensors, or weights of other shapes (transformers raises)
         raise ValueError(f"{source[:80]}: its weights do not fill {auto_name} (no model.safetensors, or "
                          f"tensors of other shapes: {type(err).__name__})") from None
@@ -152,6 +155,7 @@ class ClipPlace(ClipZeroShot):
 
     def __init__(self, folder: Path, source: str, countries: list[str], prompt: str = PROMPT, device: str = "cpu",
                  batch: int | None = None):
+        check_prompt(prompt)
         names = [country_name(c) for c in countries]
         super().__init__(folder, source, list(countries), [prompt.format(n) for n in names], device, batch)
         self.countries = list(countries)
@@ -167,11 +171,18 @@ class ClipCity(ClipZeroShot):
 
     def __init__(self, folder: Path, source: str, cities: list[str], prompt: str = PROMPT, device: str = "cpu",
                  batch: int | None = None):
+        check_prompt(prompt)
         super().__init__(folder, source, list(cities), [prompt.format(c) for c in cities], device, batch)
         self.cities = list(cities)
 
     def predict(self, images: np.ndarray) -> dict:
         return {"cities": list(self.cities), "probs": self._probs(images)}
+
+
+def check_prompt(prompt: str) -> None:
+    """ValueError unless the prompt template has exactly one "{}" for the place name."""
+    if not isinstance(prompt, str) or prompt.count("{}") != 1 or prompt.count("{") != 1:
+        raise ValueError(f"prompt must hold one {{}} for the place name, e.g. {PROMPT!r}; got {str(prompt)[:80]!r}")
 
 
 def country_name(code: str) -> str:

@@ -252,6 +252,8 @@ def test_clip_zero_shot_place_and_city(tiny):
     np.testing.assert_allclose(few["probs"], rev["probs"][:, ::-1], atol=1e-5)  # columns follow the label set
     assert not np.allclose(few["probs"][:, 0], few["probs"][:, 1])  # the prompts differ, so do the scores
 
+    with pytest.raises(ValueError, match="one \\{\\} for the place name"):
+        load_judge("place", str(tiny["clip"]), prompt="a street in {country}")
     city = load_judge("city", str(tiny["clip"]), cities=["Paris", "Venice"]).predict(images)
     assert city["cities"] == ["Paris", "Venice"] and city["probs"].shape == (5, 2)
     assert load_judge("city", str(tiny["clip"])).predict(images[:1])["cities"][0] == "Paris"
@@ -270,6 +272,14 @@ def test_segformer_labels_are_mapped_to_our_classes(tiny, tmp_path):
         for i, name in enumerate(CITYSCAPES):  # logits forced to one source class: our mapped class everywhere
             head.bias.copy_(torch.nn.functional.one_hot(torch.tensor(i), len(CITYSCAPES)).float() * 10)
             assert (seg.predict(images[:1]) == SOURCE_TO_CLASS[name]).all(), name
+
+    import transformers
+
+    half = transformers.SegformerForSemanticSegmentation.from_pretrained(tiny["seg"]).half()
+    half.save_pretrained(tmp_path / "seg_half")
+    shutil.copy(tiny["seg"] / "preprocessor_config.json", tmp_path / "seg_half")
+    from_half = load_judge("seg", str(tmp_path / "seg_half"))  # half-precision weights run in float32
+    assert from_half.model.dtype == torch.float32 and from_half.predict(images).shape == (2, 30, 45)
 
     renamed = _edit_config(tiny["seg"], tmp_path / "seg_water",
                            id2label={**{str(i): n for i, n in enumerate(CITYSCAPES)}, "3": "Water"})
