@@ -62,15 +62,17 @@ def resolve_judge_source(source: str) -> Path:
         raise JudgeNotFoundError(f"no judge {source[:120]!r}: not a folder, checkpoints/<name>, a run folder or a "
                                  "Hub id org/name[@revision]")
     import huggingface_hub
+    from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError
 
     from streetgen.hub import hub_unreachable
 
     repo_id, revision = sources.split_revision(source)
-    offline = hub_unreachable()
+    endpoint = constants.ENDPOINT  # HF_ENDPOINT (probed first: an unreachable Hub means the cache alone)
+    offline = hub_unreachable(endpoint)
     try:
         path = huggingface_hub.snapshot_download(repo_id, revision=revision, allow_patterns=SNAPSHOT_FILES,
-                                                 local_files_only=offline is not None)
+                                                 local_files_only=offline is not None, endpoint=endpoint)
     except (HfHubHTTPError, OSError, ValueError) as err:  # LocalEntryNotFoundError, RepositoryNotFoundError, ...
         where = f" (local cache only: {offline})" if offline else ""
         raise JudgeNotFoundError(f"no judge {source[:120]!r} on the Hub{where} ({type(err).__name__})") from None

@@ -6,7 +6,9 @@ label mapping and plumbing do.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -327,33 +329,79 @@ def test_transformers_model_of_the_wrong_family_is_refused(tiny, tmp_path):
         load_judge("seg", str(_edit_config(tiny["seg"], tmp_path / "bare", model_type=None)))
 
 
-# ---- Hub ids, through a local cache filled from the fake Hub ------------------------------------------------------
+# ---- Hub ids: fetched from the fake Hub, then from the local cache offline ----------------------------------------
+class ListingHub(FakeHub):
+    """FakeHub plus the two listing routes snapshot_download asks for: repo info (the revision's commit) and the
+    file tree."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        hub, base = self, self.server.RequestHandlerClass
+        route = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<what>revision|tree)/(?P<rev>[^/?]+)")
+
+        class Handler(base):
+            def do_GET(self) -> None:
+                m = route.match(self.path)
+                if m is None:
+                    return super().do_GET()
+                hub.log.append(("GET", self.path))
+                repo = hub.repos.get(m["repo"])
+                if repo is None:
+                    return reply(self, 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+                if m["rev"] not in ("main", repo["sha"]):
+                    return reply(self, 404, {"error": "Revision not found"}, {"X-Error-Code": "RevisionNotFound"})
+                files = repo["files"]
+                if m["what"] == "revision":
+                    return reply(self, 200, {"id": m["repo"], "sha": repo["sha"],
+                                             "siblings": [{"rfilename": f} for f in files]})
+                return reply(self, 200, [{"type": "file", "path": f, "size": len(data),
+                                          "oid": hashlib.sha1(data).hexdigest()} for f, data in files.items()])
+
+        self.server.RequestHandlerClass = Handler
+
+
+def reply(handler, code: int, obj, headers: dict | None = None) -> None:
+    body = json.dumps(obj).encode()
+    handler.send_response(code)
+    for key, value in {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                       **(headers or {})}.items():
+        handler.send_header(key, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @pytest.mark.slow
-def test_hub_ids_load_from_the_local_cache(tiny, tmp_path, monkeypatch):
-    import huggingface_hub
+def test_hub_ids_are_fetched_then_served_offline_from_the_cache(tiny, tmp_path, monkeypatch):
     from huggingface_hub import constants
 
-    cache = tmp_path / "hub_cache"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub_cache"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    with FakeHub() as hub:
+    images = _images(2)
+    with ListingHub() as hub:
+        monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)  # what HF_ENDPOINT sets at import
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                            hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
         shas = {}
         for repo, folder in (("org/tiny-seg", tiny["seg"]), ("org/streetgen-depth", SHIPPED / "depth")):
             files = {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
-            shas[repo] = hub.commit(repo, files)
-            for name in files:  # what a first online run leaves in the cache
-                huggingface_hub.hf_hub_download(repo, name, cache_dir=cache, endpoint=hub.endpoint)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+            shas[repo] = hub.commit(repo, {**files, "pytorch_model.bin": b"pickled weights are never fetched"})
+        online = load_judge("seg", "org/tiny-seg").predict(images)
+        assert online.shape == (2, 40, 56)
+        depth = load_judge("depth", "org/streetgen-depth")
+        assert depth.output == "metric" and depth.description == "streetgen depth_estimator (org/streetgen-depth)"
+        fetched = [path for method, path in hub.log if method == "GET" and "/resolve/" in path]
+        assert any(p.endswith("/model.safetensors") for p in fetched) and not any(".bin" in p for p in fetched)
+        with pytest.raises(JudgeNotFoundError, match="org/nothing-here"):
+            load_judge("seg", "org/nothing-here")
 
-    images = _images(2)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the Hub is gone: the cache answers
     seg = load_judge("seg", "org/tiny-seg")
-    assert seg.source == "org/tiny-seg" and seg.predict(images).shape == (2, 40, 56)
+    assert seg.source == "org/tiny-seg" and np.array_equal(seg.predict(images), online)
     pinned = load_judge("seg", f"org/tiny-seg@{shas['org/tiny-seg']}")
-    assert np.array_equal(pinned.predict(images), seg.predict(images))
-    depth = load_judge("depth", "org/streetgen-depth")
-    assert depth.output == "metric" and "streetgen depth_estimator (org/streetgen-depth)" == depth.description
+    assert np.array_equal(pinned.predict(images), online)
+    assert load_judge("depth", "org/streetgen-depth").output == "metric"
     for missing in ("org/nothing-here", "org/tiny-seg@v9"):
         with pytest.raises(JudgeNotFoundError) as err:
             load_judge("seg", missing)
         message = str(err.value)
-        assert missing in message and "local cache only" in message and str(cache) not in message
+        assert missing in message and "local cache only" in message and str(tmp_path) not in message
