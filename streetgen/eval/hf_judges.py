@@ -125,13 +125,13 @@ class ClipZeroShot(Judge):
                  batch: int | None = None):
         import torch
 
-        config = _transformers().AutoConfig.from_pretrained(str(folder))
         self.model = _load("AutoModel", folder, source, device)
+        model_type = str(self.model.config.model_type)
         self.processor = _transformers().AutoProcessor.from_pretrained(str(folder))
         what = "countries" if self.kind == "place" else "cities"
-        super().__init__(source, f"{config.model_type} zero-shot ({source[:80]}), {len(names)} {what}", None,
-                         device, batch)
-        siglip = config.model_type.startswith("siglip")
+        super().__init__(source, f"{model_type} zero-shot ({source[:80]}), {len(names)} {what}", None, device,
+                         batch)
+        siglip = model_type.startswith("siglip")  # trained on text padded to its full length
         text = self.processor(text=prompts, return_tensors="pt", padding="max_length" if siglip else True,
                               truncation=True)
         with torch.inference_mode():
