@@ -75,6 +75,7 @@ def seg_scores(judge: Any, pairs: Any, indices: np.ndarray) -> dict[str, Any]:
     """Dataset-level IoU per class, mean IoU and pixel accuracy, each at the photos' native size and at SEG_ROWS
     rows; `pred_share` is the share of labelled pixels the judge gives each class (against `true_share`)."""
     n = classes.NUM_CLASSES
+    names = classes.CLASS_NAMES[:n]
     cms = {"native": np.zeros((n, n + 1), np.int64), f"{SEG_ROWS}rows": np.zeros((n, n + 1), np.int64)}
     for i in indices:
         image, label = pairs[int(i)]
@@ -86,11 +87,10 @@ def seg_scores(judge: Any, pairs: Any, indices: np.ndarray) -> dict[str, Any]:
         present = [v for v in ious if v == v]
         out[f"miou_{tag}"] = float(np.mean(present)) if present else float("nan")
         out[f"pixel_accuracy_{tag}"] = float(np.trace(cm[:, :n]) / max(cm.sum(), 1))
-        out[f"per_class_iou_{tag}"] = {c: round(v, 4) for c, v in zip(classes.CLASS_NAMES, ious) if v == v}
+        out[f"per_class_iou_{tag}"] = {c: round(v, 4) for c, v in zip(names, ious) if v == v}
     cm = cms["native"]
-    out["true_share"] = {c: round(float(v), 4) for c, v in zip(classes.CLASS_NAMES, cm.sum(1) / max(cm.sum(), 1))}
-    out["pred_share"] = {c: round(float(v), 4) for c, v in zip([*classes.CLASS_NAMES, "unmapped"],
-                                                                 cm.sum(0) / max(cm.sum(), 1))}
+    out["true_share"] = {c: round(float(v), 4) for c, v in zip(names, cm.sum(1) / max(cm.sum(), 1))}
+    out["pred_share"] = {c: round(float(v), 4) for c, v in zip([*names, "unmapped"], cm.sum(0) / max(cm.sum(), 1))}
     return out
 
 
@@ -148,23 +148,26 @@ def city_scores(judge: Any, root: str, size: int, n: int, seed: int) -> dict[str
     """City top-1 overall and per folder; each subfolder of root is a city the judge must know."""
     from streetgen.data import ImageFolder
 
-    known = {c.lower().replace("_", " "): k for k, c in enumerate(judge.cities)}
     folders = sorted(p for p in Path(root).iterdir() if p.is_dir())
+    if not folders:
+        raise ValueError("cities data needs one folder of photos per city, named like the judge's cities")
+    photos = {f: ImageFolder(f, size=size) for f in folders}
+    picked = {f: np.stack([ph[int(i)] for i in _subset(len(ph), n, seed)]) for f, ph in photos.items()}
+    answers = {f: [judge.predict(x[j:j + 64]) for j in range(0, len(x), 64)] for f, x in picked.items()}
+    cities = list(next(iter(answers.values()))[0]["cities"])
+    known = {c.lower().replace("_", " "): k for k, c in enumerate(cities)}
     unknown = [f.name for f in folders if f.name.lower().replace("_", " ") not in known]
-    if not folders or unknown:
-        raise ValueError(f"cities data needs one folder per city the judge knows ({', '.join(judge.cities)}); "
-                         f"not known: {', '.join(unknown)[:120] or 'no folders'}")
+    if unknown:
+        raise ValueError(f"cities data: folders must be named like the judge's cities ({', '.join(cities)}); "
+                         f"not known: {', '.join(unknown)[:120]}")
     per_city, hits = {}, []
-    for folder in folders:
-        photos = ImageFolder(folder, size=size)
-        idx = _subset(len(photos), n, seed)
-        want = known[folder.name.lower().replace("_", " ")]
-        got = np.concatenate([judge.predict(np.stack([photos[int(i)] for i in idx[j:j + 64]]))["probs"].argmax(1)
-                              for j in range(0, len(idx), 64)])
-        per_city[judge.cities[want]] = float(np.mean(got == want))
+    for f, parts in answers.items():
+        want = known[f.name.lower().replace("_", " ")]
+        got = np.concatenate([a["probs"].argmax(1) for a in parts])
+        per_city[cities[want]] = float(np.mean(got == want))
         hits.append(got == want)
     return {"n_images": int(sum(len(h) for h in hits)), "city_top1": float(np.mean(np.concatenate(hits))),
-            "chance_top1": 1.0 / len(judge.cities), "per_city_top1": per_city}
+            "chance_top1": 1.0 / len(cities), "per_city_top1": per_city}
 
 
 def depth_scores(judge: Any, pairs: Any, indices: np.ndarray, max_depth: float) -> dict[str, Any]:
