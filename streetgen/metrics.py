@@ -100,10 +100,12 @@ def iou_from_confusion(cm: np.ndarray) -> list[float]:
     return [float(i / u) if u else float("nan") for i, u in zip(inter, union)]
 
 
-def depth_errors(pred: np.ndarray, gt: np.ndarray, output: str = "metric", max_depth: float = 80.0) -> dict[str, float]:
+def depth_errors(pred: np.ndarray, gt: np.ndarray, output: str = "metric", max_depth: float = 80.0,
+                 clip: bool = True) -> dict[str, float]:
     """RMSE (m), absolute relative error and δ<1.25 of one depth map over pixels with a measurement nearer than
     `max_depth`. Relative outputs are first aligned to the truth by least squares — scale and shift in disparity
-    ("relative_disparity", the MiDaS protocol) or a median scale ("relative_depth") — so only their shape counts."""
+    ("relative_disparity", the MiDaS protocol) or a median scale ("relative_depth") — so only their shape counts.
+    `clip`: predictions are clipped to (0.001, max_depth) first, as the KITTI protocol does."""
     pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
     valid = np.isfinite(gt) & (gt > 0) & (gt < max_depth) & np.isfinite(pred)
     if valid.sum() < 2:
@@ -117,7 +119,7 @@ def depth_errors(pred: np.ndarray, gt: np.ndarray, output: str = "metric", max_d
         p = p * np.median(t) / max(np.median(p), 1e-9)
     elif output != "metric":
         raise ValueError(f"depth output must be metric, relative_disparity or relative_depth, got {output!r}")
-    p = np.clip(p, 1e-3, max_depth)
+    p = np.clip(p, 1e-3, max_depth) if clip else p
     ratio = np.maximum(p / t, t / p)
     return {"rmse_m": float(np.sqrt(np.mean((p - t) ** 2))), "abs_rel": float(np.mean(np.abs(p - t) / t)),
             "delta_1.25": float(np.mean(ratio < 1.25))}

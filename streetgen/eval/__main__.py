@@ -110,12 +110,34 @@ def check_args(args: argparse.Namespace, p: argparse.ArgumentParser) -> dict:
         if not args.judge or args.data == "world":
             p.error("--task judge needs --judge KIND=SOURCE and --data KIND:ROOT (labelled real photos)")
         return options
+    if args.judge and args.task in ("country", "map"):
+        p.error(f"--judge is for the layout and city tasks (seg=SOURCE) and --task judge; the {args.task} task "
+                "scores with its place judge's features (--place-judge)")
     if args.batch < 0:
         p.error(f"--batch must be at least 1 (or 0 for the device's default), got {args.batch}")
     if args.model not in GENERATORS[args.task] and not all(is_checkpoint(m) for m in args.model.split("+")):
         p.error(f"unknown model {args.model!r} for task {args.task}; available: {', '.join(GENERATORS[args.task])}"
                 + CHECKPOINT_HINTS.get(args.task, ""))
     return options
+
+
+def task_segmenter(args: argparse.Namespace, p: argparse.ArgumentParser):
+    """The layout and city tasks' segmenter: --segmenter, or --judge seg=SOURCE (any seg judge) in its place."""
+    import streetgen
+    from streetgen.eval.judges import load_judge, parse_judge_spec
+
+    if args.task not in ("layout", "city"):
+        return None
+    if not args.judge:
+        return streetgen.load(args.segmenter)
+    try:
+        kind, source = parse_judge_spec(args.judge)
+        if kind != "seg":
+            raise ValueError(f"the {args.task} task takes --judge seg=SOURCE (its segmenter), not {kind}; "
+                             "score other judges on real photos with --task judge")
+        return load_judge(kind, source, device=args.device)
+    except (ValueError, FileNotFoundError) as err:
+        p.error(str(err))
 
 
 def run_task(args: argparse.Namespace, options: dict, p: argparse.ArgumentParser) -> dict:
@@ -132,16 +154,16 @@ def run_task(args: argparse.Namespace, options: dict, p: argparse.ArgumentParser
                               args.depth_encoding, args.max_depth)
         except (ValueError, FileNotFoundError) as err:
             p.error(str(err))
+    segmenter = task_segmenter(args, p)
     if args.task == "city":
         depth = streetgen.load(args.depth_judge) if args.depth_judge else None
         try:
-            return eval_city(args.model, args.n, args.size, streetgen.load(args.city_judge),
-                             streetgen.load(args.segmenter), depth, args.source, args.target, args.strength,
-                             args.frames)
+            return eval_city(args.model, args.n, args.size, streetgen.load(args.city_judge), segmenter, depth,
+                             args.source, args.target, args.strength, args.frames)
         except ValueError as err:
             p.error(str(err))
     if args.task == "layout":
-        return eval_layout(args.model, args.n, streetgen.load(args.segmenter), streetgen.load(args.place_judge),
+        return eval_layout(args.model, args.n, segmenter, streetgen.load(args.place_judge),
                            streetgen.load(args.depth_judge) if args.depth_judge else None, args.data, args.painter, args.inception_weights or None,
                            parse_size(args.layout_size, p))
     judge = streetgen.load(args.place_judge)

@@ -168,3 +168,15 @@ def test_the_command_line_scores_a_judge_and_says_what_is_missing(tmp_path, camv
     wrong = subprocess.run([*run, "--judge", "sky=judges/seg", "--data", f"camvid:{camvid_root}"], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "sky" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_a_seg_judge_takes_the_segmenters_place_in_the_layout_task():
+    import streetgen
+    from streetgen.eval.layout import eval_layout
+
+    place = streetgen.load("judges/place")
+    direct = eval_layout("world", 4, streetgen.load("judges/seg"), place, None, "world", "", None, (64, 128))
+    plugged = eval_layout("world", 4, load_judge("seg", "judges/seg"), place, None, "world", "", None, (64, 128))
+    miou = [k for k in direct if "miou" in k]
+    assert miou and all(direct[k] == pytest.approx(plugged[k], abs=1e-9) for k in miou)
