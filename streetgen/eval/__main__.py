@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "(0: 8 on a CPU, 256 on a GPU)")
     p.add_argument("--out", default="")
     p.add_argument("--card", action="store_true", help="also record the command and numbers in the model's card "
-                                                       "(local checkpoint folders; every model of an 'A+B' route)")
+                                                       "(local checkpoint folders; every model of an 'A+B' route; "
+                                                       "judge task: the judge's card, with real_* metric values)")
     return p
 
 
@@ -173,7 +174,7 @@ def run_task(args: argparse.Namespace, options: dict, p: argparse.ArgumentParser
     return eval_map(args.model, args.points, args.n, args.size, judge)
 
 
-def record_in_cards(model: str, command: str, metrics: dict) -> None:
+def record_in_cards(model: str, command: str, metrics: dict, headline: dict | None = None) -> None:
     """--card: add the command and numbers to each local checkpoint folder's card (Hub caches are left alone)."""
     from streetgen.hub import default_checkpoints_root
     from streetgen.models.card import add_evaluation
@@ -184,7 +185,15 @@ def record_in_cards(model: str, command: str, metrics: dict) -> None:
         if folder is None:
             print(f"--card: {name} is not a local checkpoint folder; its card is left alone", file=sys.stderr)
         else:
-            print(f"recorded in {add_evaluation(folder, command, metrics)}")
+            print(f"recorded in {add_evaluation(folder, command, metrics, headline)}")
+
+
+def real_headline(args: argparse.Namespace, metrics: dict) -> dict[str, float]:
+    """A judge's scores on real data as card metric values: real_<data>_<split>_<metric> (scalars only)."""
+    kind = args.data.split(":")[0]
+    where = f"{kind}_{args.split}" if kind in ("camvid", "osv5m") else kind
+    return {f"real_{where}_{k}": round(float(v), 4) for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("seconds", "n_images")}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -202,10 +211,13 @@ def main(argv: list[str] | None = None) -> dict:
                                                   **metrics}, indent=2))
     (out / "metrics.md").write_text(to_markdown(args.task, args.model, metrics))
     print(to_markdown(args.task, args.model, metrics))
-    if args.card and args.model not in GENERATORS[args.task]:
+    if args.card and (args.task == "judge" or args.model not in GENERATORS[args.task]):
         command = "python -m streetgen.eval " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
                                                                                    else argv))
-        record_in_cards(args.model, command, metrics)
+        if args.task == "judge":  # the judge's own card learns how it does on real photos
+            record_in_cards(args.judge.split("=", 1)[1], command, metrics, real_headline(args, metrics))
+        else:
+            record_in_cards(args.model, command, metrics)
     return metrics
 
 

@@ -158,11 +158,15 @@ def test_city_and_depth_judges_on_folders(tmp_path, depth_root):
 @pytest.mark.slow
 def test_the_command_line_scores_a_judge_and_says_what_is_missing(tmp_path, camvid_root):
     run = [sys.executable, "-m", "streetgen.eval", "--task", "judge"]
-    done = subprocess.run([*run, "--judge", "seg=judges/seg", "--data", f"camvid:{camvid_root}", "--n", "2",
-                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    judge = shutil.copytree(ROOT / "checkpoints" / "judges" / "seg", tmp_path / "my_seg")
+    done = subprocess.run([*run, "--judge", f"seg={judge}", "--data", f"camvid:{camvid_root}", "--n", "2",
+                           "--out", str(tmp_path / "out"), "--card"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    written = json.loads((tmp_path / "metrics.json").read_text())
+    written = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert written["n_images"] == 2 and written["judge"].startswith("streetgen")
+    # --card: the judge's card now carries its real-photo numbers, which the next load reports
+    assert load_judge("seg", str(judge)).card_metrics["real_camvid_val_miou_native"] == round(written["miou_native"], 4)
     bad = subprocess.run([*run, "--judge", "seg=judges/seg"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "needs --judge KIND=SOURCE and --data KIND:ROOT" in bad.stderr
     wrong = subprocess.run([*run, "--judge", "sky=judges/seg", "--data", f"camvid:{camvid_root}"], cwd=ROOT,
