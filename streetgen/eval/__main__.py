@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-judge", default="judges/depth",
                    help="layout and city tasks: '' to skip the depth errors")
     p.add_argument("--data", default="world", help="layout task: 'world' or 'camvid:ROOT' (CamVid val pairs); "
-                                                   "judge task: camvid:ROOT, osv5m:ROOT, cities:ROOT or depth:ROOT")
+                                                   "judge task: camvid:ROOT, osv5m:ROOT, cities:ROOT, depth:ROOT or "
+                                                   "world (unseen renders)")
     p.add_argument("--judge", default="", help="judge task: KIND=SOURCE, KIND one of place, city, seg, depth; SOURCE "
                                                "a checkpoint folder, a shipped name or a Hub id[@revision]")
     p.add_argument("--split", default="val", help="judge task, camvid/osv5m data: the split (train, val, test)")
@@ -108,8 +109,8 @@ def check_args(args: argparse.Namespace, p: argparse.ArgumentParser) -> dict:
     if args.n is None:
         args.n = 0 if args.task == "judge" else 4
     if args.task == "judge":
-        if not args.judge or args.data == "world":
-            p.error("--task judge needs --judge KIND=SOURCE and --data KIND:ROOT (labelled real photos)")
+        if not args.judge:
+            p.error("--task judge needs --judge KIND=SOURCE (and --data KIND:ROOT for labelled real photos)")
         return options
     if args.judge and args.task in ("country", "map"):
         p.error(f"--judge is for the layout and city tasks (seg=SOURCE) and --task judge; the {args.task} task "

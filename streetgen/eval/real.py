@@ -5,10 +5,13 @@
     python -m streetgen.eval --task judge --judge place=ORG/GEOCLIP --data osv5m:ROOT --split test --n 2000 --size 224
     python -m streetgen.eval --task judge --judge city=judges/city --data cities:ROOT     # ROOT/<City>/*.jpg
     python -m streetgen.eval --task judge --judge depth=judges/depth --data depth:ROOT   # ROOT/images + ROOT/depth
+    python -m streetgen.eval --task judge --judge seg=judges/seg --data world           # the same, on unseen renders
 
 Data kinds and what they label: `camvid` (11-class label maps; every frame is Cambridge, GB, so place judges can
 be scored on it too), `osv5m` (country and coordinates of each photo), `cities` (one folder per city), `depth`
-(photos + depth maps in metres, `streetgen.data.DepthPairs` encodings). Judges come from
+(photos + depth maps in metres, `streetgen.data.DepthPairs` encodings), and `world`: unseen renders with exact
+labels (n per country of the place judge's countries, or per famous city; seed JUDGE_EVAL_SEED), so the same
+command gives the render column of a judge's validity table. Judges come from
 `streetgen.eval.judges.load_judge` (streetgen checkpoints or transformers models).
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ from PIL import Image
 
 from streetgen import classes, geo, metrics
 
-DATA_KINDS = ("camvid", "osv5m", "cities", "depth")
+DATA_KINDS = ("camvid", "osv5m", "cities", "depth", "world")
 CAMVID_PLACE = ("GB", 52.2053, 0.1218)  # CamVid was filmed in Cambridge, England
 OSV5M_KM = (1, 25, 200, 750, 2500)  # OSV-5M's distance thresholds (street, city, region, country, continent)
 SEG_ROWS = 128  # the second reading of every segmentation set: photos scaled to this many rows
@@ -30,6 +33,8 @@ SEG_ROWS = 128  # the second reading of every segmentation set: photos scaled to
 def parse_data(text: str) -> tuple[str, str]:
     """'KIND:ROOT' → (kind, root), KIND one of DATA_KINDS."""
     kind, sep, root = text.partition(":")
+    if kind == "world" and not root:
+        return kind, ""
     if not sep or kind not in DATA_KINDS or not root:
         raise ValueError(f"--data must be KIND:ROOT with KIND one of {', '.join(DATA_KINDS)}, got {text[:80]!r}")
     return kind, root
@@ -39,6 +44,8 @@ def eval_judge(judge: Any, data: str, split: str = "val", n: int = 0, size: int 
                depth_encoding: str = "mm", max_depth: float = 80.0) -> dict[str, Any]:
     """The judge's numbers on labelled real photos `data` ('KIND:ROOT'); `n` > 0 scores a random n of them."""
     kind, root = parse_data(data)
+    if kind == "world":
+        return {"judge": judge.description, "data": "world renders", **on_renders(judge, n or 5, size, seed)}
     out: dict[str, Any] = {"judge": judge.description, "data": f"{kind} {split}" if kind in ("camvid", "osv5m")
                            else kind}
     if judge.kind == "seg" and kind == "camvid":
@@ -114,7 +121,11 @@ def _place_data(kind: str, root: str, split: str, n: int, size: int, seed: int):
 def place_on(judge: Any, kind: str, root: str, split: str, n: int, size: int, seed: int) -> dict[str, Any]:
     """Country top-1/top-5, region style, drive side and (when the judge gives coordinates) distance errors and
     OSV-5M's GeoScore, beside the score of always answering the data's most common country."""
-    photos, truth, latlon = _place_data(kind, root, split, n, size, seed)
+    return place_scores(judge, *_place_data(kind, root, split, n, size, seed))
+
+
+def place_scores(judge: Any, photos: np.ndarray, truth: list[str], latlon: np.ndarray) -> dict[str, Any]:
+    """`place_on`'s numbers for photos whose countries and coordinates are known."""
     preds = [judge.predict(photos[i:i + 64]) for i in range(0, len(photos), 64)]
     labels = list(preds[0]["countries"])
     probs = np.concatenate([p["probs"] for p in preds])
@@ -152,17 +163,22 @@ def city_scores(judge: Any, root: str, size: int, n: int, seed: int) -> dict[str
     if not folders:
         raise ValueError("cities data needs one folder of photos per city, named like the judge's cities")
     photos = {f: ImageFolder(f, size=size) for f in folders}
-    picked = {f: np.stack([ph[int(i)] for i in _subset(len(ph), n, seed)]) for f, ph in photos.items()}
-    answers = {f: [judge.predict(x[j:j + 64]) for j in range(0, len(x), 64)] for f, x in picked.items()}
+    return city_scores_on(judge, {f.name: np.stack([ph[int(i)] for i in _subset(len(ph), n, seed)])
+                                  for f, ph in photos.items()})
+
+
+def city_scores_on(judge: Any, photos: dict[str, np.ndarray]) -> dict[str, Any]:
+    """City top-1 overall and per city of {city name: photos}; every name must be one of the judge's cities."""
+    answers = {name: [judge.predict(x[j:j + 64]) for j in range(0, len(x), 64)] for name, x in photos.items()}
     cities = list(next(iter(answers.values()))[0]["cities"])
     known = {c.lower().replace("_", " "): k for k, c in enumerate(cities)}
-    unknown = [f.name for f in folders if f.name.lower().replace("_", " ") not in known]
+    unknown = [name for name in photos if name.lower().replace("_", " ") not in known]
     if unknown:
         raise ValueError(f"cities data: folders must be named like the judge's cities ({', '.join(cities)}); "
                          f"not known: {', '.join(unknown)[:120]}")
     per_city, hits = {}, []
-    for f, parts in answers.items():
-        want = known[f.name.lower().replace("_", " ")]
+    for name, parts in answers.items():
+        want = known[name.lower().replace("_", " ")]
         got = np.concatenate([a["probs"].argmax(1) for a in parts])
         per_city[cities[want]] = float(np.mean(got == want))
         hits.append(got == want)
@@ -180,3 +196,22 @@ def depth_scores(judge: Any, pairs: Any, indices: np.ndarray, max_depth: float) 
     out.update({"n_images": len(rows), "judge_output": judge.output, "max_depth_m": max_depth,
                 "aligned": judge.output != "metric"})
     return out
+
+
+def on_renders(judge: Any, n: int, size: int, seed: int) -> dict[str, Any]:
+    """The judge on unseen world renders: n per country of the place judge's list (place, seg, depth) or n per
+    famous city (city), rendered at `size` with exact labels, depth and coordinates."""
+    from streetgen import world
+    from streetgen.eval.judges import default_countries
+
+    if judge.kind == "city":
+        return city_scores_on(judge, {c: np.stack([world.render_city(c, seed=seed * 1000 + k, size=size).image
+                                                   for k in range(n)]) for c in geo.FAMOUS_CITIES})
+    samples = [world.render_country(c, seed=seed * 1000 + k, size=size) for k in range(n)
+               for c in default_countries()]
+    if judge.kind == "place":
+        return place_scores(judge, np.stack([s.image for s in samples]), [s.meta["country"] for s in samples],
+                            np.array([[s.meta["lat"], s.meta["lon"]] for s in samples]))
+    if judge.kind == "seg":
+        return seg_scores(judge, [(s.image, s.labels) for s in samples], np.arange(len(samples)))
+    return depth_scores(judge, [(s.image, s.depth) for s in samples], np.arange(len(samples)), 80.0)

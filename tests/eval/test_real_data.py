@@ -167,11 +167,24 @@ def test_the_command_line_scores_a_judge_and_says_what_is_missing(tmp_path, camv
     assert written["n_images"] == 2 and written["judge"].startswith("streetgen")
     # --card: the judge's card now carries its real-photo numbers, which the next load reports
     assert load_judge("seg", str(judge)).card_metrics["real_camvid_val_miou_native"] == round(written["miou_native"], 4)
-    bad = subprocess.run([*run, "--judge", "seg=judges/seg"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "needs --judge KIND=SOURCE and --data KIND:ROOT" in bad.stderr
+    bad = subprocess.run([*run, "--data", f"camvid:{camvid_root}"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "needs --judge KIND=SOURCE" in bad.stderr
     wrong = subprocess.run([*run, "--judge", "sky=judges/seg", "--data", f"camvid:{camvid_root}"], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "sky" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_every_judge_kind_on_unseen_renders():
+    seg = eval_judge(load_judge("seg", "judges/seg"), "world", n=1, size=64)
+    assert seg["n_images"] == 111 and seg["miou_native"] > 0.3 and seg["miou_128rows"] > 0.3
+    place = eval_judge(load_judge("place", "judges/place"), "world", n=1, size=64)
+    assert place["n_images"] == 111 and place["country_top1"] > 2 / 111  # well above chance on its own world
+    city = eval_judge(load_judge("city", "judges/city"), "world", n=2, size=96)
+    assert city["n_images"] == 20 and city["city_top1"] > 0.5
+    depth = eval_judge(load_judge("depth", "judges/depth"), "world", n=1, size=64)
+    assert depth["judge_output"] == "metric" and depth["delta_1.25"] > 0.3
 
 
 @pytest.mark.slow
