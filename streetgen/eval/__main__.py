@@ -190,10 +190,12 @@ def record_in_cards(model: str, command: str, metrics: dict, headline: dict | No
 
 
 def real_headline(args: argparse.Namespace, metrics: dict) -> dict[str, float]:
-    """A judge's scores on real data as card metric values: real_<data>_<split>_<metric> (scalars only)."""
+    """A judge's scores as card metric values: real_<data>_<split>_<metric> on real photos, render_<metric> on
+    world renders (scalars only), so its card shows both side by side."""
     kind = args.data.split(":")[0]
-    where = f"{kind}_{args.split}" if kind in ("camvid", "osv5m") else kind
-    return {f"real_{where}_{k}": round(float(v), 4) for k, v in metrics.items()
+    where = {"world": "render", "camvid": f"real_camvid_{args.split}", "osv5m": f"real_osv5m_{args.split}"}
+    prefix = where.get(kind, f"real_{kind}")
+    return {f"{prefix}_{k}": round(float(v), 4) for k, v in metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("seconds", "n_images")}
 
 
