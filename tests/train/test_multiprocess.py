@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -76,7 +77,8 @@ def test_two_cpu_processes_train_in_sync(tmp_path):
 def _launch(tmp_path: Path, module: str, *args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           "--main_process_ip", "127.0.0.1", "--main_process_port", str(_free_port()), "-m", module, *args]
+           "--main_process_ip", "127.0.0.1", "--main_process_port", str(_free_port()),
+           *([module] if module.endswith(".py") else ["-m", module]), *args]  # a script path or a module
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "CUDA_VISIBLE_DEVICES": "",
            "ACCELERATE_CONFIG_FILE": str(tmp_path / "no-accelerate-config.yaml")}
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
@@ -108,3 +110,28 @@ def test_two_processes_read_their_own_shards_with_workers_and_resume_exactly(tmp
         assert torch.equal(a[k], b[k]), k
     # (the ranks' final digests differ: BatchNorm running statistics follow each rank's own last batch)
     assert len(json.loads((tmp_path / "resumed" / "final.json").read_text())["rank_weight_digests"]) == 2
+
+
+# run by each rank: the trainer, then the names of the threads its process still has
+THREADS_AFTER = """import json, os, sys
+from train.example_tiny import main
+main(sys.argv[1:])
+names = sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
+print("threads after main", os.environ["RANK"], json.dumps(names), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_stopped_or_finished_run_ends_its_process_group_for_good(tmp_path):
+    """Trainer.finish, on both its paths (--stop-after, and the export), leaves no gloo thread running into
+    interpreter shutdown, although the trainer's DDP wrappers are still alive when it returns."""
+    script = tmp_path / "threads_after.py"
+    script.write_text(THREADS_AFTER)
+    common = [*ARGS, "--runs-dir", str(tmp_path), "--name", "ends", "--batch-size", "8"]
+    for extra in (["--stop-after", "4"], []):
+        out = _launch(tmp_path, str(script), *common, *extra).stdout
+        threads = {rank: json.loads(names) for rank, names in re.findall(r"threads after main (\d) (\[.*\])", out)}
+        assert sorted(threads) == ["0", "1"], out[-5000:]
+        for rank, names in threads.items():
+            assert names and not [n for n in names if "gloo" in n], (extra, rank, names)
+    assert (tmp_path / "ends" / "export" / "model.safetensors").is_file()

@@ -78,6 +78,22 @@ def _env() -> dict[str, str]:
             "ACCELERATE_CONFIG_FILE": "/nonexistent/accelerate.yaml"}
 
 
+def with_rank_logs(args: list[str], logs: Path) -> list[str]:
+    """An accelerate launch command whose launcher also writes each rank's stdout / stderr to files under `logs`
+    (torch's launcher: --tee 3 --log_dir), so a failure can show every rank's own output."""
+    i = args.index("-m", args.index("accelerate.commands.launch"))
+    return [*args[:i], "--tee", "3", "--log_dir", str(logs), *args[i:]]
+
+
+def run_output(done: subprocess.CompletedProcess, logs: Path) -> str:
+    """A failed launch's output for the assertion message: the launcher's tail, then each rank's own stderr tail
+    (its whole stderr up to 20,000 characters: a rank's abort at exit comes after the other rank's output)."""
+    parts = [done.stdout[-3000:], done.stderr[-3000:]]
+    for log in sorted(logs.glob("*/attempt_*/*/stderr.log")):
+        parts.append(f"--- rank {log.parent.name} stderr ---\n" + log.read_text(errors="replace")[-20000:])
+    return "\n".join(parts)
+
+
 def kill_resume_export(args: list[str], cwd: Path, run: Path) -> None:
     """Start a run, SIGKILL it (the whole process group) once it has a checkpoint, then run it again to 4 steps."""
     log = open(cwd / f"{run.name}.log", "w")
@@ -98,8 +114,10 @@ def kill_resume_export(args: list[str], cwd: Path, run: Path) -> None:
     proc.wait()
     psutil.wait_procs([psutil.Process(p.pid) for p in family[1:] if psutil.pid_exists(p.pid)], timeout=30)
     killed_at = (run / "state" / "latest").read_text().strip()
-    done = subprocess.run([*args, "--steps", "4"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    logs = cwd / "rank_logs" / f"{run.name}_resumed"
+    done = subprocess.run([*with_rank_logs(args, logs), "--steps", "4"], cwd=cwd, env=_env(), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, run_output(done, logs)
     config = json.loads((run / "config.json").read_text())
     assert config["resumed_from_step"] == int(killed_at.split("_")[1]) >= 2
     assert {p.name for p in (run / "export").iterdir()} == {"config.json", "model.safetensors", "README.md"}
@@ -174,9 +192,10 @@ def test_the_camvid_and_city_recipes_run_resume_and_name_their_data(name, data, 
         if i == 0:  # the recipe's first run is killed and resumed; the others run straight to their export
             kill_resume_export(args, tmp_path, run)
         else:
-            done = subprocess.run([*args, "--steps", "2"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
-                                  timeout=600)
-            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            logs = tmp_path / "rank_logs" / run.name
+            done = subprocess.run([*with_rank_logs(args, logs), "--steps", "2"], cwd=tmp_path, env=_env(),
+                                  capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, run_output(done, logs)
         card = (run / "export" / "README.md").read_text()
         if name == "s2":
             assert all(word in card for word in LICENCE["camvid"]), card[:1500]

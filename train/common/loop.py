@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import dataclasses
 import hashlib
+import importlib
 import inspect
 import json
 import sys
@@ -241,6 +242,16 @@ def weights_digest(model: nn.Module) -> str:
     return h.hexdigest()
 
 
+def import_before_process_group() -> None:
+    """Import torch.distributed.nn before any process group exists (the Trainer does, before its Accelerator).
+
+    Its ten collectives take `group=group.WORLD` as a default argument, bound at import: imported after
+    init_process_group (DDP's constructor imports it through torch._dynamo), they pin the default group for the
+    life of the process, and destroy_process_group can then never end the backend's threads."""
+    if torch.distributed.is_available():
+        importlib.import_module("torch.distributed.nn")
+
+
 def set_lr(optimizers: tuple[torch.optim.Optimizer, ...], lr: float) -> None:
     """Set every param group of `optimizers` to `lr` (schedules that are a function of the step, not a scheduler)."""
     for opt in optimizers:
@@ -270,6 +281,7 @@ class Trainer:
         log_with = resolve_trackers(cfg.report_to, trackers)
         project = ProjectConfiguration(project_dir=str(self.run_dir), logging_dir=str(self.run_dir / "trackers"))
         cpu = cfg.device == "cpu" or not torch.cuda.is_available()
+        import_before_process_group()
         self.accelerator = Accelerator(cpu=cfg.device == "cpu",
                                        mixed_precision=resolve_precision(cfg.precision, not cpu),
                                        log_with=log_with, project_config=project if log_with else None)
@@ -281,6 +293,7 @@ class Trainer:
         self.resume_folder = checkpoint_folder(cfg.resume_from, self.run_dir / "state")
         self.hub_url = self.create_hub_repo(cfg.push_to_hub) if cfg.push_to_hub else None
         self._accumulated = False
+        self._ddp: list[nn.Module] = []  # the DDP wrappers `prepare` made; end_communication unbinds them
         self.metrics = MetricsLog(self.run_dir / "metrics.jsonl")
         self.step = 0
         self.last_step = cfg.steps
@@ -315,7 +328,11 @@ class Trainer:
     # ---- setup --------------------------------------------------------------------------------------------------
     def prepare(self, *objects: Any) -> Any:
         """accelerator.prepare for models / optimizers / dataloaders (not LR schedulers, see `track`)."""
-        return self.accelerator.prepare(*objects)
+        from torch.nn.parallel import DistributedDataParallel
+        prepared = self.accelerator.prepare(*objects)
+        self._ddp += [o for o in (prepared if isinstance(prepared, tuple) else (prepared,))
+                      if isinstance(o, DistributedDataParallel)]
+        return prepared
 
     def track(self, **objects: Any) -> None:
         """Checkpoint these (anything with state_dict / load_state_dict) under the given names.
@@ -578,8 +595,7 @@ class Trainer:
         if self.pbar is not None:
             self.pbar.close()
         if self.step < self.cfg.steps and not self.timed_out:  # --stop-after: continues in a later invocation
-            for tracker in self.accelerator.trackers:  # flush the logs; the process group stays for the caller
-                tracker.finish()
+            self.end_communication()
             return None
         digest = weights_digest(model)
         digests = gather_object([digest]) if self.world_size > 1 else [digest]
@@ -600,6 +616,20 @@ class Trainer:
                 "step": self.step, "wall_time": self.wall_time(), "world_size": self.world_size,
                 "losses": self.last_losses, "rank_weight_digests": digests,
                 "exported_ema": ema is not None, "pushed_to": self.cfg.push_to_hub or None})
-        self.accelerator.wait_for_everyone()
-        self.accelerator.end_training()
+        self.end_communication()
         return out
+
+    def end_communication(self) -> None:
+        """Wait for every rank, flush the trackers and end the process group for good, while Python is fully alive.
+
+        The DDP wrappers `prepare` made first drop what binds them to the group (the attributes DDP's own pickling
+        drops: reducer, logger, process_group), so destroy_process_group releases the last reference and the backend's
+        threads (gloo: two workers and a socket loop) are joined here. Otherwise they ran on into interpreter shutdown,
+        where a CI rank once aborted ("terminate called without an active exception"). The wrappers no longer
+        communicate afterwards; the modules they wrap are untouched."""
+        self.accelerator.wait_for_everyone()
+        for ddp in self._ddp:
+            for name in ("reducer", "logger", "process_group"):
+                ddp.__dict__.pop(name, None)
+        self._ddp.clear()
+        self.accelerator.end_training()
