@@ -45,10 +45,11 @@ def resolve_inception_weights(source: str | Path) -> Path:
         if path.suffix != ".safetensors":
             raise ValueError(f"Inception weights must be a .safetensors file, got {_short(path.name)!r}")
         return path
-    if not path.is_dir() and sources.is_hub_id(text):
+    if not path.is_dir() and path.suffix != ".safetensors" and sources.is_hub_id(text):
         path = _hub_snapshot(text)
     if not path.is_dir():
-        raise FileNotFoundError(f"no Inception weights at {_short(text)!r} (a .safetensors file, folder or Hub id)")
+        raise FileNotFoundError(f"no Inception weights at {_short(path.name)!r} (a .safetensors file, folder or "
+                                "Hub id)")
     found = sorted(path.glob("*.safetensors"))
     if len(found) != 1:
         raise ValueError(f"{_short(path.name)!r} holds {len(found)} .safetensors files; name the one to use")

@@ -124,7 +124,8 @@ def judge_line(role: str, source: str) -> str:
 
 def meaning_section(task: str, metrics: dict) -> str:
     """The "What these numbers mean" section: the data, then one line per metric present."""
-    data = DATA[task].format(data=metrics.get("data", "world renders"))
+    source = str(metrics.get("data", "world"))
+    data = DATA[task].format(data="world renders" if source == "world" else source)
     lines = [f"- `{k}`: {meaning(k) or UNDESCRIBED}" for k in metrics]
     return "## What these numbers mean\n\nData: " + data + ".\n\n" + "\n".join(lines) + "\n"
 
