@@ -3,6 +3,7 @@
 The weights here are random (same architecture, so every code path runs; the numbers mean nothing)."""
 import json
 import shutil
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -11,6 +12,8 @@ import torch
 
 from streetgen import metrics
 from streetgen.eval import fid
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +153,26 @@ def test_a_state_dict_of_another_network_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not torch-fidelity's Inception state dict") as e:
         fid.inception_features(wrong, _images(1, 0))
     assert str(tmp_path) not in str(e.value) and len(str(e.value)) <= 160
+
+
+@pytest.mark.slow
+def test_conversion_tool_writes_weights_that_give_the_same_features(inception_file, tmp_path, capsys):
+    """tools/convert_inception_weights.py: a .pth state dict (the official file's format) → safetensors that the
+    eval reads, with the same features as the original tensors."""
+    import importlib.util
+
+    import safetensors.torch
+
+    pth = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    torch.save(safetensors.torch.load_file(str(inception_file)), pth)
+    spec = importlib.util.spec_from_file_location("convert_inception_weights",
+                                                  ROOT / "tools" / "convert_inception_weights.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / "converted.safetensors"
+    tool.main([str(pth), str(out)])
+    assert "2048-d" in capsys.readouterr().out
+    images = _images(2, 3)
+    np.testing.assert_array_equal(fid.inception_features(out, images), fid.inception_features(inception_file, images))
+    with pytest.raises(SystemExit):
+        tool.main([str(pth), str(tmp_path / "converted.pth")])
