@@ -59,7 +59,7 @@ def resolve_inception_weights(source: str | Path) -> Path:
 def _hub_snapshot(repo: str) -> Path:
     """Local folder with the *.safetensors files of a Hub repo at its revision (cache only when offline)."""
     import huggingface_hub
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 
     from streetgen.hub import hub_unreachable
 
@@ -67,13 +67,14 @@ def _hub_snapshot(repo: str) -> Path:
     try:
         return Path(huggingface_hub.snapshot_download(name, revision=revision, allow_patterns=["*.safetensors"],
                                                       local_files_only=hub_unreachable() is not None))
-    except (HfHubHTTPError, OSError) as err:
+    except (HfHubHTTPError, HFValidationError, OSError) as err:
         raise FileNotFoundError(f"no Inception weights in Hub repo {_short(repo)!r} ({type(err).__name__})") from None
 
 
 @functools.lru_cache(maxsize=2)
-def _extractor(weights: Path):
-    """torch-fidelity's Inception feature extractor with the weights of `weights` (a checked safetensors file)."""
+def _extractor(weights: Path, stamp: tuple[int, int] = (0, 0)):
+    """torch-fidelity's Inception feature extractor with the weights of `weights` (a checked safetensors file);
+    `stamp` (size, mtime) keys the cache, so a file replaced in place is read again."""
     _fidelity()
     _check_safetensors_dispatch()
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
@@ -117,7 +118,8 @@ def inception_features(weights: str | Path, images: np.ndarray, batch: int = 32)
 
     path = resolve_inception_weights(weights)
     sources.check_weights(path)
-    model = _extractor(path.resolve())
+    stat = path.stat()
+    model = _extractor(path.resolve(), (stat.st_size, stat.st_mtime_ns))
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
