@@ -86,7 +86,8 @@ DATA = {"country": "images generated for each place-judge country vs world rende
                    "seeds)",
         "map": "images generated for random land points vs the requested points",
         "layout": "layouts and reference photos from {data}",
-        "city": "world renders of the source city, translated; real renders of the target city as reference"}
+        "city": "world renders of the source city, translated; real renders of the target city as reference",
+        "city_depth": "unseen world renders of the model's city at its training size and twice it, with their depth"}
 
 
 def meaning(key: str) -> str | None:
@@ -125,7 +126,8 @@ def judge_line(role: str, source: str) -> str:
 def meaning_section(task: str, metrics: dict) -> str:
     """The "What these numbers mean" section: the data, then one line per metric present."""
     source = str(metrics.get("data", "world"))
-    data = DATA[task].format(data="world renders" if source == "world" else source)
+    key = "city_depth" if task == "city" and "rmse_ratio_2x_to_1x" in metrics else task
+    data = DATA[key].format(data="world renders" if source == "world" else source)
     lines = [f"- `{k}`: {meaning(k) or UNDESCRIBED}" for k in metrics]
     return "## What these numbers mean\n\nData: " + data + ".\n\n" + "\n".join(lines) + "\n"
 

@@ -81,26 +81,30 @@ def tiny_judges(tmp_path_factory):
     return {k: str(root / k) for k in ("place", "seg", "depth", "city")}
 
 
-TASKS = {  # task -> (arguments, rows of its sheet, columns)
-    "country": (["--model", "world", "--countries", "3", "--n", "2", "--size", "64"], 2, 3),
-    "layout": (["--model", "world", "--n", "3", "--layout-size", "64x128"], 3, 3),
-    "map": (["--model", "world", "--points", "2", "--n", "1", "--size", "64"], 2, 2),
-    "city": (["--model", "world", "--source", "Paris", "--target", "Venice", "--n", "2", "--size", "64"], 3, 2),
+TASKS = {  # run -> (task, arguments, rows of its sheet, columns)
+    "country": ("country", ["--model", "world", "--countries", "3", "--n", "2", "--size", "64"], 2, 3),
+    "layout": ("layout", ["--model", "world", "--n", "3", "--layout-size", "64x128"], 3, 3),
+    "map": ("map", ["--model", "world", "--points", "2", "--n", "1", "--size", "64"], 2, 2),
+    "city": ("city", ["--model", "world", "--source", "Paris", "--target", "Venice", "--n", "2", "--size", "64"], 3, 2),
+    "city_depth": ("city", ["--model", "pix2pix_depth_paris", "--n", "2"], 3, 2),  # image → depth: input, depths
 }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", list(TASKS))
-def test_eval_writes_meanings_judges_and_sheet(task, tiny_judges, tmp_path):
+@pytest.mark.parametrize("run", list(TASKS))
+def test_eval_writes_meanings_judges_and_sheet(run, tiny_judges, tmp_path):
     from streetgen.eval.__main__ import main
 
-    args, rows, cols = TASKS[task]
+    task, args, rows, cols = TASKS[run]
     judges = ["--place-judge", tiny_judges["place"], "--segmenter", tiny_judges["seg"],
               "--depth-judge", tiny_judges["depth"], "--city-judge", tiny_judges["city"]]
     main(["--task", task, *args, *judges, "--out", str(tmp_path)])
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     report = (tmp_path / "metrics.md").read_text()
     meanings = report.split("## What these numbers mean")[1].split("## Judges")[0]
+    data = {"country": "world renders of the same countries", "layout": "from world renders.", "map": "random land",
+            "city": "translated", "city_depth": "training size and twice it"}[run]
+    assert data in meanings.split("\n\n")[1]
     for key in set(metrics) - {"task", "model", "sample"}:
         line = next((ln for ln in meanings.splitlines() if ln.startswith(f"- `{key}`: ")), None)
         assert line is not None and UNDESCRIBED not in line, key
