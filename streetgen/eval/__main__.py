@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
                                                   **metrics}, indent=2))
-    write_report(out, args.task, args.model, metrics, judges_used(args.task, args), examples)
+    write_report(out, args.task, args.model, metrics, judges_used(args.task, args, metrics), examples)
     print(to_markdown(args.task, args.model, metrics))
     if args.card and args.model not in GENERATORS[args.task]:
         command = "python -m streetgen.eval " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None

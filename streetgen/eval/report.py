@@ -76,7 +76,10 @@ PATTERNS: list[tuple[str, str]] = [
     (r"warp_error_ratio_\w+", "that warp error / the input video's (1 = as stable as the input)"),
     (r"pan_(raw|steady)_target_accuracy", f"city judge's target accuracy on the video frames: {OURS}"),
     (r"pan_(raw|steady)_structure_miou", f"segmenter structure mIoU on the video frames: {OURS}"),
-    (r"depth_(rmse_m|abs_rel)_[12]x", "image→depth error vs the renderer's depth at 1× / 2× training size (no judge)"),
+    (r"depth_rmse_m_[12]x", "RMSE (m, sky excluded) of the model's depth vs the renderer's, at 1× / 2× its training "
+                            "size (exact depth, no judge)"),
+    (r"depth_abs_rel_[12]x", "mean absolute relative error of the model's depth vs the renderer's, at 1× / 2× "
+                             "(exact depth, no judge)"),
     (r"depth_judge_rmse_m_[12]x", f"the depth judge's RMSE on the same images (a reference): {OURS}"),
     (r"size_[12]x", "image size at 1× / 2× the training size"),
 ]
@@ -100,11 +103,14 @@ def meaning(key: str) -> str | None:
     return next((text for pattern, text in PATTERNS if re.fullmatch(pattern, key)), None)
 
 
-def judges_used(task: str, args: Any) -> dict[str, str]:
-    """Role → source of each judge a task scores with, from the command line's options."""
+def judges_used(task: str, args: Any, metrics: dict | None = None) -> dict[str, str]:
+    """Role → source of each judge a task scored with, from the command line's options (an image→depth city row,
+    told by its metrics, uses the depth judge only)."""
     roles = {"country": ("place_judge",), "map": ("place_judge",),
              "layout": ("segmenter", "place_judge", "depth_judge"),
              "city": ("city_judge", "segmenter", "depth_judge")}[task]
+    if task == "city" and "rmse_ratio_2x_to_1x" in (metrics or {}):
+        roles = ("depth_judge",)
     names = {"place_judge": "place judge", "segmenter": "segmenter", "depth_judge": "depth judge",
              "city_judge": "city judge"}
     return {names[r]: getattr(args, r) for r in roles if getattr(args, r, "")}

@@ -110,9 +110,10 @@ def test_eval_writes_meanings_judges_and_sheet(run, tiny_judges, tmp_path):
         assert line is not None and UNDESCRIBED not in line, key
     judges_part = report.split("## Judges")[1]
     used = {"country": ["place"], "map": ["place"], "layout": ["seg", "place", "depth"],
-            "city": ["city", "seg", "depth"]}[task]
+            "city": ["city", "seg", "depth"]}[task] if run != "city_depth" else ["depth"]
     for name in used:
         assert f"`{tiny_judges[name]}` — {RENDER_ONLY}" in judges_part
+    assert judges_part.count("\n- ") == len(used)  # only the judges that scored this run
     sheet = np.asarray(Image.open(tmp_path / "sheet.png"))
     cell_w = CELL_H * 2 if task == "layout" else CELL_H  # 64×128 layouts keep their 1:2 shape
     assert sheet.shape == (CAPTION_H + rows * (CELL_H + GAP), LABEL_W + cols * (cell_w + GAP), 3)
