@@ -77,7 +77,8 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
     The k-th image of every country is generated from seed · 1000 + k (the reference renders keep their own
     seeds), so one seed's look is shared by 111 images: `country_top1_per_seed` shows how much rides on it, and
     another `seed` measures the same model on starting noise nothing was tuned on. Checkpoints generate on
-    `device`, `batch` requests per call (None: `default_country_batch`)."""
+    `device`, `batch` requests per call (None: `default_country_batch`); standard FID features are computed there
+    too."""
     if model in GENERATORS["country"]:
         one, known = GENERATORS["country"][model](seed), None
 
@@ -105,7 +106,7 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
     if inception_weights:
         from streetgen.eval.fid import fid_kid
 
-        extra = fid_kid(inception_weights, images, ref_images)
+        extra = fid_kid(inception_weights, images, ref_images, device)
     shown = [i for i, (_, k) in enumerate(requests) if k == 0]  # the first image of a few countries
     keep_examples({"generated": images[shown], "reference (world render)": ref_images[shown]},
                   [requests[i][0] for i in shown])

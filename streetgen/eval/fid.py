@@ -110,8 +110,8 @@ def _check_safetensors_dispatch() -> None:
                            "standard FID needs the torch pinned in requirements.txt")
 
 
-def inception_features(weights: str | Path, images: np.ndarray, batch: int = 32) -> np.ndarray:
-    """(N, 2048) float32 TF-Inception pool features of uint8 images (N, H, W, 3), any H and W.
+def inception_features(weights: str | Path, images: np.ndarray, batch: int = 32, device: str = "cpu") -> np.ndarray:
+    """(N, 2048) float32 TF-Inception pool features of uint8 images (N, H, W, 3), any H and W, computed on `device`.
 
     `weights`: a .safetensors file, a folder holding one, or a Hub id (see resolve_inception_weights)."""
     import torch
@@ -119,15 +119,15 @@ def inception_features(weights: str | Path, images: np.ndarray, batch: int = 32)
     path = resolve_inception_weights(weights)
     sources.check_weights(path)
     stat = path.stat()
-    model = _extractor(path.resolve(), (stat.st_size, stat.st_mtime_ns))
+    model = _extractor(path.resolve(), (stat.st_size, stat.st_mtime_ns)).to(device)
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 images (N, H, W, 3), got {images.dtype} {images.shape}")
     feats = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
-            x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).permute(0, 3, 1, 2)
-            feats.append(model(x)[0].numpy())
+            x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).permute(0, 3, 1, 2).to(device)
+            feats.append(model(x)[0].cpu().numpy())
     return np.concatenate(feats).astype(np.float32)
 
 
@@ -163,7 +163,8 @@ def kid_from_features(a: np.ndarray, b: np.ndarray, subsets: int | None = None,
     return float(out[KEY_METRIC_KID_MEAN])
 
 
-def fid_kid(weights: str | Path, generated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+def fid_kid(weights: str | Path, generated: np.ndarray, reference: np.ndarray, device: str = "cpu") -> dict[str, float]:
     """{"fid", "kid"} of uint8 generated images against uint8 reference images, on TF-Inception features."""
-    fa, fb = inception_features(weights, generated), inception_features(weights, reference)
+    fa = inception_features(weights, generated, device=device)
+    fb = inception_features(weights, reference, device=device)
     return {"fid": fid_from_features(fa, fb), "kid": kid_from_features(fa, fb)}
