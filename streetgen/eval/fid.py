@@ -43,7 +43,8 @@ def resolve_inception_weights(source: str | Path) -> Path:
     path = Path(text).expanduser()
     if path.is_file():
         if path.suffix != ".safetensors":
-            raise ValueError(f"Inception weights must be a .safetensors file, got {_short(path.name)!r}")
+            raise ValueError(f"Inception weights must be a .safetensors file, got {_short(path.name, 60)!r} "
+                             "(convert a .pth once with tools/convert_inception_weights.py)")
         return path
     if not path.is_dir() and path.suffix != ".safetensors" and sources.is_hub_id(text):
         path = _hub_snapshot(text)
