@@ -83,6 +83,42 @@ PATTERNS: list[tuple[str, str]] = [
     (r"depth_judge_rmse_m_[12]x", f"the depth judge's RMSE on the same images (a reference): {OURS}"),
     (r"size_[12]x", "image size at 1× / 2× the training size"),
 ]
+# `--task judge`: a judge scored on labelled real photos (streetgen/eval/real.py); these numbers say how far its
+# scores of generated images can be trusted
+REAL = "on labelled real photos"
+JUDGE_MEANINGS: dict[str, str] = {
+    "judge": "the judge scored (its source and family)", "n_images": "real photos scored",
+    "seconds": "wall time of the run (loading, reading the photos and judging)",
+    "data": "the labelled real photos it was scored on (kind and split)",
+    "country_top1": f"share of real photos whose top-1 country is the true one ({REAL}; comparable with OSV-5M "
+                    "papers only on the whole OSV-5M test split)",
+    "country_top5": f"share of real photos with the true country in the top 5 ({REAL})",
+    "always_most_common_top1": "top-1 of always answering the data's most common country (the floor to beat)",
+    "most_common_country": "the data's most common true country",
+    "true_countries_unknown_to_judge": "real photos whose true country the judge cannot answer",
+    "region_style_top1": f"share whose predicted country has the true country's region style ({REAL})",
+    "drive_side_accuracy": f"share whose predicted country drives on the true side ({REAL})",
+    "top1_answers": "the judge's five most frequent answers and their counts (a judge stuck on one answer shows here)",
+    "median_km": f"median great-circle error of the judge's coordinates ({REAL})",
+    "geoscore": "OSV-5M's GeoScore, mean 5000·exp(−km / 1492.7) (0–5000; comparable on the whole OSV-5M test)",
+    "city_top1": f"share of city photos the judge puts in the right city ({REAL})",
+    "per_city_top1": "city_top1 for each city folder",
+    "chance_top1": "top-1 of guessing at random among the judge's cities",
+    "true_share": "share of labelled pixels of each class in the data",
+    "pred_share": "share of pixels the judge gives each class (unmapped: its labels outside our 11)",
+    "rmse_m": f"mean per-image depth RMSE (m) below max_depth_m ({REAL}; KITTI-style when data and range match)",
+    "abs_rel": f"mean per-image absolute relative depth error ({REAL})",
+    "delta_1.25": f"share of pixels with max(pred/true, true/pred) < 1.25 ({REAL})",
+    "judge_output": "what the depth judge outputs (metric, or relative and aligned per image)",
+    "max_depth_m": "pixels farther than this are not scored", "aligned": "whether predictions were aligned first",
+}
+JUDGE_PATTERNS: list[tuple[str, str]] = [
+    (r"miou_(native|\d+rows)", f"dataset-level mean IoU over our 11 classes, void ignored, at the photos' native size "
+                               f"or scaled to that many rows ({REAL}; CamVid 11-class papers on the same split)"),
+    (r"pixel_accuracy_(native|\d+rows)", f"share of labelled pixels given the right class ({REAL})"),
+    (r"per_class_iou_(native|\d+rows)", "IoU of each class at that scale"),
+    (r"within_\d+km", "share of real photos located within that distance (OSV-5M's thresholds)"),
+]
 PREFIXES = {"two_stage_": "generated layouts painted by the painter: ",
             "unconditional_": "photos sampled with no country: "}
 DATA = {"country": "images generated for each place-judge country vs world renders of the same countries (other "
@@ -90,11 +126,15 @@ DATA = {"country": "images generated for each place-judge country vs world rende
         "map": "images generated for random land points vs the requested points",
         "layout": "layouts and reference photos from {data}",
         "city": "world renders of the source city, translated; real renders of the target city as reference",
+        "judge": "the judge itself on labelled real photos ({data}), not on generated images",
         "city_depth": "unseen world renders of the model's city at its training size and twice it, with their depth"}
 
 
-def meaning(key: str) -> str | None:
-    """What the metric `key` measures, with which judge or features, and whether it is comparable with papers."""
+def meaning(key: str, task: str = "") -> str | None:
+    """What the metric `key` of `task` measures, with which judge or features, and whether it compares with papers."""
+    if task == "judge":
+        return JUDGE_MEANINGS.get(key) or next((text for pattern, text in JUDGE_PATTERNS
+                                                if re.fullmatch(pattern, key)), MEANINGS.get(key))
     for prefix, what in PREFIXES.items():
         if key.startswith(prefix) and meaning(key[len(prefix):]):
             return what + meaning(key[len(prefix):])
@@ -104,8 +144,11 @@ def meaning(key: str) -> str | None:
 
 
 def judges_used(task: str, args: Any, metrics: dict | None = None) -> dict[str, str]:
-    """Role → source of each judge a task scored with, from the command line's options (an image→depth city row,
-    told by its metrics, uses the depth judge only)."""
+    """Role → source of each judge a task scored with, from the command line's options: `--judge KIND=SOURCE` is
+    the judge task's judge and the layout/city tasks' segmenter; an image→depth city row uses the depth judge only."""
+    kind, _, judge = str(getattr(args, "judge", "") or "").partition("=")
+    if task == "judge":
+        return {f"{kind.strip()} judge": judge.strip()}
     roles = {"country": ("place_judge",), "map": ("place_judge",),
              "layout": ("segmenter", "place_judge", "depth_judge"),
              "city": ("city_judge", "segmenter", "depth_judge")}[task]
@@ -113,7 +156,10 @@ def judges_used(task: str, args: Any, metrics: dict | None = None) -> dict[str, 
         roles = ("depth_judge",)
     names = {"place_judge": "place judge", "segmenter": "segmenter", "depth_judge": "depth judge",
              "city_judge": "city judge"}
-    return {names[r]: getattr(args, r) for r in roles if getattr(args, r, "")}
+    used = {names[r]: getattr(args, r) for r in roles if getattr(args, r, "")}
+    if "segmenter" in used and kind.strip() == "seg" and judge.strip():
+        used["segmenter"] = judge.strip()
+    return used
 
 
 def judge_line(role: str, source: str) -> str:
@@ -134,7 +180,7 @@ def meaning_section(task: str, metrics: dict) -> str:
     source = str(metrics.get("data", "world"))
     key = "city_depth" if task == "city" and "rmse_ratio_2x_to_1x" in metrics else task
     data = DATA[key].format(data="world renders" if source == "world" else source)
-    lines = [f"- `{k}`: {meaning(k) or UNDESCRIBED}" for k in metrics]
+    lines = [f"- `{k}`: {meaning(k, task) or UNDESCRIBED}" for k in metrics]
     return "## What these numbers mean\n\nData: " + data + ".\n\n" + "\n".join(lines) + "\n"
 
 
