@@ -81,6 +81,50 @@ def mean_iou(pred: np.ndarray, target: np.ndarray, num_classes: int = 11, ignore
     return float(np.mean(ious)) if ious else float("nan")
 
 
+def confusion(pred: np.ndarray, target: np.ndarray, num_classes: int = 11, ignore: int = 11) -> np.ndarray:
+    """(num_classes, num_classes + 1) pixel counts: row = true class, column = predicted class, the last column
+    counting predictions outside the classes (a judge's unmapped labels). Target pixels labelled `ignore` are
+    skipped. Sum these over a dataset and pass the total to `iou_from_confusion` (dataset-level IoU, the standard)."""
+    t = np.asarray(target).ravel().astype(np.int64)
+    p = np.minimum(np.asarray(pred).ravel().astype(np.int64), num_classes)
+    keep = t != ignore
+    counts = np.bincount(t[keep] * (num_classes + 1) + p[keep], minlength=num_classes * (num_classes + 1))
+    return counts.reshape(num_classes, num_classes + 1)
+
+
+def iou_from_confusion(cm: np.ndarray) -> list[float]:
+    """IoU per class from a `confusion` matrix (NaN for classes neither present nor predicted)."""
+    n = cm.shape[0]
+    inter = np.diag(cm[:, :n]).astype(np.float64)
+    union = cm.sum(1) + cm[:, :n].sum(0) - inter
+    return [float(i / u) if u else float("nan") for i, u in zip(inter, union)]
+
+
+def depth_errors(pred: np.ndarray, gt: np.ndarray, output: str = "metric", max_depth: float = 80.0,
+                 clip: bool = True) -> dict[str, float]:
+    """RMSE (m), absolute relative error and δ<1.25 of one depth map over pixels with a measurement nearer than
+    `max_depth`. Relative outputs are first aligned to the truth by least squares — scale and shift in disparity
+    ("relative_disparity", the MiDaS protocol) or a median scale ("relative_depth") — so only their shape counts.
+    `clip`: predictions are clipped to (0.001, max_depth) first, as the KITTI protocol does."""
+    pred, gt = np.asarray(pred, np.float64), np.asarray(gt, np.float64)
+    valid = np.isfinite(gt) & (gt > 0) & (gt < max_depth) & np.isfinite(pred)
+    if valid.sum() < 2:
+        raise ValueError("depth errors need at least two pixels with a measurement")
+    p, t = pred[valid], gt[valid]
+    if output == "relative_disparity":
+        a = np.stack([p, np.ones_like(p)], 1)
+        scale, shift = np.linalg.lstsq(a, 1.0 / t, rcond=None)[0]
+        p = 1.0 / np.clip(scale * p + shift, 1.0 / max_depth, None)
+    elif output == "relative_depth":
+        p = p * np.median(t) / max(np.median(p), 1e-9)
+    elif output != "metric":
+        raise ValueError(f"depth output must be metric, relative_disparity or relative_depth, got {output!r}")
+    p = np.clip(p, 1e-3, max_depth) if clip else p
+    ratio = np.maximum(p / t, t / p)
+    return {"rmse_m": float(np.sqrt(np.mean((p - t) ** 2))), "abs_rel": float(np.mean(np.abs(p - t) / t)),
+            "delta_1.25": float(np.mean(ratio < 1.25))}
+
+
 def yaw_flow(h: int, w: int, focal: float, horizon: float, degrees: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each pixel of a frame shows up in the previous frame when a pinhole camera (no pitch) turned by
     `degrees` between them: (rows, cols, inside) arrays of shape (h, w), continuous pixel coordinates.

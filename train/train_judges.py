@@ -43,12 +43,14 @@ from train.common.data import (  # noqa: E402
     jitter,
     judge_countries,
     load_camvid,
+    photometric,
     random_crops,
     render_city_arrays,
     render_world_arrays,
     to_tensor,
 )
 from train.common.evaluate import (  # noqa: E402
+    real_place_metrics,
     evaluate_city,
     evaluate_depth,
     evaluate_place,
@@ -77,10 +79,17 @@ class JudgeConfig:
     out: str = ""  # default: checkpoints/judges/<judge>
     threads: int = 0  # torch threads (0 = all cores)
     seed: int = 0  # torch seed of the weights and of the batch / jitter draws
+    photometric: bool = False  # strong colour / gamma / blur / noise augmentation instead of the light jitter
 
 
 def _latlon_to_xyz(latlon: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(geo.unit_xyz(latlon[:, 0], latlon[:, 1])).float()
+
+
+def augment(cfg: JudgeConfig, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """The batch's colour augmentation: the light brightness/contrast jitter, or --photometric's strong one (for
+    judges that must read real photos after learning on renders)."""
+    return photometric(x, g) if cfg.photometric else jitter(x, g)
 
 
 def place_loss(out: dict, tgt: dict) -> torch.Tensor:
@@ -142,7 +151,7 @@ def train_city(cfg: JudgeConfig, argv: list[str]) -> dict:
 
         def micro_loss() -> torch.Tensor:
             idx = torch.randint(len(images), (cfg.batch,), generator=g).numpy()
-            return F.cross_entropy(model(jitter(to_tensor(images[idx]), g)), torch.from_numpy(city[idx]))
+            return F.cross_entropy(model(augment(cfg, to_tensor(images[idx]), g)), torch.from_numpy(city[idx]))
 
         loss = accumulated_step(opt, micro_loss, cfg.grad_accum)
         sched.step()
@@ -177,7 +186,7 @@ def _loss(cfg: JudgeConfig, model: torch.nn.Module, data: WorldArrays, xyz: torc
           idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """One batch's loss for the place, seg or depth judge (draws its jitter, crops and flips from `g`)."""
     if cfg.judge == "place":
-        x = jitter(to_tensor(data.images[idx.numpy()]), g)
+        x = augment(cfg, to_tensor(data.images[idx.numpy()]), g)
         tgt = {"country": torch.from_numpy(data.country[idx.numpy()]),
                "style": torch.from_numpy(data.style[idx.numpy()]),
                "drive": torch.from_numpy(data.drive[idx.numpy()]),
@@ -188,11 +197,11 @@ def _loss(cfg: JudgeConfig, model: torch.nn.Module, data: WorldArrays, xyz: torc
         cv_im, cv_lab = random_crops(*camvid["train"], cfg.size, n_cv, g)
         im = np.concatenate([data.images[idx[n_cv:].numpy()], cv_im])
         lab = np.concatenate([data.labels[idx[n_cv:].numpy()], cv_lab]).astype(np.int64)
-        x, y = jitter(to_tensor(im), g), torch.from_numpy(lab)
+        x, y = augment(cfg, to_tensor(im), g), torch.from_numpy(lab)
         flip = torch.rand(len(x), generator=g) < 0.5  # segmentation has no handedness
         x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
         return F.cross_entropy(model(x), y, ignore_index=IGNORE)
-    x = jitter(to_tensor(data.images[idx.numpy()]), g)
+    x = augment(cfg, to_tensor(data.images[idx.numpy()]), g)
     d = torch.from_numpy(data.depth[idx.numpy()]).clamp(0.5, MAX_DEPTH)
     flip = torch.rand(len(x), generator=g) < 0.5
     x[flip], d[flip] = x[flip].flip(-1), d[flip].flip(-1)
@@ -201,7 +210,9 @@ def _loss(cfg: JudgeConfig, model: torch.nn.Module, data: WorldArrays, xyz: torc
 
 def _evaluate(cfg: JudgeConfig, model: torch.nn.Module, test_data: WorldArrays, camvid: dict | None) -> dict:
     if cfg.judge == "place":
-        return evaluate_place(model, test_data)
+        root = (ROOT / cfg.camvid) if not Path(cfg.camvid).is_absolute() else Path(cfg.camvid)
+        real = real_place_metrics(model, root) if cfg.camvid and (root / "val").is_dir() else {}
+        return {**evaluate_place(model, test_data), **real}
     if cfg.judge == "seg":
         return {"world_test": evaluate_seg(model, test_data.images, test_data.labels),
                 "camvid_val": evaluate_seg(model, *center_crops(*camvid["val"], cfg.size))}
@@ -282,7 +293,10 @@ def main(argv: list[str] | None = None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for f in fields(JudgeConfig):
-        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+        if isinstance(f.default, bool):  # a switch: --photometric
+            p.add_argument("--" + f.name.replace("_", "-"), action="store_true")
+        else:
+            p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     cfg = JudgeConfig(**vars(p.parse_args(argv)))
     return train(cfg, argv)
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from .image import decode, read_rgb, to_rgb8
 from .osv5m import OSV5M, OSV5M_COLUMNS, Record, load_image, val_indices, val_mask
-from .paired import DepthPairs, LabelPairs, read_depth
+from .paired import DepthPairs, LabelPairs, camvid_pairs, read_depth
 from .unpaired import ImageFolder, Unpaired
 
 __all__ = ["OSV5M", "OSV5M_COLUMNS", "Record", "load_image", "val_indices", "val_mask", "LabelPairs", "DepthPairs",
-           "read_depth", "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache",
+           "read_depth", "camvid_pairs", "ImageFolder", "Unpaired", "decode", "read_rgb", "to_rgb8", "build_cache", "Cache",
            "select_countries", "build_sharded_cache", "ShardedCache"]
 
 

@@ -226,3 +226,20 @@ def save_depth_mm(depth: np.ndarray, path: str | os.PathLike) -> None:
     """Write float metres as a uint16 millimetre PNG (NaN → 0 = no measurement), the `mm` encoding."""
     mm = np.nan_to_num(np.round(np.asarray(depth, np.float64) * 1000.0), nan=0.0)
     Image.fromarray(np.clip(mm, 0, 65535).astype(np.uint16)).save(Path(path))
+
+
+CAMVID_SPLITS = ("train", "val", "test")
+
+
+def camvid_pairs(root: str | os.PathLike, split: str, on_error: str = "raise") -> LabelPairs:
+    """A CamVid split (11 classes, 11 = void) in either layout: ours (`split/images` + `split/labels`) or the
+    SegNet tutorial's (`split/` photos + `splitannot/` label maps)."""
+    if split not in CAMVID_SPLITS:
+        raise ValueError(f"CamVid split must be one of {', '.join(CAMVID_SPLITS)}, got {str(split)[:40]!r}")
+    root = Path(root)
+    for images, labels in ((root / split / "images", root / split / "labels"), (root / split, root / f"{split}annot")):
+        if images.is_dir() and labels.is_dir():
+            return LabelPairs(images, labels, on_error=on_error)
+    have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    raise FileNotFoundError(f"no CamVid {split!r} split in {root.name or root}: expected {split}/images + "
+                            f"{split}/labels or {split}/ + {split}annot/ (found: {', '.join(have) or 'nothing'})")

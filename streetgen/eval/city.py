@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from streetgen import geo, world
+from streetgen import geo, metrics, world
 from streetgen.eval.common import GENERATORS, SHEET_EXAMPLES, keep_examples, segment, to_tensor
 from streetgen.models.judges import MAX_DEPTH
 from streetgen.metrics import mean_iou, warp_error
@@ -55,9 +55,8 @@ def judge_cities(city_judge, images: np.ndarray, batch: int = 64) -> np.ndarray:
 
 def depth_errors(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """RMSE (m) and mean absolute relative error over pixels that are not sky (truth below MAX_DEPTH)."""
-    valid = truth < MAX_DEPTH
-    diff = (pred - truth)[valid]
-    return {"rmse_m": float(np.sqrt((diff ** 2).mean())), "abs_rel": float((np.abs(diff) / truth[valid]).mean())}
+    errors = metrics.depth_errors(pred, truth, "metric", MAX_DEPTH, clip=False)
+    return {k: errors[k] for k in ("rmse_m", "abs_rel")}
 
 
 def translator(model: str, source: str | None, target: str | None, strength: float

@@ -80,8 +80,12 @@ def judge_outputs(judge, images: np.ndarray, batch: int = 128) -> dict[str, np.n
 
 
 def segment(segmenter, photos: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Predicted class ids (N, H, W) of uint8 photos."""
+    """Predicted class ids (N, H, W) of uint8 photos: a streetgen Segmenter, or a seg judge of
+    `streetgen.eval.judges` (`--judge seg=SOURCE`, e.g. a transformers segmenter mapped onto our classes)."""
     import torch
+
+    if getattr(segmenter, "kind", None) == "seg":
+        return np.asarray(segmenter.predict(np.ascontiguousarray(photos, np.uint8)))
 
     with torch.no_grad():
         return np.concatenate([segmenter.predict(to_tensor(photos[i:i + batch])).numpy()

@@ -164,14 +164,14 @@ def judges_used(task: str, args: Any, metrics: dict | None = None) -> dict[str, 
 
 def judge_line(role: str, source: str) -> str:
     """One Judges line: the judge, its source and the real-photo numbers its card carries (`real_*` metrics)."""
-    from streetgen.models.card import read_card
-    from streetgen.sources import resolve_part
+    from streetgen.eval.judge_base import card_metrics
+    from streetgen.eval.judges import resolve_judge_source
 
     try:
-        numbers = {k: v for k, v in read_card(resolve_part(source)).metrics.items() if k.startswith("real_")}
-    except Exception:  # no folder, no card, or a card not written by streetgen: nothing to quote
+        numbers = card_metrics(resolve_judge_source(source))
+    except (OSError, ValueError):  # not found locally nor in the Hub cache: nothing to quote
         numbers = {}
-    text = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in numbers.items())
+    text = ", ".join(f"{k} {v:.4g}" for k, v in numbers.items())
     return f"- {role}: `{source}` — " + (f"real-photo numbers on its card: {text}" if text else RENDER_ONLY)
 
 

@@ -145,9 +145,11 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def add_evaluation(folder: str | Path, command: str, metrics: dict[str, Any]) -> Path:
+def add_evaluation(folder: str | Path, command: str, metrics: dict[str, Any],
+                   headline: dict[str, float] | None = None) -> Path:
     """Record an eval run (its command line and numbers) in a local checkpoint's card; a rerun of the same command
-    replaces its entry. Returns the README path. Weights and config are untouched."""
+    replaces its entry; `headline` numbers also go into the card's metric values (e.g. a judge's `real_*` scores).
+    Returns the README path. Weights and config are untouched."""
     import json
 
     folder = Path(folder)
@@ -157,6 +159,7 @@ def add_evaluation(folder: str | Path, command: str, metrics: dict[str, Any]) ->
              if isinstance(v, (int, float, str, bool))}
     info.evaluation = [e for e in info.evaluation if e.get("command") != command] + [
         {"command": command, "metrics": plain}]
+    info.metrics = {**info.metrics, **(headline or {})}
     readme = folder / "README.md"
     new = card_text(config["architecture"], info, [LIBRARY])
     cut_new = new.index("\n---\n", 4) + 5

@@ -116,11 +116,16 @@ class CityJudge(StreetgenModel, architecture="city_judge"):
 
 
 class Segmenter(StreetgenModel, architecture="segmenter"):
-    """Per-pixel logits over the 11 CamVid classes."""
+    """Per-pixel logits over the 11 CamVid classes.
 
-    def __init__(self, width: int = 24, num_classes: int = NUM_CLASSES):
+    `input_rows` > 0: `predict` reads a photo at that many rows (aspect kept) and scales its logits back, so a photo
+    at its native size is read at the scale the network learned (a 480×360 frame read as is collapses otherwise).
+    """
+
+    def __init__(self, width: int = 24, num_classes: int = NUM_CLASSES, input_rows: int = 0):
         super().__init__()
         self.num_classes = num_classes
+        self.input_rows = input_rows
         self.net = _UNet(num_classes, width)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -129,7 +134,12 @@ class Segmenter(StreetgenModel, architecture="segmenter"):
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) → (B, H, W) class ids."""
-        return self(images).argmax(1)
+        h, w = images.shape[-2:]
+        if not self.input_rows or h == self.input_rows:
+            return self(images).argmax(1)
+        small = F.interpolate(images, size=(self.input_rows, max(16, round(w * self.input_rows / h))),
+                              mode="bilinear", align_corners=False, antialias=h > self.input_rows)
+        return F.interpolate(self(small), size=(h, w), mode="bilinear", align_corners=False).argmax(1)
 
 
 class DepthEstimator(StreetgenModel, architecture="depth_estimator"):

@@ -4,6 +4,7 @@ Every function takes a trained judge, puts it in eval mode and returns plain num
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -80,3 +81,16 @@ def evaluate_city(model: CityJudge, images: np.ndarray, city: np.ndarray, batch:
     per_city = {c: float((pred[city == k] == k).mean()) for k, c in enumerate(model.cities)}
     return {"city_top1": float((pred == city).mean()), "chance_top1": 1.0 / len(model.cities),
             "n_test": len(images), "per_city_top1": per_city}
+
+
+def real_place_metrics(model: PlaceJudge, camvid_root: str | Path) -> dict[str, float]:
+    """The place judge on real photos: CamVid val (101 frames, all filmed in Cambridge, GB) — the `real_*` numbers
+    its card carries beside the render ones (a judge that never answers GB here is not reading real streets)."""
+    from streetgen.eval.judges import StreetgenPlace
+    from streetgen.eval.real import place_on
+
+    judge = StreetgenPlace(model.eval(), "this run", {}, "cpu", None)
+    out = place_on(judge, "camvid", str(camvid_root), "val", 0, 128, 0)
+    keys = {"country_top1": "gb_top1", "country_top5": "gb_top5", "drive_side_accuracy": "drive_side",
+            "region_style_top1": "region_style", "median_km": "median_km"}
+    return {f"real_camvid_val_{new}": round(float(out[old]), 4) for old, new in keys.items()}
