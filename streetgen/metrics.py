@@ -1,8 +1,8 @@
-"""Distances and scores between sets of images, computed on judge features (and on Inception features when the
-user has those weights on disk). Every function takes numpy arrays and returns plain floats.
+"""Distances and scores between sets of images, computed on judge features. Every function takes numpy arrays and
+returns plain floats.
 
 Names say what they measure: a Fréchet distance on our place judge's features is *not* comparable with a
-published FID (Inception features on other data); `inception_fid` is only reported when Inception weights exist.
+published FID (Inception features on other data); the standard `fid` / `kid` come from streetgen.eval.fid.
 """
 from __future__ import annotations
 

@@ -201,18 +201,22 @@ def real_headline(args: argparse.Namespace, metrics: dict) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run one evaluation from the command line; writes metrics.json and metrics.md and returns the metrics."""
+    from streetgen.eval.common import collect_examples
+    from streetgen.eval.report import judges_used, write_report
+
     p = build_parser()
     args = p.parse_args(argv)
     options = check_args(args, p)
     t0 = time.time()
-    metrics = run_task(args, options, p)
+    with collect_examples() as examples:
+        metrics = run_task(args, options, p)
     metrics["seconds"] = round(time.time() - t0, 1)
     name = args.judge.split("=")[0] if args.task == "judge" else args.model.replace("+", "_")
     out = Path(args.out or f"runs/eval/{args.task}_{name}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
                                                   **metrics}, indent=2))
-    (out / "metrics.md").write_text(to_markdown(args.task, args.model, metrics))
+    write_report(out, args.task, args.model, metrics, judges_used(args.task, args, metrics), examples)
     print(to_markdown(args.task, args.model, metrics))
     if args.card and (args.task == "judge" or args.model not in GENERATORS[args.task]):
         command = "python -m streetgen.eval " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from streetgen import geo, metrics, world
-from streetgen.eval.common import GENERATORS, segment, to_tensor
+from streetgen.eval.common import GENERATORS, SHEET_EXAMPLES, keep_examples, segment, to_tensor
 from streetgen.models.judges import MAX_DEPTH
 from streetgen.metrics import mean_iou, warp_error
 
@@ -123,6 +123,10 @@ def eval_depth(net, n: int, depth_judge=None) -> dict:
                                       for i in range(0, n, 32)])
             out[f"depth_judge_rmse_m_{scale}x"] = depth_errors(ref, depth)["rmse_m"]
         out[f"size_{scale}x"] = size
+        if scale == 1:
+            k = SHEET_EXAMPLES
+            keep_examples({"input": images[:k], "generated depth": [world.colorize_depth(d) for d in pred[:k]],
+                           "true depth": [world.colorize_depth(d) for d in depth[:k]]}, [f"#{i}" for i in range(k)])
     out["rmse_ratio_2x_to_1x"] = out["depth_rmse_m_2x"] / out["depth_rmse_m_1x"]
     return out
 
@@ -202,6 +206,8 @@ def eval_city(model: str, n: int, size: int, city_judge, segmenter, depth_judge=
     outputs = np.stack([r[0] for r in results])
     real_target = city_renders(target, n, size, seed=CITY_EVAL_SEED + 1)[0]
     t, s = cities.index(target), cities.index(source)
+    keep_examples({f"input ({source})": images, "generated": outputs, f"real {target}": real_target},
+                  [f"#{k}" for k in range(n)])
     pred_out, pred_in = judge_cities(city_judge, outputs), judge_cities(city_judge, images)
     real_acc = float((judge_cities(city_judge, real_target) == t).mean())
     seg_in, seg_out = segment(segmenter, images), segment(segmenter, outputs)

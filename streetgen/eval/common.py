@@ -1,18 +1,61 @@
-"""What every eval task shares: the judges' input, their outputs, standard Inception features, result tables.
+"""What every eval task shares: the judges' input, their outputs, result tables (standard FID/KID: eval/fid.py).
 
 Generators answer a task's requests; `GENERATORS` holds the built-in ones by name (each task module adds its own),
 and checkpoints are loaded by name when the name is not one of them.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 JUDGE_EVAL_SEED = 9003  # reference renders and requests; disjoint from judge training (9001/9002)
 # task -> model name -> factory(seed) returning a callable that answers one request
 GENERATORS: dict[str, dict[str, Callable]] = {"country": {}, "map": {}, "layout": {}, "city": {}}
+
+
+SHEET_EXAMPLES = 4  # examples (columns) a run's picture sheet shows
+
+
+@dataclass
+class Examples:
+    """A few example images of one eval run for its picture sheet: rows of images under one caption per column."""
+
+    rows: dict[str, list[np.ndarray]]  # row label -> uint8 images (H, W, 3), one per caption
+    captions: list[str]
+
+
+_EXAMPLES: ContextVar[list[Examples] | None] = ContextVar("streetgen_eval_examples", default=None)
+
+
+@contextmanager
+def collect_examples() -> Iterator[list[Examples]]:
+    """Within this block, eval tasks hand their example images (`keep_examples`) to the list it yields. A context
+    rather than a return value, so every task keeps its signature and its metrics dict unchanged."""
+    sink: list[Examples] = []
+    token = _EXAMPLES.set(sink)
+    try:
+        yield sink
+    finally:
+        _EXAMPLES.reset(token)
+
+
+def examples_wanted() -> bool:
+    """Whether a caller is collecting example images (tasks skip extra renders otherwise)."""
+    return _EXAMPLES.get() is not None
+
+
+def keep_examples(rows: dict[str, Sequence[np.ndarray]], captions: Sequence[str]) -> None:
+    """Hand the first SHEET_EXAMPLES images of each row to the collector, if any (a no-op otherwise)."""
+    sink = _EXAMPLES.get()
+    if sink is None:
+        return
+    k = min([SHEET_EXAMPLES, len(captions)] + [len(v) for v in rows.values()])
+    sink.append(Examples({name: [np.asarray(im) for im in list(v)[:k]] for name, v in rows.items()},
+                         [str(c) for c in list(captions)[:k]]))
 
 
 def to_tensor(images: np.ndarray):
@@ -47,27 +90,6 @@ def segment(segmenter, photos: np.ndarray, batch: int = 64) -> np.ndarray:
     with torch.no_grad():
         return np.concatenate([segmenter.predict(to_tensor(photos[i:i + batch])).numpy()
                                for i in range(0, len(photos), batch)])
-
-
-def inception_features(weights: str | Path, images: np.ndarray, batch: int = 32) -> np.ndarray:
-    """2048-d pool features of torchvision's Inception-v3 loaded (strictly) from a safetensors state dict."""
-    import safetensors.torch
-    import torch
-    import torch.nn.functional as F
-    from torchvision.models import inception_v3
-
-    model = inception_v3(weights=None, aux_logits=True, init_weights=False)
-    model.load_state_dict(safetensors.torch.load_file(str(weights)), strict=True)
-    model.fc = torch.nn.Identity()
-    model.eval()
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    feats = []
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            x = F.interpolate(to_tensor(images[i:i + batch]), size=(299, 299), mode="bilinear", align_corners=False)
-            feats.append(model((x - mean) / std).numpy())
-    return np.concatenate(feats)
 
 
 def is_checkpoint(name: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from streetgen import geo, world
-from streetgen.eval.common import GENERATORS, JUDGE_EVAL_SEED, inception_features, judge_outputs
+from streetgen.eval.common import GENERATORS, JUDGE_EVAL_SEED, judge_outputs, keep_examples
 from streetgen.metrics import diversity, frechet_distance, kernel_distance, topk_accuracy
 
 
@@ -77,7 +77,8 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
     The k-th image of every country is generated from seed · 1000 + k (the reference renders keep their own
     seeds), so one seed's look is shared by 111 images: `country_top1_per_seed` shows how much rides on it, and
     another `seed` measures the same model on starting noise nothing was tuned on. Checkpoints generate on
-    `device`, `batch` requests per call (None: `default_country_batch`)."""
+    `device`, `batch` requests per call (None: `default_country_batch`); standard FID features are computed there
+    too."""
     if model in GENERATORS["country"]:
         one, known = GENERATORS["country"][model](seed), None
 
@@ -103,8 +104,12 @@ def eval_country(model: str, per: int, size: int, limit: int | None, place_judge
     per_seed = [round(float(right[ks == k].mean()), 4) for k in range(per) if (ks == k).any()]
     extra = {}
     if inception_weights:
-        fa, fb = inception_features(inception_weights, images), inception_features(inception_weights, ref_images)
-        extra = {"inception_fid": frechet_distance(fa, fb), "inception_kid": kernel_distance(fa, fb)}
+        from streetgen.eval.fid import fid_kid
+
+        extra = fid_kid(inception_weights, images, ref_images, device)
+    shown = [i for i, (_, k) in enumerate(requests) if k == 0]  # the first image of a few countries
+    keep_examples({"generated": images[shown], "reference (world render)": ref_images[shown]},
+                  [requests[i][0] for i in shown])
     return {**extra, "country_top1": topk_accuracy(out["country"], target, 1),
             "country_top5": topk_accuracy(out["country"], target, 5), "country_top1_per_seed": per_seed,
             "judge_frechet_distance": frechet_distance(feats, ref), "judge_kernel_distance": kernel_distance(feats, ref),

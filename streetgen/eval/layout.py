@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from streetgen import classes, geo, world
-from streetgen.eval.common import (GENERATORS, JUDGE_EVAL_SEED, inception_features, judge_outputs, segment,
-                                   to_tensor)
+from streetgen.eval.common import (GENERATORS, JUDGE_EVAL_SEED, SHEET_EXAMPLES, judge_outputs, keep_examples,
+                                   segment, to_tensor)
 from streetgen.metrics import frechet_distance, kernel_distance, mean_iou
 
 GENERATORS["layout"].update({"world": None})  # the layouts' own photos (eval_layout handles it)
@@ -74,6 +74,21 @@ def unconditional_photos(model, n: int, seed: int = JUDGE_EVAL_SEED, batch: int 
     return np.concatenate(out)
 
 
+def _keep_layout_examples(prefix: str, photos: np.ndarray, real: np.ndarray, layouts: np.ndarray,
+                          fake_layouts: np.ndarray | None) -> None:
+    """The run's example images: the layout painted (the real one, or the generated one for two-stage rows), the
+    generated photo and the reference photo; unconditional rows have no layout."""
+    k = SHEET_EXAMPLES
+    rows: dict[str, np.ndarray] = {}
+    if fake_layouts is not None:
+        rows["generated layout"] = classes.colorize_labels(fake_layouts[:k])
+    elif prefix != "unconditional_":
+        rows["layout (input)"] = classes.colorize_labels(layouts[:k])
+    rows["generated"] = photos[:k]
+    rows["reference photo"] = real[:k]
+    keep_examples(rows, [f"#{i}" for i in range(min(k, len(photos)))])
+
+
 def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, data: str = "world",
                 painter: str = "", inception_weights: str | None = None,
                 size: tuple[int, int] = LAYOUT_SIZE) -> dict:
@@ -97,6 +112,7 @@ def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, da
     real_feats = judge_outputs(place_judge, real)["features"]
     real_miou = mean_iou(segment(segmenter, real), layouts)
     out: dict = {"n_images": int(len(layouts)), "data": data, "real_layout_miou": real_miou}
+    fake_layouts = None  # the layout GAN's own maps, when it is one
     if data == "world":
         out["size"] = f"{size[0]}x{size[1]}"
     if isinstance(net, CountryDiffusion):
@@ -133,8 +149,10 @@ def eval_layout(model: str, n: int, segmenter, place_judge, depth_judge=None, da
     out[prefix + "judge_frechet_distance"] = frechet_distance(feats, real_feats)
     out[prefix + "judge_kernel_distance"] = kernel_distance(feats, real_feats)
     if inception_weights:
-        fa, fb = inception_features(inception_weights, photos), inception_features(inception_weights, real)
-        out[prefix + "inception_fid"] = frechet_distance(fa, fb)
+        from streetgen.eval.fid import fid_kid
+
+        out.update({prefix + k: v for k, v in fid_kid(inception_weights, photos, real).items()})
+    _keep_layout_examples(prefix, photos, real, layouts, fake_layouts)
     if depth_judge is not None and depth is not None and not prefix:
         import torch
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from streetgen import geo, world
-from streetgen.eval.common import GENERATORS, JUDGE_EVAL_SEED, judge_outputs
+from streetgen.eval.common import (GENERATORS, JUDGE_EVAL_SEED, SHEET_EXAMPLES, examples_wanted, judge_outputs,
+                                   keep_examples)
 from streetgen.metrics import topk_accuracy
 
 
@@ -39,6 +40,12 @@ def eval_map(model: str, n_points: int, per: int, size: int, place_judge) -> dic
     truth = np.array([place_judge.countries.index(geo.reverse(lat, lon).country)
                       if geo.reverse(lat, lon).country in place_judge.countries else -1 for lat, lon, _ in requests])
     known = truth >= 0
+    if examples_wanted():  # a world render of each shown point (another seed) as its reference
+        shown = [i for i, (_, _, k) in enumerate(requests) if k == 0][:SHEET_EXAMPLES]
+        keep_examples({"generated": images[shown],
+                       "reference (world render)": [world.render(*requests[i][:2], JUDGE_EVAL_SEED * 1000 + 500,
+                                                                 size).image for i in shown]},
+                      [f"{requests[i][0]:.1f}, {requests[i][1]:.1f}" for i in shown])
     # a 95% bootstrap interval of the median: model comparisons (e.g. ablations) need to know what is noise
     boot = np.median(km[np.random.default_rng(0).integers(len(km), size=(1000, len(km)))], axis=1)
     return {"median_location_error_km": float(np.median(km)), "median_km_ci95_low": float(np.percentile(boot, 2.5)),

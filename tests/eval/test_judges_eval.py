@@ -138,23 +138,6 @@ def test_eval_command_rejects_unknown_model(tmp_path):
 
 
 @pytest.mark.slow
-def test_inception_fid_when_weights_exist(tmp_path):
-    """The standard FID path runs from a local safetensors file (random weights here: the numbers mean nothing)."""
-    import safetensors.torch
-    from torchvision.models import inception_v3
-
-    from streetgen.eval.country import eval_country
-
-    torch.manual_seed(0)
-    weights = tmp_path / "inception.safetensors"
-    safetensors.torch.save_file(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), weights)
-    judge = PlaceJudge(countries=["FR", "JP", "KE"], width=8, input_size=64).eval()
-    m = eval_country("world", per=2, size=64, limit=None, place_judge=judge, inception_weights=str(weights))
-    assert np.isfinite(m["inception_fid"]) and m["inception_fid"] >= 0
-    assert "inception_kid" in m
-
-
-@pytest.mark.slow
 def test_layout_eval_rows_for_spade_and_layout_gan(camvid_root):
     """The layout task's rows: a SPADE checkpoint keeps the layouts (mIoU near the real photos'), is further from
     the real photos than they are from themselves; a layout GAN is measured against the real maps, then painted."""
