@@ -89,13 +89,17 @@ def _shipped(name: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", ["place", "seg", "depth"])
+@pytest.mark.parametrize("name", ["place", "place_photo", "seg", "depth"])
 def test_shipped_judges_have_cards_and_load(name):
+    import re
+
     from streetgen.models.card import read_card
 
     folder = _shipped(name)
     card = read_card(folder)
-    assert card.training_command.startswith("python train/train_judges.py")
+    # the seg judge comes from the segmenter trainer (transfer training), the others from train_judges
+    script = r"python (train/train_judges\.py|-m train\.train_segmenter) "
+    assert re.match(script, card.training_command), card.training_command
     assert card.metrics and card.steps
     model = streetgen.load(f"judges/{name}")
     assert not model.training
