@@ -211,13 +211,14 @@ def main(argv: list[str] | None = None) -> dict:
     with collect_examples() as examples:
         metrics = run_task(args, options, p)
     metrics["seconds"] = round(time.time() - t0, 1)
+    subject = args.judge if args.task == "judge" else args.model  # what was scored: a judge, or a generator
     name = args.judge.split("=")[0] if args.task == "judge" else args.model.replace("+", "_")
     out = Path(args.out or f"runs/eval/{args.task}_{name}")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps({"task": args.task, "model": args.model, "sample": options,
-                                                  **metrics}, indent=2))
-    write_report(out, args.task, args.model, metrics, judges_used(args.task, args, metrics), examples)
-    print(to_markdown(args.task, args.model, metrics))
+    head = {"task": args.task, "judge_spec" if args.task == "judge" else "model": subject, "sample": options}
+    (out / "metrics.json").write_text(json.dumps({**head, **metrics}, indent=2))
+    write_report(out, args.task, subject, metrics, judges_used(args.task, args, metrics), examples)
+    print(to_markdown(args.task, subject, metrics))
     if args.card and (args.task == "judge" or args.model not in GENERATORS[args.task]):
         command = "python -m streetgen.eval " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None
                                                                                    else argv))

@@ -104,6 +104,7 @@ def is_checkpoint(name: str) -> bool:
 
 
 def to_markdown(task: str, model: str, metrics: dict) -> str:
-    """The metrics as a markdown table under a title naming the task and model."""
+    """The metrics as a markdown table under a title naming the task and model (the judge, for `--task judge`)."""
     rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items())
-    return f"# streetgen eval: task `{task}`, model `{model}`\n\n| metric | value |\n|---|---|\n{rows}\n"
+    what = "judge" if task == "judge" else "model"
+    return f"# streetgen eval: task `{task}`, {what} `{model}`\n\n| metric | value |\n|---|---|\n{rows}\n"

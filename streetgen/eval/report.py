@@ -181,6 +181,10 @@ def meaning_section(task: str, metrics: dict) -> str:
     key = "city_depth" if task == "city" and "rmse_ratio_2x_to_1x" in metrics else task
     data = DATA[key].format(data="world renders" if source == "world" else source)
     lines = [f"- `{k}`: {meaning(k, task) or UNDESCRIBED}" for k in metrics]
+    if task == "judge" and source == "world renders":  # `--task judge --data world`: the render side of validity
+        data = "the judge itself on unseen world renders with exact labels (its render score), not on generated images"
+        lines = [line.replace("labelled real photos", "unseen renders").replace("real photos", "renders")
+                 for line in lines]
     return "## What these numbers mean\n\nData: " + data + ".\n\n" + "\n".join(lines) + "\n"
 
 
