@@ -162,6 +162,9 @@ def judges_used(task: str, args: Any, metrics: dict | None = None) -> dict[str, 
     return used
 
 
+DETAIL = ("_within_", "_always_most_common", "_true_countries_unknown")  # card numbers a Judges line leaves out
+
+
 def judge_line(role: str, source: str) -> str:
     """One Judges line: the judge, its source and the real-photo numbers its card carries (`real_*` metrics)."""
     from streetgen.eval.judge_base import card_metrics
@@ -171,7 +174,9 @@ def judge_line(role: str, source: str) -> str:
         numbers = card_metrics(resolve_judge_source(source))
     except (OSError, ValueError):  # not found locally nor in the Hub cache: nothing to quote
         numbers = {}
-    text = ", ".join(f"{k} {v:.4g}" for k, v in numbers.items())
+    # per-class and per-threshold numbers stay in the card
+    headline = {k: v for k, v in numbers.items() if "/" not in k and not any(d in k for d in DETAIL)}
+    text = ", ".join(f"{k} {v:.4g}" for k, v in headline.items())
     return f"- {role}: `{source}` — " + (f"real-photo numbers on its card: {text}" if text else RENDER_ONLY)
 
 
