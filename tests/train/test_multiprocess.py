@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -112,12 +111,14 @@ def test_two_processes_read_their_own_shards_with_workers_and_resume_exactly(tmp
     assert len(json.loads((tmp_path / "resumed" / "final.json").read_text())["rank_weight_digests"]) == 2
 
 
-# run by each rank: the trainer, then the names of the threads its process still has
+# run by each rank: the trainer, then the names of the threads its process still has, written to a file per rank
+# (a file, not stdout: the launcher's relayed output lost these lines once on a loaded machine)
 THREADS_AFTER = """import json, os, sys
 from train.example_tiny import main
 main(sys.argv[1:])
 names = sorted(open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task"))
-print("threads after main", os.environ["RANK"], json.dumps(names), flush=True)
+with open(os.path.join(FOLDER, "threads_" + os.environ["RANK"] + ".json"), "w") as fh:
+    json.dump(names, fh)
 """
 
 
@@ -126,11 +127,13 @@ def test_a_stopped_or_finished_run_ends_its_process_group_for_good(tmp_path):
     """Trainer.finish, on both its paths (--stop-after, and the export), leaves no gloo thread running into
     interpreter shutdown, although the trainer's DDP wrappers are still alive when it returns."""
     script = tmp_path / "threads_after.py"
-    script.write_text(THREADS_AFTER)
+    script.write_text(THREADS_AFTER.replace("FOLDER", repr(str(tmp_path))))
     common = [*ARGS, "--runs-dir", str(tmp_path), "--name", "ends", "--batch-size", "8"]
     for extra in (["--stop-after", "4"], []):
+        for old in tmp_path.glob("threads_*.json"):
+            old.unlink()
         out = _launch(tmp_path, str(script), *common, *extra).stdout
-        threads = {rank: json.loads(names) for rank, names in re.findall(r"threads after main (\d) (\[.*\])", out)}
+        threads = {f.stem[-1]: json.loads(f.read_text()) for f in tmp_path.glob("threads_*.json")}
         assert sorted(threads) == ["0", "1"], out[-5000:]
         for rank, names in threads.items():
             assert names and not [n for n in names if "gloo" in n], (extra, rank, names)
