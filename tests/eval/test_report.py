@@ -119,3 +119,26 @@ def test_eval_writes_meanings_judges_and_sheet(run, tiny_judges, tmp_path):
     assert sheet.shape == (CAPTION_H + rows * (CELL_H + GAP), LABEL_W + cols * (cell_w + GAP), 3)
     top, left = cell_origin(0, rows - 1, 0, (CELL_H, cell_w))
     assert sheet[top:top + CELL_H, left:left + cell_w].std() > 5  # a picture, not the blank page
+
+
+@pytest.mark.slow
+def test_judge_task_report_describes_every_number_and_quotes_the_card_after_card(tiny_judges, tmp_path, camvid_root):
+    """`--task judge`: every real-photo number gets its meaning; after `--card` the judge's card carries real_*
+    numbers, and the next report quotes them instead of calling the judge render-only."""
+    import shutil
+
+    from streetgen.eval.__main__ import main
+
+    seg = shutil.copytree(tiny_judges["seg"], tmp_path / "seg")
+    args = ["--task", "judge", "--judge", f"seg={seg}", "--data", f"camvid:{camvid_root}", "--n", "2"]
+    first = main([*args, "--out", str(tmp_path / "a"), "--card"])
+    report = (tmp_path / "a" / "metrics.md").read_text()
+    meanings = report.split("## What these numbers mean")[1].split("## Judges")[0]
+    assert "the judge itself on labelled real photos (camvid val)" in meanings
+    for key in first:
+        line = next((ln for ln in meanings.splitlines() if ln.startswith(f"- `{key}`: ")), None)
+        assert line is not None and UNDESCRIBED not in line, key
+    assert f"- seg judge: `{seg}` — {RENDER_ONLY}" in report and not (tmp_path / "a" / "sheet.png").exists()
+    main([*args, "--out", str(tmp_path / "b")])
+    again = (tmp_path / "b" / "metrics.md").read_text().split("## Judges")[1]
+    assert f"real_camvid_val_miou_native {round(first['miou_native'], 4):.4g}" in again
