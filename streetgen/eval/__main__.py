@@ -11,11 +11,12 @@
 A *model* is something that answers the task's request: `world` answers with real renders (the reference every
 generator is compared with), `world-shuffled` with real renders of the wrong condition (a sanity floor), and
 generator checkpoints are loaded by name. `--task judge` scores a judge itself on labelled real photos
-(`--judge KIND=SOURCE`, a streetgen checkpoint or a transformers model, local or on the Hub). Writes `metrics.json` and `metrics.md` (a markdown table) to --out.
+(`--judge KIND=SOURCE`, a streetgen checkpoint or a transformers model, local or on the Hub). Writes `metrics.json`, `metrics.md` (the table,
+what each number means, the judges and their real-photo numbers) and `sheet.png` (generated | reference) to --out.
 Distances are computed on the place judge's features and named as such (`judge_frechet_distance`,
-`judge_kernel_distance`): they are not comparable with published Inception FIDs. Standard `inception_fid` /
-`inception_kid` are added when --inception-weights points at a safetensors file of torchvision's Inception-v3 state
-dict (nothing is ever downloaded).
+`judge_kernel_distance`): they are not comparable with published FIDs. The standard `fid` / `kid` are added when
+--inception-weights gives torch-fidelity's TF-Inception weights as safetensors (a file, a folder holding one, or
+`org/repo[@rev]`; `tools/convert_inception_weights.py` converts the official file; nothing is ever downloaded).
 """
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--city-judge", default="judges/city")
     p.add_argument("--frames", type=int, default=0,
                    help="city task: also measure temporal stability on n // FRAMES turning-camera videos")
-    p.add_argument("--inception-weights", default="", help="safetensors of torchvision Inception-v3 (optional)")
+    p.add_argument("--inception-weights", default="", help="torch-fidelity's TF-Inception weights as safetensors "
+                                                             "(file, folder or org/repo[@rev]): adds fid / kid")
     p.add_argument("--sample", default="{}", help='country checkpoints: sampler options as JSON, e.g. '
                                                     '\'{"steps": 10, "guidance": 2.0}\'')
     p.add_argument("--device", default="cpu", help="country task: where checkpoints generate (cpu, cuda)")
