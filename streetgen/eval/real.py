@@ -42,7 +42,8 @@ def parse_data(text: str) -> tuple[str, str]:
 
 def eval_judge(judge: Any, data: str, split: str = "val", n: int = 0, size: int = 224, seed: int = 0,
                depth_encoding: str = "mm", max_depth: float = 80.0) -> dict[str, Any]:
-    """The judge's numbers on labelled real photos `data` ('KIND:ROOT'); `n` > 0 scores a random n of them."""
+    """The judge's numbers on labelled real photos `data` ('KIND:ROOT', or 'world' for unseen renders); `n` > 0
+    scores a random n of them (world: n per country or city, default 5)."""
     kind, root = parse_data(data)
     if kind == "world":
         return {"judge": judge.description, "data": "world renders", **on_renders(judge, n or 5, size, seed)}
@@ -50,7 +51,8 @@ def eval_judge(judge: Any, data: str, split: str = "val", n: int = 0, size: int 
                            else kind}
     if judge.kind == "seg" and kind == "camvid":
         from streetgen.data import camvid_pairs
-        return {**out, **seg_scores(judge, camvid_pairs(root, split), _subset(len(camvid_pairs(root, split)), n, seed))}
+        pairs = camvid_pairs(root, split)
+        return {**out, **seg_scores(judge, pairs, _subset(len(pairs), n, seed))}
     if judge.kind == "place" and kind in ("camvid", "osv5m"):
         return {**out, **place_on(judge, kind, root, split, n, size, seed)}
     if judge.kind == "city" and kind == "cities":
@@ -60,7 +62,8 @@ def eval_judge(judge: Any, data: str, split: str = "val", n: int = 0, size: int 
         pairs = DepthPairs(Path(root) / "images", Path(root) / "depth", encoding=depth_encoding)
         return {**out, **depth_scores(judge, pairs, _subset(len(pairs), n, seed), max_depth)}
     raise ValueError(f"a {judge.kind} judge cannot be scored on {kind} data; use "
-                     + {"seg": "camvid", "place": "camvid or osv5m", "city": "cities", "depth": "depth"}[judge.kind])
+                     + {"seg": "camvid", "place": "camvid or osv5m", "city": "cities", "depth": "depth"}[judge.kind]
+                     + " (or world, for renders)")
 
 
 def _subset(total: int, n: int, seed: int) -> np.ndarray:
