@@ -49,7 +49,7 @@ def segnet_camvid(tmp_path_factory, camvid_root) -> Path:
     root = tmp_path_factory.mktemp("segnet_camvid")
     (root / "test").mkdir()
     (root / "testannot").mkdir()
-    pairs = camvid_pairs(camvid_root, "val")
+    pairs = camvid_pairs(camvid_root, "val")  # the real val split, or conftest's two-frame stand-in
     for image, label in pairs.pairs[:4]:
         shutil.copy(image, root / "test" / Path(image).name)
         shutil.copy(label, root / "testannot" / Path(label).name)
@@ -91,8 +91,9 @@ def test_depth_errors_align_relative_outputs_only():
 
 
 def test_camvid_splits_read_in_both_layouts(camvid_root, segnet_camvid):
-    assert len(camvid_pairs(segnet_camvid, "test")) == 4
-    assert len(camvid_pairs(camvid_root, "train")) > len(camvid_pairs(camvid_root, "val")) > 4
+    copied = min(4, len(camvid_pairs(camvid_root, "val")))
+    assert len(camvid_pairs(segnet_camvid, "test")) == copied >= 2
+    assert len(camvid_pairs(camvid_root, "train")) > len(camvid_pairs(camvid_root, "val"))
     with pytest.raises(FileNotFoundError, match="found: test, testannot"):
         camvid_pairs(segnet_camvid, "val")
     with pytest.raises(ValueError, match="one of train, val, test"):
@@ -104,7 +105,7 @@ def test_camvid_splits_read_in_both_layouts(camvid_root, segnet_camvid):
 @pytest.mark.slow
 def test_seg_judge_on_camvid_test_at_both_scales(segnet_camvid):
     out = eval_judge(load_judge("seg", "judges/seg"), f"camvid:{segnet_camvid}", "test")
-    assert out["n_images"] == 4
+    assert out["n_images"] == len(camvid_pairs(segnet_camvid, "test"))
     for tag in ("native", "128rows"):
         assert 0 < out[f"miou_{tag}"] < 1 and 0 < out[f"pixel_accuracy_{tag}"] <= 1
         assert set(out[f"per_class_iou_{tag}"]) <= set(classes.CLASS_NAMES)
