@@ -174,12 +174,16 @@ def _build(cfg: JudgeConfig, countries: list[str]) -> torch.nn.Module:
     raise ValueError(f"unknown judge {cfg.judge!r}: use place, seg or depth")
 
 
+def _camvid_root(cfg: JudgeConfig) -> Path:
+    """--camvid, relative to the repository root unless absolute."""
+    return (ROOT / cfg.camvid) if not Path(cfg.camvid).is_absolute() else Path(cfg.camvid)
+
+
 def _camvid(cfg: JudgeConfig) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
     """CamVid train and val at the render size for the segmenter (None for the other judges)."""
     if cfg.judge != "seg":
         return None
-    root = (ROOT / cfg.camvid) if not Path(cfg.camvid).is_absolute() else Path(cfg.camvid)
-    return {split: load_camvid(root, split, cfg.size) for split in ("train", "val")}
+    return {split: load_camvid(_camvid_root(cfg), split, cfg.size) for split in ("train", "val")}
 
 
 def _loss(cfg: JudgeConfig, model: torch.nn.Module, data: WorldArrays, xyz: torch.Tensor, camvid: dict | None,
@@ -210,7 +214,7 @@ def _loss(cfg: JudgeConfig, model: torch.nn.Module, data: WorldArrays, xyz: torc
 
 def _evaluate(cfg: JudgeConfig, model: torch.nn.Module, test_data: WorldArrays, camvid: dict | None) -> dict:
     if cfg.judge == "place":
-        root = (ROOT / cfg.camvid) if not Path(cfg.camvid).is_absolute() else Path(cfg.camvid)
+        root = _camvid_root(cfg)
         real = real_place_metrics(model, root) if cfg.camvid and (root / "val").is_dir() else {}
         return {**evaluate_place(model, test_data), **real}
     if cfg.judge == "seg":
